@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: Apache-2.0
+# Warning, sanitizer and static-link flags shared by every target.
+add_library(trawl_flags INTERFACE)
+target_compile_options(trawl_flags INTERFACE
+  -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wno-sign-conversion)
+if(TRAWL_WERROR)
+  target_compile_options(trawl_flags INTERFACE -Werror)
+endif()
+if(TRAWL_SANITIZE)
+  target_compile_options(trawl_flags INTERFACE
+    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(trawl_flags INTERFACE -fsanitize=address,undefined)
+endif()
+if(TRAWL_STATIC)
+  target_link_options(trawl_flags INTERFACE -static)
+endif()
+if(WIN32)
+  target_compile_definitions(trawl_flags INTERFACE UNICODE _UNICODE WIN32_LEAN_AND_MEAN NOMINMAX)
+endif()

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+// The one interface between the collector and a live host's OS (think
+// leveldb's Env): list processes and their modules, open files for a single
+// careful read, stat, system facts and priority. One implementation per OS
+// under collector/platform/<os>/, picked by CMake. Everything returned comes
+// from a possibly hostile host: strings are raw bytes (UTF-8 on Windows,
+// whatever the file system holds on Unix), sizes are as reported.
+// Implementations are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/util/error.h"
+
+namespace trawl::collector {
+
+using core::Result;
+
+struct ProcessInfo {
+  std::int64_t pid = 0;
+  std::int64_t ppid = 0;
+  std::string name;
+  std::string exe;            // image path as the OS reports it ("" if unknown)
+  bool exe_deleted = false;   // the image file was deleted or replaced
+  std::string exe_open_path;  // path to open to read the image (/proc/PID/exe)
+  std::vector<std::string> argv;
+  std::string cmdline;
+  std::int64_t uid = -1;
+  std::string user;
+  std::string sid;            // Windows
+  std::string start_time;     // ISO 8601 UTC
+  std::string cwd;
+  std::int64_t session = -1;  // Windows
+  std::string integrity;      // Windows
+  std::string error;          // why some fields are missing (access denied...)
+};
+
+struct ModuleInfo {
+  std::int64_t pid = 0;
+  std::string path;           // file path, or "" for anonymous mappings
+  std::string kind;           // file | anon_exec | memfd
+  std::uint64_t base = 0;
+  std::uint64_t size = 0;
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  bool deleted = false;
+  std::string open_path;      // what to open to read the mapped file
+  std::string perms;
+};
+
+struct FileMeta {
+  std::string type;           // file | dir | symlink | fifo | socket | char | block | other
+  std::uint64_t size = 0;
+  std::uint32_t mode = 0;
+  std::int64_t uid = -1, gid = -1;
+  std::uint64_t device = 0, inode = 0;
+  std::int64_t mtime_ns = 0, atime_ns = 0, ctime_ns = 0, btime_ns = 0;  // 0 = unknown
+  std::uint64_t nlink = 0;
+};
+
+// A file opened for one sequential read.
+class FileReader {
+ public:
+  virtual ~FileReader() = default;
+  virtual const FileMeta& meta() const = 0;
+  // Reads up to buf.size() bytes; 0 at end of file.
+  virtual Result<std::size_t> Read(std::span<std::byte> buf) = 0;
+  // Stats the open handle again, to detect a file that changed while read.
+  virtual Result<FileMeta> Restat() = 0;
+};
+
+struct SystemFacts {
+  std::string hostname;
+  std::string os;             // linux | windows | macos
+  std::string os_version;
+  std::string kernel;
+  std::string arch;
+  std::string boot_time;      // ISO 8601 UTC
+  std::string timezone;
+  std::vector<std::string> addresses;
+};
+
+class Platform {
+ public:
+  virtual ~Platform() = default;
+  virtual Result<std::vector<ProcessInfo>> ListProcesses() = 0;
+  virtual Result<std::vector<ModuleInfo>> ListModules(std::int64_t pid) = 0;
+  // Opens a regular file without following a final symlink, without blocking
+  // on FIFOs or devices, keeping the access time where the OS allows.
+  virtual Result<std::unique_ptr<FileReader>> OpenForRead(const std::string& path) = 0;
+  virtual Result<FileMeta> Stat(const std::string& path) = 0;  // lstat semantics
+  virtual SystemFacts Facts() = 0;
+  virtual void SetLowPriority() = 0;
+  // This process's own executable path and pid (the collector's footprint).
+  virtual std::string SelfExe() = 0;
+  virtual std::int64_t SelfPid() = 0;
+};
+
+// The platform of the host the binary runs on.
+std::unique_ptr<Platform> MakeHostPlatform();
+
+}  // namespace trawl::collector

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -217,9 +218,7 @@ Result<std::vector<ProcessInfo>> LinuxPlatform::ListProcesses() {
     }
     errno = 0;
     std::string exe = ReadLink(base + "/exe");
-    if (exe.empty() && errno != 0) {
-      p.error = fmt::format("exe: {}", std::strerror(errno));
-    }
+    const int exe_errno = exe.empty() ? errno : 0;
     constexpr std::string_view kDeleted = " (deleted)";
     if (exe.size() > kDeleted.size() && exe.ends_with(kDeleted)) {
       p.exe_deleted = true;
@@ -250,6 +249,10 @@ Result<std::vector<ProcessInfo>> LinuxPlatform::ListProcesses() {
       }
     }
     p.cwd = ReadLink(base + "/cwd");
+    // Kernel threads have no image and no command line: not an error.
+    if (exe_errno != 0 && !(exe_errno == ENOENT && p.argv.empty())) {
+      p.error = fmt::format("exe: {}", std::strerror(exe_errno));
+    }
     out.push_back(std::move(p));
   }
   closedir(d);

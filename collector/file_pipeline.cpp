@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "collector/file_pipeline.h"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+#include "core/archive/archive_paths.h"
+#include "core/formats/pe.h"
+#include "core/util/text.h"
+#include "core/util/time.h"
+
+namespace trawl::collector {
+namespace {
+
+using core::Bytes;
+using core::ErrorCode;
+
+constexpr std::size_t kChunk = 1u << 20;
+
+std::string IsoFromNs(std::int64_t ns) {
+  if (ns == 0) return {};
+  std::int64_t secs = ns / 1000000000;
+  std::int64_t rem = ns % 1000000000;
+  if (rem < 0) {
+    rem += 1000000000;
+    secs -= 1;
+  }
+  return core::UnixToIso(secs, static_cast<std::uint32_t>(rem), 9);
+}
+
+enum class Magic { kNone, kPe, kElf, kMachO };
+
+Magic DetectMagic(Bytes b) {
+  auto at = [&](std::size_t i) { return static_cast<unsigned char>(b[i]); };
+  if (b.size() >= 2 && at(0) == 'M' && at(1) == 'Z') return Magic::kPe;
+  if (b.size() >= 4 && at(0) == 0x7F && at(1) == 'E' && at(2) == 'L' && at(3) == 'F') return Magic::kElf;
+  if (b.size() >= 4) {
+    const std::uint32_t m = at(0) | (at(1) << 8) | (at(2) << 16) | (static_cast<std::uint32_t>(at(3)) << 24);
+    if (m == 0xFEEDFACE || m == 0xFEEDFACF || m == 0xCEFAEDFE || m == 0xCFFAEDFE || m == 0xBEBAFECA) {
+      return Magic::kMachO;
+    }
+  }
+  return Magic::kNone;
+}
+
+bool LibraryByName(std::string_view name) {
+  for (std::string_view ext : {".exe", ".dll", ".sys", ".ocx", ".cpl", ".scr", ".so", ".dylib", ".node",
+                               ".drv", ".efi", ".msi", ".ps1", ".bat", ".cmd", ".vbs", ".js", ".sh"}) {
+    if (core::EndsWithIgnoreCaseAscii(name, ext)) return true;
+  }
+  return name.find(".so.") != std::string_view::npos;
+}
+
+void AddPeFields(const core::formats::PeInfo& pe, nlohmann::json& r) {
+  r["pe_machine"] = pe.machine_name;
+  r["pe_is_dll"] = pe.is_dll;
+  r["pe_timestamp"] = pe.timestamp;
+  r["pe_imphash"] = pe.imphash;
+  const auto& a = pe.authenticode;
+  r["pe_signed"] = a.signed_;
+  r["pe_signer"] = a.signer_subject;
+  r["pe_digest_matches"] = a.digest_matches;
+  r["pe_padding_anomaly"] = a.padding_anomaly;
+}
+
+}  // namespace
+
+void StopControl::RequestStop(std::string reason) {
+  std::lock_guard lock(mu_);
+  if (reason_.empty()) reason_ = std::move(reason);
+  stop_ = true;
+}
+
+bool StopControl::ShouldStop() {
+  if (stop_) return true;
+  if (signal_flag_ != nullptr) {
+    if (const int sig = signal_flag_->load(); sig != 0) {
+      RequestStop(fmt::format("signal {}", sig == 15 ? "SIGTERM" : sig == 2 ? "SIGINT" : std::to_string(sig)));
+      return true;
+    }
+  }
+  if (deadline_ && std::chrono::steady_clock::now() >= *deadline_) {
+    RequestStop("time_limit");
+    return true;
+  }
+  return false;
+}
+
+std::string StopControl::reason() {
+  std::lock_guard lock(mu_);
+  return reason_;
+}
+
+void SetPathField(nlohmann::json& record, const char* field, const std::string& value) {
+  if (core::IsValidUtf8(value)) {
+    record[field] = value;
+  } else {
+    record[field] = core::RepairUtf8(value);
+    record[std::string(field) + "_hex"] = core::ToHex(core::AsBytes(value));
+  }
+}
+
+void AddMetaFields(const FileMeta& meta, nlohmann::json& r) {
+  r["type"] = meta.type;
+  r["size"] = meta.size;
+  r["mode"] = meta.mode;
+  r["uid"] = meta.uid;
+  r["gid"] = meta.gid;
+  r["mtime"] = IsoFromNs(meta.mtime_ns);
+  r["atime"] = IsoFromNs(meta.atime_ns);
+  r["ctime"] = IsoFromNs(meta.ctime_ns);
+  r["btime"] = IsoFromNs(meta.btime_ns);
+}
+
+core::Result<void> FilePipeline::AddRecord(std::string_view table, const nlohmann::json& record) {
+  std::lock_guard lock(archive_mu_);
+  return archive_.AddRecord(table, record);
+}
+
+void FilePipeline::AddItem(core::archive::ItemRecord item) {
+  std::lock_guard lock(archive_mu_);
+  archive_.AddItem(std::move(item));
+}
+
+void FilePipeline::Log(std::string_view level, std::string_view event, nlohmann::json fields) {
+  std::lock_guard lock(archive_mu_);
+  archive_.Log(level, event, std::move(fields));
+}
+
+FileOutcome FilePipeline::Process(const FileRequest& req) {
+  FileOutcome out;
+  nlohmann::json& r = out.record;
+  SetPathField(r, "path", req.target_path);
+  SetPathField(r, "source_path", req.host_path);
+  r["artifact"] = req.artifact;
+  r["status"] = "ok";
+  if (stop_.ShouldStop()) {
+    r["status"] = "skipped";
+    r["error"] = "collection stopped: " + stop_.reason();
+    return out;
+  }
+  auto opened = platform_.OpenForRead(req.host_path);
+  if (!opened) {
+    const auto code = opened.error().code;
+    r["status"] = code == ErrorCode::kNotFound ? "vanished" : (code == ErrorCode::kUnsupported ? "skipped" : "error");
+    r["error"] = opened.error().message;
+    if (auto st = platform_.Stat(req.host_path); st) AddMetaFields(*st, r);
+    out.error = code != ErrorCode::kUnsupported;
+    return out;
+  }
+  FileReader& file = **opened;
+  const FileMeta meta = file.meta();
+  AddMetaFields(meta, r);
+  if (req.max_file_size > 0 && meta.size > req.max_file_size) {
+    r["status"] = "skipped";
+    r["error"] = fmt::format("larger than max_file_size ({} > {} bytes)", meta.size, req.max_file_size);
+    return out;
+  }
+  if (!req.hash && !req.copy.copy) return out;
+
+  const CacheKey key{meta.device, meta.inode, meta.size, meta.mtime_ns};
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) {
+      const bool wants_copy = req.copy.copy || req.copy.copy_executables || req.copy.small_files_max > 0;
+      if (!wants_copy || !it->second.copied_as.empty()) {
+        for (auto& [k, v] : it->second.facts.items()) r[k] = v;
+        if (!it->second.copied_as.empty()) r["copied_as"] = it->second.copied_as;
+        ++cache_hits_;
+        return out;
+      }
+    }
+  }
+
+  core::MultiHasher hasher;
+  std::optional<core::formats::PeAnalyzer> pe;
+  std::unique_lock<std::mutex> archive_lock(archive_mu_, std::defer_lock);
+  bool copying = false;
+  std::string copied_as;
+  std::string status = "ok";
+  std::string error;
+  Magic magic = Magic::kNone;
+  thread_local std::vector<std::byte> buffer(kChunk);
+  bool first = true;
+  while (true) {
+    if (stop_.ShouldStop()) {
+      status = "truncated";
+      error = "collection stopped while reading: " + stop_.reason();
+      break;
+    }
+    auto n = file.Read(buffer);
+    if (!n) {
+      status = "error";
+      error = n.error().message;
+      out.error = true;
+      break;
+    }
+    if (*n == 0) break;
+    const Bytes chunk(buffer.data(), *n);
+    if (first) {
+      first = false;
+      magic = DetectMagic(chunk);
+      if (magic == Magic::kPe && req.pe_analysis) pe.emplace();
+      const bool executable = magic != Magic::kNone || LibraryByName(req.target_path);
+      bool want = req.copy.copy || (req.copy.copy_executables && executable) ||
+                  (!executable && req.copy.small_files_max > 0 && meta.size <= req.copy.small_files_max);
+      if (req.copy.copy_max_size > 0 && meta.size > req.copy.copy_max_size) want = false;
+      if (want) {
+        archive_lock.lock();
+        const std::string apath = req.archive_path.empty()
+                                      ? core::archive::ArchivePathForSource(req.target_path, req.windows_target)
+                                      : req.archive_path;
+        core::archive::EntryMeta em;
+        em.mtime = meta.mtime_ns / 1000000000;
+        em.compress = !core::archive::LooksCompressed(req.target_path);
+        if (auto b = archive_.BeginFile(apath, em); b) {
+          copying = true;
+          copied_as = apath;
+        } else {
+          archive_lock.unlock();
+          out.output_limit = b.error().code == ErrorCode::kLimit;
+          r["copy_error"] = b.error().message;
+        }
+      }
+    }
+    hasher.Update(chunk);
+    if (pe) pe->Update(chunk);
+    out.bytes_read += *n;
+    if (copying) {
+      if (auto w = archive_.WriteFile(chunk); !w) {
+        out.output_limit = w.error().code == ErrorCode::kLimit;
+        status = "truncated";
+        error = "copy stopped: " + w.error().message;
+        // Keep hashing the rest so the record stays complete.
+        core::archive::ItemRecord item;
+        item.source_path = req.target_path;
+        item.type = "file";
+        item.artifact = req.artifact;
+        item.status = "truncated";
+        item.error = error;
+        (void)archive_.EndFile(std::move(item));
+        copying = false;
+        archive_lock.unlock();
+      } else {
+        out.bytes_copied += *n;
+      }
+    }
+  }
+  // Did the file change under us?
+  if (status == "ok") {
+    if (auto again = file.Restat(); again) {
+      if (again->size != meta.size || again->mtime_ns != meta.mtime_ns || out.bytes_read != meta.size) {
+        status = "changed";
+        error = fmt::format("file changed while read (size {} -> {}, read {})", meta.size, again->size,
+                            out.bytes_read);
+      }
+    } else if (out.bytes_read != meta.size) {
+      status = "changed";
+      error = "file size changed while read";
+    }
+  }
+  if (copying) {
+    core::archive::ItemRecord item;
+    SetPathField(r, "path", req.target_path);
+    item.source_path = core::RepairUtf8(req.target_path);
+    if (!core::IsValidUtf8(req.target_path)) item.source_path_hex = core::ToHex(core::AsBytes(req.target_path));
+    item.type = "file";
+    item.artifact = req.artifact;
+    item.status = status;
+    item.error = error;
+    if (auto e = archive_.EndFile(std::move(item)); !e) {
+      status = "error";
+      error = e.error().message;
+      copied_as.clear();
+    }
+    archive_lock.unlock();
+    out.copied = !copied_as.empty();
+  }
+  nlohmann::json facts;
+  if (req.hash && status != "error") {
+    const core::Digests d = hasher.Finish();
+    facts["md5"] = d.md5;
+    facts["sha1"] = d.sha1;
+    facts["sha256"] = d.sha256;
+    facts["entropy"] = d.entropy;
+    ++files_hashed_;
+  }
+  facts["is_pe"] = false;
+  if (pe) {
+    auto info = pe->Finish();
+    if (info) {
+      facts["is_pe"] = true;
+      AddPeFields(*info, facts);
+    }
+  }
+  for (auto& [k, v] : facts.items()) r[k] = v;
+  if (!copied_as.empty()) r["copied_as"] = copied_as;
+  r["status"] = status;
+  if (!error.empty()) r["error"] = error;
+  if (status == "ok") {
+    std::lock_guard lock(cache_mu_);
+    cache_[key] = CacheValue{facts, copied_as};
+  }
+  return out;
+}
+
+}  // namespace trawl::collector

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// trawl-collect: parses the command line and calls the collector library.
+#include <openssl/crypto.h>
+
+#include <csignal>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "collector/collect.h"
+
+namespace {
+std::atomic<int> g_signal{0};
+extern "C" void OnSignal(int sig) { g_signal.store(sig); }
+}  // namespace
+
+int main(int argc, char** argv) {
+  // First: a hostile host's openssl.cnf or OPENSSL_CONF must not steer us.
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
+  using trawl::collector::CollectOptions;
+  CollectOptions o;
+  CLI::App app{"trawl-collect: collect evidence from a live host or a mounted volume into an encrypted archive"};
+  app.set_version_flag("--version", std::string("trawl-collect ") + TRAWL_VERSION);
+  std::string validate;
+  bool list_profiles = false;
+  bool explain = false;
+  std::string priority = "low";
+  std::vector<std::string> recipients_files;
+  std::string passphrase_file, output;
+  app.add_option("--profile", o.profile, "profile name (see --list-profiles) or a YAML file")->capture_default_str();
+  app.add_option("--output", output, "output folder (default: trawl-output beside the executable)");
+  app.add_option("--time-limit", o.time_limit, "stop after SECONDS and close a valid archive");
+  app.add_option("--max-output", o.max_output, "stop before the archive exceeds BYTES");
+  app.add_option("--split-size", o.split_size, "split into parts of about BYTES, each a complete archive");
+  app.add_option("--recipient,-r", o.recipients, "age X25519 recipient (age1...); repeatable");
+  app.add_option("--recipients-file", recipients_files, "file of age1 recipients, one per line");
+  app.add_option("--passphrase-file", passphrase_file, "encrypt to a passphrase read from FILE (weaker than a key)");
+  app.add_flag("--no-encrypt", o.no_encrypt, "write a plain zip (only when you must)");
+  app.add_option("--root", o.root, "collect from a mounted or extracted volume instead of the live host");
+  app.add_option("--target-os", o.target_os, "OS of --root: linux, windows or macos (default: detected)");
+  app.add_option("--priority", priority, "low (default) or normal CPU and I/O priority")->check(CLI::IsMember({"low", "normal"}));
+  app.add_flag("--quiet,-q", o.quiet, "only the closing lines");
+  app.add_option("--validate", validate, "validate an artifact or profile YAML file and exit");
+  app.add_flag("--list-profiles", list_profiles, "list the built-in profiles and exit");
+  app.add_flag("--explain", explain, "show what --profile would collect (resolved paths and limits) and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : trawl::collector::kExitUsage;
+  }
+  for (const auto& f : recipients_files) o.recipients_files.emplace_back(f);
+  if (!passphrase_file.empty()) o.passphrase_file = passphrase_file;
+  if (!output.empty()) o.output_dir = output;
+  o.low_priority = priority == "low";
+  if (!validate.empty()) return trawl::collector::RunValidate(validate, std::cout, std::cerr);
+  if (list_profiles) return trawl::collector::RunListProfiles(std::cout, std::cerr);
+  if (explain) return trawl::collector::RunExplain(o, std::cout, std::cerr);
+  auto platform = trawl::collector::MakeHostPlatform();
+  // A prepared USB stick: trawl.yaml beside the executable supplies defaults.
+  if (const std::string self = platform->SelfExe(); !self.empty()) {
+    if (auto r = trawl::collector::ApplyConfigFile(std::filesystem::path(self).parent_path() / "trawl.yaml", o); !r) {
+      std::cerr << "trawl-collect: " << r.error().message << "\n";
+      return trawl::collector::kExitUsage;
+    }
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+#ifdef SIGPIPE
+  std::signal(SIGPIPE, SIG_IGN);
+#endif
+  o.signal_flag = &g_signal;
+  return trawl::collector::RunCollect(o, *platform, std::cout, std::cerr);
+}

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+// trawl-triage: parses the command line and calls the triage library.
+#include <openssl/crypto.h>
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "triage/commands.h"
+#include "triage/extra_commands.h"
+
+int main(int argc, char** argv) {
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
+  namespace t = trawl::triage;
+  CLI::App app{"trawl-triage: decrypt, verify, inspect and score trawl collections offline"};
+  app.set_version_flag("--version", std::string("trawl-triage ") + TRAWL_VERSION);
+  app.require_subcommand(1);
+  std::vector<std::string> identity_files;
+  std::string passphrase_file;
+  auto add_ids = [&](CLI::App* c) {
+    c->add_option("-i,--identity", identity_files, "age identity file (age-keygen format); repeatable");
+    c->add_option("--passphrase-file", passphrase_file, "passphrase for scrypt-encrypted files");
+  };
+
+  std::string keygen_out;
+  auto* keygen = app.add_subcommand("keygen", "make an X25519 identity (as age-keygen) and print its recipient");
+  keygen->add_option("-o,--output", keygen_out, "identity file to write (default: standard output)");
+
+  std::string archive, out_path;
+  bool raw = false;
+  auto* decrypt = app.add_subcommand("decrypt", "decrypt and extract an archive (or --raw: any age file)");
+  add_ids(decrypt);
+  decrypt->add_option("archive", archive, "the .zip.age file")->required();
+  decrypt->add_option("-o,--output", out_path, "folder to extract into (file with --raw)")->required();
+  decrypt->add_flag("--raw", raw, "write the decrypted payload as it is");
+
+  std::vector<std::string> archives;
+  auto* verify = app.add_subcommand("verify", "check authenticity and every manifest hash");
+  add_ids(verify);
+  verify->add_option("archives", archives, "archives")->required();
+
+  auto* inspect = app.add_subcommand("inspect", "parse Windows artifacts");
+  inspect->require_subcommand(1);
+  std::vector<std::string> files;
+  bool as_json = false;
+  auto* prefetch = inspect->add_subcommand("prefetch", "Windows prefetch files (v17-v31, compressed)");
+  prefetch->add_option("files", files)->required();
+  prefetch->add_flag("--json", as_json, "one JSON object per file");
+  auto* pe = inspect->add_subcommand("pe", "PE headers, imports, version info and Authenticode");
+  pe->add_option("files", files)->required();
+  pe->add_flag("--json", as_json, "one JSON object per file");
+
+  t::ExtraCommands extra;
+  t::AddExtraCommands(app, extra, add_ids);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : t::kExitUsage;
+  }
+  if (*keygen) return t::RunKeygen(keygen_out, std::cout, std::cerr);
+  if (*prefetch) return t::RunInspectPrefetch(files, as_json, std::cout, std::cerr);
+  if (*pe) return t::RunInspectPe(files, as_json, std::cout, std::cerr);
+  auto need_ids = [&]() -> trawl::core::Result<std::vector<trawl::core::age::Identity>> {
+    return t::LoadIdentities(identity_files, passphrase_file);
+  };
+  if (*decrypt || *verify) {
+    auto ids = need_ids();
+    if (!ids) {
+      std::cerr << "trawl-triage: " << ids.error().message << "\n";
+      return t::kExitUsage;
+    }
+    if (*decrypt) return t::RunDecrypt(*ids, archive, out_path, raw, std::cout, std::cerr);
+    return t::RunVerify(*ids, archives, std::cout, std::cerr);
+  }
+  return t::RunExtraCommands(app, extra, identity_files, passphrase_file, std::cout, std::cerr);
+}

@@ -28,15 +28,30 @@ using core::ErrorCode;
 using core::Result;
 using nlohmann::json;
 
+// Lists directories until the collection is told to stop, then reports every
+// directory as empty so an expansion in progress ends at once.
+class StoppableLister final : public profile::DirectoryLister {
+ public:
+  explicit StoppableLister(StopControl& stop) : stop_(stop) {}
+  Result<std::vector<profile::DirEntry>> List(const std::string& dir) override {
+    if (stop_.ShouldStop()) return std::vector<profile::DirEntry>{};
+    return inner_.List(dir);
+  }
+
+ private:
+  StopControl& stop_;
+  profile::FsDirectoryLister inner_;
+};
+
 struct RunState {
   const CollectOptions& options;
   Platform& platform;
   std::ostream& err;
   profile::ExpansionContext ctx;
-  profile::FsDirectoryLister lister;
+  StopControl stop;
+  StoppableLister lister{stop};
   core::archive::ArchiveWriter* archive = nullptr;
   FilePipeline* pipeline = nullptr;
-  StopControl stop;
   bool live = true;
   bool windows_target = false;
   std::uint64_t global_max_file_size = 0;
@@ -394,7 +409,7 @@ std::filesystem::path DefaultOutputDir(Platform& platform) {
 int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& out, std::ostream& err) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string started = core::IsoUtcNow();
-  RunState s{options, platform, err, {}, {}};
+  RunState s{options, platform, err};
   s.live = options.root.empty();
   // Profile.
   auto resolved = profile::LoadProfile(options.profile);

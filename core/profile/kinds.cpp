@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "core/profile/kinds.h"
+
+#include <algorithm>
+#include <array>
+
+namespace trawl::core::profile {
+namespace {
+
+constexpr long long kKiB = 1024;
+constexpr long long kMiB = 1024 * kKiB;
+constexpr long long kGiB = 1024 * kMiB;
+constexpr long long kTiB = 1024 * kGiB;
+
+// ---- record tables -------------------------------------------------------
+
+constexpr ColumnSpec kProcessColumns[] = {
+    {"pid", ColumnType::kInt, "process id"},
+    {"ppid", ColumnType::kInt, "parent process id"},
+    {"name", ColumnType::kText, "process name (comm / image name)"},
+    {"exe", ColumnType::kText, "path of the executable image as the OS reports it"},
+    {"exe_deleted", ColumnType::kBool, "the executable was deleted or replaced after start"},
+    {"exe_sha256", ColumnType::kText, "SHA-256 of the executable image (empty if unreadable)"},
+    {"cmdline", ColumnType::kText, "command line, arguments joined by spaces"},
+    {"uid", ColumnType::kInt, "user id (unix) or -1"},
+    {"user", ColumnType::kText, "user name or SID of the process owner"},
+    {"start_time", ColumnType::kText, "start time, ISO 8601 UTC"},
+    {"cwd", ColumnType::kText, "current working directory"},
+    {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
+};
+
+constexpr ColumnSpec kModuleColumns[] = {
+    {"pid", ColumnType::kInt, "process id the module is mapped into"},
+    {"path", ColumnType::kText, "path of the mapped file (empty for anonymous memory)"},
+    {"base", ColumnType::kInt, "base address of the mapping"},
+    {"size", ColumnType::kInt, "size of the mapping in bytes"},
+    {"device", ColumnType::kInt, "device number of the mapped file (unix)"},
+    {"inode", ColumnType::kInt, "inode / file index of the mapped file"},
+    {"deleted", ColumnType::kBool, "the mapped file was deleted"},
+    {"kind", ColumnType::kText, "file | anon_exec | memfd"},
+    {"sha256", ColumnType::kText, "SHA-256 of the mapped file (hash_modules)"},
+    {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
+};
+
+constexpr ColumnSpec kFileColumns[] = {
+    {"path", ColumnType::kText, "path on the target as the target names it (C:\\... or /...)"},
+    {"source_path", ColumnType::kText, "path that was read on the collecting host (under --root)"},
+    {"type", ColumnType::kText, "file | dir | symlink | other"},
+    {"size", ColumnType::kInt, "size in bytes"},
+    {"mode", ColumnType::kInt, "unix mode bits / Windows attributes"},
+    {"uid", ColumnType::kInt, "owner user id (unix) or -1"},
+    {"gid", ColumnType::kInt, "owner group id (unix) or -1"},
+    {"mtime", ColumnType::kText, "modification time, ISO 8601 UTC"},
+    {"atime", ColumnType::kText, "access time, ISO 8601 UTC"},
+    {"ctime", ColumnType::kText, "inode change time (unix), ISO 8601 UTC"},
+    {"btime", ColumnType::kText, "birth / creation time where known, ISO 8601 UTC"},
+    {"md5", ColumnType::kText, "MD5 of the content"},
+    {"sha1", ColumnType::kText, "SHA-1 of the content"},
+    {"sha256", ColumnType::kText, "SHA-256 of the content"},
+    {"entropy", ColumnType::kReal, "Shannon entropy of the content, bits per byte (0..8)"},
+    {"is_pe", ColumnType::kBool, "the content starts with a valid MZ/PE header"},
+    {"status", ColumnType::kText, "ok | skipped | error (why the record is partial)"},
+    {"error", ColumnType::kText, "reason for a skipped or failed item"},
+    {"copied_as", ColumnType::kText, "name of the raw copy inside the archive, empty if not copied"},
+    {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
+    {"product", ColumnType::kText, "install_dirs: catalog product id"},
+    {"vendor", ColumnType::kText, "install_dirs: vendor"},
+    {"category", ColumnType::kText, "install_dirs: trading | voip"},
+    {"pe_machine", ColumnType::kText, "PE: machine type (x86, x64, arm64...)"},
+    {"pe_is_dll", ColumnType::kBool, "PE: IMAGE_FILE_DLL is set"},
+    {"pe_timestamp", ColumnType::kInt, "PE: TimeDateStamp of the file header"},
+    {"pe_imphash", ColumnType::kText, "PE: import hash (pefile-compatible)"},
+    {"pe_signed", ColumnType::kBool, "PE: carries an Authenticode signature"},
+    {"pe_signer", ColumnType::kText, "PE: subject of the signing certificate"},
+    {"pe_digest_matches", ColumnType::kBool, "PE: signed digest equals the computed one"},
+    {"pe_padding_anomaly", ColumnType::kBool,
+     "PE: non-zero data after the PKCS#7 blob inside the certificate table"},
+};
+
+constexpr ColumnSpec kDirEntryColumns[] = {
+    {"dir", ColumnType::kText, "the listed directory, as the target names it"},
+    {"name", ColumnType::kText, "entry name"},
+    {"type", ColumnType::kText, "file | dir | symlink | other"},
+    {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
+};
+
+constexpr RecordSpec kProcessRecords{"processes", "one record per running process",
+                                     kProcessColumns};
+constexpr RecordSpec kModuleRecords{"modules", "one record per executable mapping of a process",
+                                    kModuleColumns};
+constexpr RecordSpec kFileRecords{"files", "one record per file or directory visited",
+                                  kFileColumns};
+constexpr RecordSpec kDirEntryRecords{"dir_entries", "one record per name in a listed directory",
+                                      kDirEntryColumns};
+
+// ---- parameter schemas ---------------------------------------------------
+
+constexpr ParamSpec kProcessParams[] = {
+    {"include_modules", ParamType::kBool, "true", false,
+     "also list the executable mappings (DLLs, shared objects) of each process"},
+    {"hash_modules", ParamType::kBool, "true", false,
+     "hash each mapped module file (SHA-256); needs include_modules"},
+};
+
+constexpr ParamSpec kFilesParams[] = {
+    {"paths", ParamType::kGlobList, "[]", true, "globs of the files to collect"},
+    {"exclude", ParamType::kGlobList, "[]", false,
+     "globs of paths to skip (a glob without a separator matches the entry name)"},
+    {"hash", ParamType::kBool, "true", false, "compute MD5, SHA-1, SHA-256 and entropy"},
+    {"copy", ParamType::kBool, "false", false, "store a raw copy of each file in the archive"},
+    {"copy_max_size", ParamType::kSize, "64MiB", false,
+     "files larger than this are hashed but not copied", 0, kTiB},
+    {"max_depth", ParamType::kInt, "8", false,
+     "how many levels below the fixed prefix of a glob are searched", 0, 64},
+    {"pe_analysis", ParamType::kBool, "true", false,
+     "parse PE headers and Authenticode of files that start with MZ"},
+};
+
+constexpr ParamSpec kInstallDirParams[] = {
+    {"product", ParamType::kString, "", true, "catalog product id"},
+    {"vendor", ParamType::kString, "", false, "vendor name"},
+    {"category", ParamType::kString, "", false, "trading | voip"},
+    {"paths", ParamType::kGlobList, "[]", true,
+     "globs of install roots; everything below each root is listed"},
+    {"exclude", ParamType::kGlobList, "[]", false,
+     "globs of paths to skip (a glob without a separator matches the entry name)"},
+    {"max_depth", ParamType::kInt, "12", false, "levels listed below an install root", 0, 64},
+    {"copy_executables", ParamType::kBool, "true", false,
+     "store a raw copy of every PE / Mach-O / ELF file (subject to copy_max_size)"},
+    {"copy_small_files_max", ParamType::kSize, "1MiB", false,
+     "also copy any file up to this size (configs, scripts, blobs)", 0, kGiB},
+    {"copy_max_total", ParamType::kSize, "512MiB", false,
+     "stop copying for this artifact after this many bytes", 0, kTiB},
+};
+
+constexpr ParamSpec kDirListingParams[] = {
+    {"paths", ParamType::kGlobList, "[]", true, "globs of the directories to list"},
+    {"pattern", ParamType::kNameGlob, "*", false, "glob of the entry names to record, e.g. *.dll"},
+};
+
+constexpr const RecordSpec* kProcessTables[] = {&kProcessRecords, &kModuleRecords};
+constexpr const RecordSpec* kFileTables[] = {&kFileRecords};
+constexpr const RecordSpec* kDirTables[] = {&kDirEntryRecords};
+
+}  // namespace
+
+std::string_view ParamTypeName(ParamType type) {
+  switch (type) {
+    case ParamType::kBool: return "bool";
+    case ParamType::kInt: return "int";
+    case ParamType::kSize: return "size";
+    case ParamType::kString: return "string";
+    case ParamType::kStringList: return "string_list";
+    case ParamType::kGlobList: return "glob_list";
+    case ParamType::kNameGlob: return "name_glob";
+  }
+  return "?";
+}
+
+std::string_view ColumnTypeName(ColumnType type) {
+  switch (type) {
+    case ColumnType::kText: return "text";
+    case ColumnType::kInt: return "int";
+    case ColumnType::kReal: return "real";
+    case ColumnType::kBool: return "bool";
+  }
+  return "?";
+}
+
+const std::vector<KindSpec>& Kinds() {
+  static const std::vector<KindSpec> kinds = [] {
+    std::vector<KindSpec> v = {
+        {"processes", 0,
+         "running processes and their loaded modules (volatile: collected first)",
+         kProcessParams, kProcessTables},
+        {"install_dirs", 1,
+         "recursive listing of a product's install roots with metadata, hashes, entropy and "
+         "PE facts of every file; executables and small files are copied",
+         kInstallDirParams, kFileTables},
+        {"files", 2, "files matched by globs: metadata, hashes, PE facts, optional raw copy",
+         kFilesParams, kFileTables},
+        {"dir_listing", 3,
+         "names only of the entries of directories (e.g. the System32 DLL names that the "
+         "side-loading rules compare against)",
+         kDirListingParams, kDirTables},
+    };
+    std::stable_sort(v.begin(), v.end(),
+                     [](const KindSpec& a, const KindSpec& b) { return a.priority < b.priority; });
+    return v;
+  }();
+  return kinds;
+}
+
+const KindSpec* FindKind(std::string_view name) {
+  for (const KindSpec& kind : Kinds()) {
+    if (kind.name == name) return &kind;
+  }
+  return nullptr;
+}
+
+const ParamSpec* FindParam(const KindSpec& kind, std::string_view name) {
+  for (const ParamSpec& param : kind.parameters) {
+    if (param.name == name) return &param;
+  }
+  return nullptr;
+}
+
+const std::vector<const RecordSpec*>& RecordTables() {
+  static const std::vector<const RecordSpec*> tables = [] {
+    std::vector<const RecordSpec*> v;
+    for (const KindSpec& kind : Kinds()) {
+      for (const RecordSpec* record : kind.records) {
+        if (std::find(v.begin(), v.end(), record) == v.end()) v.push_back(record);
+      }
+    }
+    return v;
+  }();
+  return tables;
+}
+
+const RecordSpec* FindRecordTable(std::string_view table) {
+  for (const RecordSpec* record : RecordTables()) {
+    if (record->table == table) return record;
+  }
+  return nullptr;
+}
+
+}  // namespace trawl::core::profile

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: Apache-2.0
+// End to end on this Linux host: the real trawl-collect binary finds real
+// child processes (a copied shared library mapped by LD_PRELOAD; an
+// executable deleted after start), and runs stopped by the time budget, by
+// SIGTERM and by SIGKILL leave what they must.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "core/archive/archive_reader.h"
+#include "core/crypto/age.h"
+#include "core/hash/multi_hasher.h"
+#include "tests/support/child_process.h"
+#include "tests/support/test_env.h"
+
+namespace trawl {
+namespace {
+
+using nlohmann::json;
+
+std::string Sha256File(const std::filesystem::path& p) { return core::Sha256Hex(core::AsBytes(test::ReadFile(p))); }
+
+struct Collection {
+  std::vector<std::filesystem::path> archives;
+  std::map<std::string, std::vector<json>> records;
+  json manifest;
+  bool verified = false;
+};
+
+Collection ReadCollection(const std::filesystem::path& archive, const core::age::X25519Identity& id) {
+  Collection c;
+  c.archives.push_back(archive);
+  auto report = core::archive::WalkArchive(
+      archive, {id}, [&](const core::archive::MemberInfo& m, core::archive::MemberStream& s) -> core::Result<void> {
+        if (!m.name.starts_with("records/")) return {};
+        auto text = s.ReadAll(512u << 20);
+        if (!text) return std::unexpected(text.error());
+        const std::string table = m.name.substr(8, m.name.find('.') - 8);
+        std::size_t start = 0;
+        while (start < text->size()) {
+          std::size_t end = text->find('\n', start);
+          if (end == std::string::npos) end = text->size();
+          if (end > start) c.records[table].push_back(json::parse(text->substr(start, end - start)));
+          start = end + 1;
+        }
+        return {};
+      });
+  EXPECT_TRUE(report) << report.error().ToString();
+  if (report) {
+    c.verified = report->ok;
+    c.manifest = report->manifest;
+    for (const auto& p : report->problems) ADD_FAILURE() << p.member << ": " << p.problem;
+  }
+  return c;
+}
+
+std::vector<std::filesystem::path> Archives(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().string().ends_with(".zip.age")) out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class CollectLinuxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    id_ = core::age::GenerateX25519Identity().value();
+    key_file_ = dir_ / "key.txt";
+    test::WriteFile(key_file_, core::age::FormatIdentityFile(id_));
+    collect_ = (test::BinDir() / "trawl-collect").string();
+    ASSERT_TRUE(std::filesystem::exists(collect_)) << collect_;
+  }
+  // A profile walking /usr: long enough to be stopped.
+  std::filesystem::path SlowProfile() {
+    const auto root = dir_ / "profiles";
+    test::WriteFile(root / "artifacts/linux/test/usr_tree.yaml",
+                    "name: linux.test.usr_tree\n"
+                    "description: every file under /usr, hashed\n"
+                    "rationale: a long walk for budget tests\n"
+                    "references: [{title: 'budget tests', source: 'tests/e2e/collect_linux_test.cpp'}]\n"
+                    "kind: files\n"
+                    "platforms: [linux]\n"
+                    "parameters:\n"
+                    "  paths: ['/usr/**']\n"
+                    "  max_depth: 20\n"
+                    "limits:\n"
+                    "  max_files: 1000000\n");
+    test::WriteFile(root / "slow.yaml",
+                    "name: slow\ndescription: processes then a long walk\n"
+                    "artifacts:\n  - common.live.processes\n  - linux.test.usr_tree\n");
+    return root / "slow.yaml";
+  }
+  test::TempDir dir_;
+  core::age::X25519Identity id_;
+  std::filesystem::path key_file_;
+  std::string collect_;
+};
+
+TEST_F(CollectLinuxTest, FindsMappedLibraryCopyAndDeletedExecutable) {
+  // A real shared library, copied to a folder of ours and mapped by a child.
+  const auto libz = std::filesystem::canonical("/lib/x86_64-linux-gnu/libz.so.1");
+  const auto lib_copy = dir_ / "libtrawl-planted.so";
+  std::filesystem::copy_file(libz, lib_copy);
+  test::ChildProcess mapper({"sleep", "120"}, {"LD_PRELOAD=" + lib_copy.string()});
+  ASSERT_TRUE(mapper.WaitForMapping(lib_copy.string()));
+  // A child whose executable is deleted after it started.
+  const auto exe_copy = dir_ / "vanishing-sleeper";
+  std::filesystem::copy_file(std::filesystem::canonical("/bin/sleep"), exe_copy);
+  const std::string exe_sha = Sha256File(exe_copy);
+  test::ChildProcess deleted({exe_copy.string(), "120"});
+  ASSERT_TRUE(deleted.WaitForMapping(exe_copy.string()));
+  std::filesystem::remove(exe_copy);
+
+  auto r = test::RunCommand({collect_, "--profile", "default", "--output", (dir_ / "out").string(), "--recipient",
+                             id_.ToRecipient().Encode(), "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto archives = Archives(dir_ / "out");
+  ASSERT_EQ(archives.size(), 1u);
+  // The last line names the archive with its SHA-256, as sha256sum prints it.
+  EXPECT_NE(r.out.find(Sha256File(archives[0]) + "  " + archives[0].string()), std::string::npos) << r.out;
+  // The real age CLI decrypts it and unzip accepts the zip.
+  auto dec = test::RunCommand({"age", "-d", "-i", key_file_.string(), "-o", (dir_ / "c.zip").string(),
+                               archives[0].string()});
+  ASSERT_EQ(dec.exit_code, 0) << dec.err;
+  EXPECT_EQ(test::RunCommand({"unzip", "-tq", (dir_ / "c.zip").string()}).exit_code, 0);
+
+  Collection c = ReadCollection(archives[0], id_);
+  EXPECT_TRUE(c.verified);
+  EXPECT_EQ(c.manifest["result"], "complete");
+  bool module_found = false;
+  for (const auto& m : c.records["modules"]) {
+    if (m["pid"] == mapper.pid() && m["path"] == lib_copy.string()) {
+      module_found = true;
+      EXPECT_EQ(m["sha256"], Sha256File(libz));
+      EXPECT_EQ(m["kind"], "file");
+    }
+  }
+  EXPECT_TRUE(module_found) << "no module record for pid " << mapper.pid();
+  bool process_found = false;
+  for (const auto& p : c.records["processes"]) {
+    if (p["pid"] == deleted.pid()) {
+      process_found = true;
+      EXPECT_EQ(p["exe"], exe_copy.string());
+      EXPECT_EQ(p["exe_deleted"], true);
+      EXPECT_EQ(p["exe_sha256"], exe_sha);
+    }
+  }
+  EXPECT_TRUE(process_found) << "no process record for pid " << deleted.pid();
+  // The sidecar holds no secret and names the archive with its hash.
+  const std::string sidecar_name = archives[0].filename().string();
+  const auto sidecar_path = dir_ / "out" / (sidecar_name.substr(0, sidecar_name.size() - 8) + ".json");
+  json sidecar = json::parse(test::ReadFile(sidecar_path));
+  EXPECT_EQ(sidecar["archives"][0]["sha256"], Sha256File(archives[0]));
+  EXPECT_EQ(sidecar["recipients"][0], id_.ToRecipient().Encode());
+  EXPECT_EQ(test::ReadFile(sidecar_path).find("AGE-SECRET-KEY"), std::string::npos);
+}
+
+TEST_F(CollectLinuxTest, TimeBudgetClosesAValidPartialArchive) {
+  auto r = test::RunCommand({collect_, "--profile", SlowProfile().string(), "--output", (dir_ / "out").string(),
+                             "--recipient", id_.ToRecipient().Encode(), "--time-limit", "2", "--quiet"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto archives = Archives(dir_ / "out");
+  ASSERT_EQ(archives.size(), 1u);
+  Collection c = ReadCollection(archives[0], id_);
+  EXPECT_TRUE(c.verified);
+  EXPECT_EQ(c.manifest["result"], "partial");
+  EXPECT_NE(c.manifest["limits_hit"].dump().find("time_limit"), std::string::npos);
+  auto v = test::RunCommand({(test::BinDir() / "trawl-triage").string(), "verify", "-i", key_file_.string(),
+                             archives[0].string()});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+TEST_F(CollectLinuxTest, SigtermClosesAValidArchive) {
+  test::ChildProcess collector({collect_, "--profile", SlowProfile().string(), "--output", (dir_ / "out").string(),
+                                "--recipient", id_.ToRecipient().Encode(), "--quiet"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  ASSERT_TRUE(collector.running()) << "collection ended before the signal";
+  collector.Signal(SIGTERM);
+  EXPECT_EQ(collector.Wait(60000), 1);
+  auto archives = Archives(dir_ / "out");
+  ASSERT_EQ(archives.size(), 1u);
+  Collection c = ReadCollection(archives[0], id_);
+  EXPECT_TRUE(c.verified);
+  EXPECT_EQ(c.manifest["result"], "aborted");
+  EXPECT_EQ(c.manifest["stop_reason"], "signal SIGTERM");
+}
+
+TEST_F(CollectLinuxTest, SigkillLeavesNothingThatLooksComplete) {
+  test::ChildProcess collector({collect_, "--profile", SlowProfile().string(), "--output", (dir_ / "out").string(),
+                                "--recipient", id_.ToRecipient().Encode(), "--quiet"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  collector.Signal(SIGKILL);
+  collector.Wait(10000);
+  EXPECT_TRUE(Archives(dir_ / "out").empty());
+  int partials = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir_ / "out")) {
+    EXPECT_FALSE(e.path().string().ends_with(".json")) << "a sidecar claims completion: " << e.path();
+    if (e.path().string().ends_with(".partial")) {
+      ++partials;
+      auto v = core::archive::VerifyArchive(e.path(), {id_});
+      EXPECT_FALSE(v && v->ok) << "a killed run's output verified as complete";
+    }
+  }
+  EXPECT_EQ(partials, 1);
+}
+
+TEST_F(CollectLinuxTest, RefusesUnencryptedOutputAndBadArguments) {
+  auto r = test::RunCommand({collect_, "--output", (dir_ / "out").string(), "--quiet"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--no-encrypt"), std::string::npos) << r.err;
+  auto bad = test::RunCommand({collect_, "--recipient", "age1notakey", "--output", (dir_ / "out").string()});
+  EXPECT_EQ(bad.exit_code, 2);
+  auto missing = test::RunCommand({collect_, "--profile", "no-such-profile", "--recipient", id_.ToRecipient().Encode()});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("no-such-profile"), std::string::npos) << missing.err;
+}
+
+}  // namespace
+}  // namespace trawl

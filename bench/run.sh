@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Builds an optimised (non-static) tree with the benchmarks and prints one
+# table: our figure beside a baseline measured in the same run.
+#   bench/run.sh              # everything (several minutes)
+#   BENCH_FILES=50000 bench/run.sh
+# Whole-run benchmarks: hashing /usr (collector vs md5sum+sha1sum+sha256sum),
+# a 200,000-file walk (peak memory), age encryption (ours vs the age CLI),
+# prefetch parsing (ours vs sccainfo).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=$repo/build/bench
+work=$(mktemp -d /tmp/trawl-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+nfiles=${BENCH_FILES:-200000}
+
+cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRAWL_BUILD_BENCH=ON -DTRAWL_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build" -j2 >/dev/null
+collect=$build/bin/trawl-collect
+triage=$build/bin/trawl-triage
+"$triage" keygen -o "$work/key.txt" >"$work/recipient" 2>/dev/null
+recipient=$(cat "$work/recipient")
+
+rows=()
+row() { rows+=("$(printf '| %-46s | %-22s | %-30s |' "$1" "$2" "$3")"); }
+
+# --- micro-benchmarks ------------------------------------------------------
+"$build/bench/hash_bench" --benchmark_format=json >"$work/hash.json" 2>/dev/null
+mbps() { /usr/bin/python3 -c "import json,sys; d=json.load(open('$work/hash.json'));
+b={x['name']:x['bytes_per_second']/1e6 for x in d['benchmarks']}; print(round(b['$1'],1))"; }
+md5=$(mbps BM_Md5); sha1=$(mbps BM_Sha1); sha256=$(mbps BM_Sha256); multi=$(mbps BM_MultiHasher)
+ratio=$(/usr/bin/python3 -c "t=1/$md5+1/$sha1+1/$sha256; print(round((1/$multi)/t,3))")
+row "one pass MD5+SHA-1+SHA-256+entropy" "$multi MB/s" "singles: $md5 / $sha1 / $sha256 MB/s"
+row "  cost vs sum of the three alone (target <= 1.1)" "$ratio x" "1.0 = the three alone"
+
+# --- hashing /usr: collector vs coreutils ----------------------------------
+mkdir -p "$work/p/artifacts/linux/bench"
+cat >"$work/p/artifacts/linux/bench/usr.yaml" <<'YAML'
+name: linux.bench.usr
+description: every regular file under /usr, hashed (no copies)
+rationale: benchmark
+references: [{title: bench, source: bench/run.sh}]
+kind: files
+platforms: [linux]
+parameters: {paths: ['/usr/**'], max_depth: 30, pe_analysis: true}
+limits: {max_files: 10000000, max_total_bytes: 1TiB}
+YAML
+printf 'name: usr\ndescription: bench\nartifacts: [linux.bench.usr]\nlimits: {time_limit: 3600}\n' >"$work/p/usr.yaml"
+find /usr -type f -print0 | xargs -0 cat >/dev/null 2>&1 || true   # warm the cache
+nusr=$(find /usr -type f | wc -l)
+t_core=$( { /usr/bin/time -f %e bash -c 'for t in md5sum sha1sum sha256sum; do find /usr -type f -exec $t {} + >/dev/null 2>&1; done' ; } 2>&1 | tail -1)
+/usr/bin/time -f '%e %M' -o "$work/t_usr" "$collect" --profile "$work/p/usr.yaml" --recipient "$recipient" \
+  --output "$work/out-usr" --priority normal --quiet >/dev/null 2>&1 || true
+read -r t_ours rss_usr <"$work/t_usr"
+speedup=$(/usr/bin/python3 -c "print(round($t_core/$t_ours,2))")
+row "hash every file under /usr ($nusr files, warm)" "$t_ours s (${speedup}x)" "coreutils 3 tools: $t_core s"
+
+# --- 200,000-file walk: peak memory ----------------------------------------
+mkdir -p "$work/tree"
+/usr/bin/python3 - "$work/tree" "$nfiles" <<'PY'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    d = os.path.join(root, f"d{i // 1000:04d}")
+    if i % 1000 == 0: os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"f{i:06d}.txt"), "w") as f: f.write(f"file {i}\n")
+PY
+cat >"$work/p/artifacts/linux/bench/tree.yaml" <<YAML
+name: linux.bench.tree
+description: the generated tree
+rationale: benchmark
+references: [{title: bench, source: bench/run.sh}]
+kind: files
+platforms: [linux]
+parameters: {paths: ['$work/tree/**'], max_depth: 4}
+limits: {max_files: 10000000}
+YAML
+printf 'name: tree\ndescription: bench\nartifacts: [linux.bench.tree]\n' >"$work/p/tree.yaml"
+/usr/bin/time -f '%e %M' -o "$work/t_tree" "$collect" --profile "$work/p/tree.yaml" --recipient "$recipient" \
+  --output "$work/out-tree" --priority normal --quiet >/dev/null 2>&1 || true
+read -r t_tree rss_tree <"$work/t_tree"
+row "walk + hash $nfiles small files: peak RSS" "$((rss_tree / 1024)) MiB in $t_tree s" "target < 64 MiB"
+
+# --- age encryption ----------------------------------------------------------
+head -c $((256 << 20)) /dev/urandom >"$work/blob"
+t_age=$( { /usr/bin/time -f %e age -r "$recipient" -o "$work/blob.age" "$work/blob"; } 2>&1 | tail -1)
+"$build/bench/age_bench" --benchmark_filter='BM_AgeEncrypt/268435456|BM_AgeEncrypt' --benchmark_format=json >"$work/age.json" 2>/dev/null || true
+ours_age=$(/usr/bin/python3 -c "import json; d=json.load(open('$work/age.json'));
+v=[x['bytes_per_second'] for x in d['benchmarks'] if 'Encrypt' in x['name']]; print(round(max(v)/1e6,1) if v else 'n/a')")
+age_mbps=$(/usr/bin/python3 -c "print(round(256*1.048576/$t_age,1))")
+row "age encryption (STREAM, X25519)" "$ours_age MB/s" "age CLI: $age_mbps MB/s (file to file)"
+
+# --- prefetch parsing ----------------------------------------------------------
+shared=${TRAWL_SHARED_TESTDATA:-$repo/../shared/testdata}
+mapfile -t pfs < <(find "$shared/prefetch" -name '*.pf' ! -name notAPrefetch.pf)
+t_ours_pf=$( { /usr/bin/time -f %e bash -c 'for i in 1 2 3 4 5 6 7 8 9 10; do "$0" inspect prefetch --json "$@" >/dev/null; done' "$triage" "${pfs[@]}"; } 2>&1 | tail -1)
+t_scca=$( { /usr/bin/time -f %e bash -c 'for i in 1 2 3 4 5 6 7 8 9 10; do for f in "$@"; do sccainfo "$f" >/dev/null 2>&1; done; done' "${pfs[@]}"; } 2>&1 | tail -1)
+n=$(( ${#pfs[@]} * 10 ))
+row "prefetch: ${#pfs[@]} files x 10 (CLI, one process per run)" "$(/usr/bin/python3 -c "print(round($n/$t_ours_pf))") files/s" "sccainfo: $(/usr/bin/python3 -c "print(round($n/$t_scca))") files/s (one process per file)"
+
+printf '| %-46s | %-22s | %-30s |\n' "benchmark" "trawl" "baseline (same run)"
+printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "$(printf -- '-%.0s' {1..24})" "$(printf -- '-%.0s' {1..32})"
+printf '%s\n' "${rows[@]}"

@@ -4,9 +4,15 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -32,24 +38,58 @@ using nlohmann::json;
 // directory as empty so an expansion in progress ends at once.
 class StoppableLister final : public profile::DirectoryLister {
  public:
-  explicit StoppableLister(StopControl& stop) : stop_(stop) {}
+  StoppableLister(StopControl& stop, std::unique_ptr<profile::DirectoryLister> inner)
+      : stop_(stop), inner_(std::move(inner)) {}
   Result<std::vector<profile::DirEntry>> List(const std::string& dir) override {
     if (stop_.ShouldStop()) return std::vector<profile::DirEntry>{};
-    return inner_.List(dir);
+    return inner_->List(dir);
   }
 
  private:
   StopControl& stop_;
-  profile::FsDirectoryLister inner_;
+  std::unique_ptr<profile::DirectoryLister> inner_;  // the platform's lister
 };
 
+// The host directory holding the live system's tree: "/" on POSIX; on
+// Windows the system drive's root ("C:/", never "C:", which would mean the
+// current directory on C:), so C:\ProgramData\TPM maps to C:/ProgramData/TPM.
+std::string LiveRoot() {
+#ifdef _WIN32
+  const char* drive = std::getenv("SystemDrive");
+  std::string d = drive != nullptr ? drive : "";
+  if (d.size() != 2 || d[1] != ':' || !std::isalpha(static_cast<unsigned char>(d[0]))) d = "C:";
+  return d + "/";
+#else
+  return "/";
+#endif
+}
+
+// Live Windows: the machine-wide folders as this host has them (the
+// collector's own environment, set by the OS, not by the suspect host's
+// users), so a system on D: or in C:\WINNT is walked where it is.
+void ApplyLiveWindowsEnv([[maybe_unused]] profile::ExpansionContext& ctx) {
+#ifdef _WIN32
+  const std::string drive = LiveRoot().substr(0, 2);
+  ctx.env["SystemDrive"] = drive;
+  for (const char* name : {"SystemRoot", "ProgramFiles", "ProgramFiles(x86)", "ProgramW6432", "ProgramData"}) {
+    const char* v = std::getenv(name);
+    // Only absolute paths on the system drive map under the live root.
+    if (v != nullptr && std::strlen(v) > 3 && core::EqualsIgnoreCaseAscii(std::string_view(v, 2), drive) &&
+        v[2] == '\\') {
+      ctx.env[name] = v;
+    }
+  }
+#endif
+}
+
 struct RunState {
+  RunState(const CollectOptions& o, Platform& p, std::ostream& e) : options(o), platform(p), err(e) {}
   const CollectOptions& options;
   Platform& platform;
   std::ostream& err;
   profile::ExpansionContext ctx;
   StopControl stop;
-  StoppableLister lister{stop};
+  StoppableLister lister{stop, platform.MakeDirectoryLister()};
   core::archive::ArchiveWriter* archive = nullptr;
   FilePipeline* pipeline = nullptr;
   bool live = true;
@@ -72,57 +112,110 @@ void NoteLimit(RunState& s, const std::string& what) {
   }
 }
 
-// Runs requests on both cores; records go to `table`.
-void ProcessFiles(RunState& s, const std::vector<FileRequest>& requests, const profile::ResolvedArtifact& art,
-                  json& summary) {
-  std::atomic<std::size_t> next{0};
-  std::atomic<std::uint64_t> bytes{0}, count{0}, errors{0}, copied{0}, copy_bytes{0};
-  std::atomic<bool> artifact_limit{false};
-  const std::uint64_t max_total = art.limits.max_total_bytes;
-  auto worker = [&] {
-    while (true) {
-      const std::size_t i = next++;
-      if (i >= requests.size() || s.stop.ShouldStop()) return;
-      if (artifact_limit) return;
-      FileOutcome o = s.pipeline->Process(requests[i]);
-      bytes += o.bytes_read;
-      ++count;
-      if (o.error) ++errors;
-      if (o.copied) {
-        ++copied;
-        copy_bytes += o.bytes_copied;
-      }
-      if (o.output_limit) {
-        NoteLimit(s, "max_output");
-        s.stop.RequestStop("max_output");
-      }
-      if (auto r = s.pipeline->AddRecord("files", o.record); !r) {
-        s.stop.RequestStop("archive write failed: " + r.error().message);
-      }
-      if (max_total > 0 && bytes > max_total) artifact_limit = true;
+// Processes file requests on both cores while the walk that produces them
+// goes on: a bounded queue keeps memory flat however large the tree.
+class FileWorkers {
+ public:
+  FileWorkers(RunState& s, const profile::ResolvedArtifact& art) : s_(s), art_(art) {
+    const unsigned n = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
+    for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { Work(); });
+  }
+  ~FileWorkers() { Finish(); }
+
+  // Blocks while the queue is full; false once the artifact or the run must stop.
+  bool Submit(FileRequest req) {
+    std::unique_lock lock(mu_);
+    space_.wait(lock, [&] { return queue_.size() < kCapacity || halt_; });
+    if (halt_ || s_.stop.ShouldStop()) return false;
+    queue_.push_back(std::move(req));
+    ++submitted_;
+    ready_.notify_one();
+    return true;
+  }
+
+  void Finish() {
+    {
+      std::lock_guard lock(mu_);
+      if (done_) return;
+      done_ = true;
     }
-  };
-  const unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  const std::uint64_t not_done = requests.size() - std::min<std::uint64_t>(count, requests.size());
-  if (artifact_limit) {
-    summary["limit"] = "max_total_bytes";
-    s.pipeline->Log("warning", "artifact_limit", {{"artifact", art.name}, {"limit", "max_total_bytes"},
-                                                  {"files_not_read", not_done}});
+    ready_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
   }
-  if (not_done > 0 && !artifact_limit) {
-    summary["files_not_read"] = not_done;
+
+  void Summarise(json& summary) {
+    Finish();
+    if (artifact_limit_) {
+      summary["limit"] = "max_total_bytes";
+      s_.pipeline->Log("warning", "artifact_limit", {{"artifact", art_.name}, {"limit", "max_total_bytes"},
+                                                     {"files_not_read", submitted_ - count_}});
+    }
+    summary["files"] = count_.load();
+    summary["bytes_read"] = bytes_.load();
+    summary["copied"] = copied_.load();
+    s_.files += count_;
+    s_.errors += errors_;
+    s_.copied += copied_;
   }
-  summary["files"] = count.load();
-  summary["bytes_read"] = bytes.load();
-  summary["copied"] = copied.load();
-  s.files += count;
-  s.errors += errors;
-  s.copied += copied;
-}
+
+ private:
+  static constexpr std::size_t kCapacity = 256;
+
+  void Work() {
+    while (true) {
+      FileRequest req;
+      {
+        std::unique_lock lock(mu_);
+        ready_.wait(lock, [&] { return !queue_.empty() || done_ || halt_; });
+        if (halt_ || queue_.empty()) return;
+        req = std::move(queue_.front());
+        queue_.pop_front();
+        space_.notify_one();
+      }
+      if (s_.stop.ShouldStop()) {
+        Halt();
+        return;
+      }
+      FileOutcome o = s_.pipeline->Process(req);
+      bytes_ += o.bytes_read;
+      ++count_;
+      if (o.error) ++errors_;
+      if (o.copied) ++copied_;
+      if (o.output_limit) {
+        NoteLimit(s_, "max_output");
+        s_.stop.RequestStop("max_output");
+      }
+      if (auto r = s_.pipeline->AddRecord("files", o.record); !r) {
+        s_.stop.RequestStop("archive write failed: " + r.error().message);
+      }
+      if (art_.limits.max_total_bytes > 0 && bytes_ > art_.limits.max_total_bytes) {
+        artifact_limit_ = true;
+        Halt();
+        return;
+      }
+    }
+  }
+
+  void Halt() {
+    std::lock_guard lock(mu_);
+    halt_ = true;
+    queue_.clear();
+    space_.notify_all();
+    ready_.notify_all();
+  }
+
+  RunState& s_;
+  const profile::ResolvedArtifact& art_;
+  std::mutex mu_;
+  std::condition_variable ready_, space_;
+  std::deque<FileRequest> queue_;
+  std::vector<std::thread> threads_;
+  bool done_ = false;
+  bool halt_ = false;
+  std::atomic<bool> artifact_limit_{false};
+  std::atomic<std::uint64_t> submitted_{0}, count_{0}, bytes_{0}, errors_{0}, copied_{0};
+};
 
 // ---- kind: processes -------------------------------------------------------
 
@@ -153,6 +246,9 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
     SetPathField(r, "cmdline", p.cmdline);
     r["uid"] = p.uid;
     SetPathField(r, "user", p.user.empty() ? p.sid : p.user);
+    SetPathField(r, "sid", p.sid);
+    r["session"] = p.session;
+    r["integrity"] = p.integrity;
     r["start_time"] = p.start_time;
     SetPathField(r, "cwd", p.cwd);
     r["artifact"] = art.name;
@@ -222,6 +318,20 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
   }
   summary["processes"] = s.processes;
   summary["modules"] = s.modules;
+  // Windows: the DLL names the loader never takes from an application's
+  // folder; triage uses them to rule such names out of side-loading.
+  if (auto known = s.platform.ListKnownDlls(); !known) {
+    s.pipeline->Log("warning", "known_dlls_failed", {{"error", known.error().message}});
+  } else {
+    for (const KnownDll& k : *known) {
+      json kr;
+      SetPathField(kr, "name", k.name);
+      SetPathField(kr, "value", k.value);
+      kr["artifact"] = art.name;
+      (void)s.pipeline->AddRecord("known_dlls", kr);
+    }
+    if (!known->empty()) summary["known_dlls"] = known->size();
+  }
 }
 
 // ---- kinds: files, install_dirs, dir_listing -------------------------------
@@ -243,8 +353,21 @@ void RecordNonFile(RunState& s, const profile::ResolvedArtifact& art, const prof
   SetPathField(r, "path", m.target_path);
   SetPathField(r, "source_path", m.host_path);
   r["artifact"] = art.name;
-  if (auto st = s.platform.Stat(m.host_path); st) AddMetaFields(*st, r);
   r["status"] = "ok";
+  if (auto st = s.platform.Stat(m.host_path); st) {
+    AddMetaFields(*st, r);
+    // FIFOs, sockets and devices are listed but never opened (a read could
+    // block or have side effects): say so rather than claim "ok".
+    if (st->type == "fifo" || st->type == "socket" || st->type == "char" || st->type == "block") {
+      r["status"] = "skipped";
+      r["error"] = "not a regular file (" + st->type + "): content not read";
+    }
+  } else {
+    // Gone since the listing, or not stat-able (e.g. a path longer than
+    // PATH_MAX): a record without metadata must not say "ok".
+    r["status"] = st.error().code == core::ErrorCode::kNotFound ? "vanished" : "error";
+    r["error"] = st.error().message;
+  }
   for (auto& [k, v] : extra.items()) r[k] = v;
   (void)s.pipeline->AddRecord("files", r);
 }
@@ -258,29 +381,33 @@ void RecordIssues(RunState& s, const profile::ResolvedArtifact& art, const profi
 }
 
 void RunFiles(RunState& s, const profile::ResolvedArtifact& art, json& summary) {
-  auto expansions = profile::ExpandArtifactPaths(art, s.ctx, s.lister);
+  FileWorkers workers(s, art);
+  auto on_match = [&](const profile::PathMatch& m) {
+    if (!m.is_regular) {
+      if (!m.is_dir) RecordNonFile(s, art, m, {});
+      return !s.stop.ShouldStop();
+    }
+    FileRequest req = BaseRequest(s, art, m);
+    req.hash = art.parameters.GetBool("hash");
+    req.pe_analysis = art.parameters.GetBool("pe_analysis");
+    req.copy.copy = art.parameters.GetBool("copy");
+    req.copy.copy_max_size = std::min(art.limits.copy_max_size, art.parameters.GetSize("copy_max_size"));
+    return workers.Submit(std::move(req));
+  };
+  auto expansions = profile::ExpandArtifactPaths(art, s.ctx, s.lister, on_match);
+  workers.Summarise(summary);
   if (!expansions) {
     summary["error"] = expansions.error().message;
     ++s.errors;
     return;
   }
-  std::vector<FileRequest> requests;
   for (const auto& pe : *expansions) {
     RecordIssues(s, art, pe.expansion);
-    for (const auto& m : pe.expansion.matches) {
-      if (!m.is_regular) {
-        if (!m.is_dir) RecordNonFile(s, art, m, {});
-        continue;
-      }
-      FileRequest req = BaseRequest(s, art, m);
-      req.hash = art.parameters.GetBool("hash");
-      req.pe_analysis = art.parameters.GetBool("pe_analysis");
-      req.copy.copy = art.parameters.GetBool("copy");
-      req.copy.copy_max_size = std::min(art.limits.copy_max_size, art.parameters.GetSize("copy_max_size"));
-      requests.push_back(std::move(req));
+    // Without this a walk cut short by max_depth looked complete.
+    if (pe.expansion.depth_limited) {
+      s.pipeline->Log("info", "depth_limited", {{"artifact", art.name}, {"pattern", core::RepairUtf8(pe.pattern)}});
     }
   }
-  ProcessFiles(s, requests, art, summary);
 }
 
 void RunInstallDirs(RunState& s, const profile::ResolvedArtifact& art, json& summary) {
@@ -290,17 +417,32 @@ void RunInstallDirs(RunState& s, const profile::ResolvedArtifact& art, json& sum
     ++s.errors;
     return;
   }
+  const json product = {{"product", art.parameters.GetString("product")},
+                        {"vendor", art.parameters.GetString("vendor")},
+                        {"category", art.parameters.GetString("category")}};
+  FileWorkers workers(s, art);
   profile::GlobOptions walk;
   walk.max_depth = art.WalkDepth();
   walk.max_matches = art.limits.max_files;
   walk.exclude = art.parameters.GetList("exclude");
-  std::vector<FileRequest> requests;
+  walk.on_match = [&](const profile::PathMatch& m) {
+    if (!m.is_regular) {
+      RecordNonFile(s, art, m, product);
+      return !s.stop.ShouldStop();
+    }
+    FileRequest req = BaseRequest(s, art, m);
+    req.copy.copy_executables = art.parameters.GetBool("copy_executables");
+    req.copy.small_files_max = art.parameters.GetSize("copy_small_files_max");
+    req.product = product;
+    return workers.Submit(std::move(req));
+  };
   json found = json::array();
   for (const auto& pe : *roots) {
     RecordIssues(s, art, pe.expansion);
     for (const auto& root : pe.expansion.matches) {
-      if (!root.is_dir) continue;
+      if (!root.is_dir || s.stop.ShouldStop()) continue;
       found.push_back(core::RepairUtf8(root.target_path));
+      RecordNonFile(s, art, root, product);
       auto below = profile::WalkBelow(root, s.ctx, s.lister, walk);
       if (!below) {
         s.pipeline->Log("warning", "walk_failed", {{"artifact", art.name}, {"root", core::RepairUtf8(root.target_path)},
@@ -308,25 +450,13 @@ void RunInstallDirs(RunState& s, const profile::ResolvedArtifact& art, json& sum
         continue;
       }
       RecordIssues(s, art, *below);
-      if (below->depth_limited) s.pipeline->Log("info", "depth_limited", {{"artifact", art.name}, {"root", core::RepairUtf8(root.target_path)}});
-      for (const auto& m : below->matches) {
-        json product = {{"product", art.parameters.GetString("product")},
-                        {"vendor", art.parameters.GetString("vendor")},
-                        {"category", art.parameters.GetString("category")}};
-        if (!m.is_regular) {
-          RecordNonFile(s, art, m, product);
-          continue;
-        }
-        FileRequest req = BaseRequest(s, art, m);
-        req.copy.copy_executables = art.parameters.GetBool("copy_executables");
-        req.copy.small_files_max = art.parameters.GetSize("copy_small_files_max");
-        requests.push_back(std::move(req));
+      if (below->depth_limited) {
+        s.pipeline->Log("info", "depth_limited", {{"artifact", art.name}, {"root", core::RepairUtf8(root.target_path)}});
       }
     }
   }
+  workers.Summarise(summary);
   summary["install_roots"] = found;
-  if (found.empty()) return;
-  ProcessFiles(s, requests, art, summary);
 }
 
 void RunDirListing(RunState& s, const profile::ResolvedArtifact& art, json& summary) {
@@ -433,12 +563,13 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
     os = profile::DetectTargetOs(options.root, s.lister);
   }
   s.windows_target = os == profile::TargetOs::kWindows;
-  auto ctx = profile::MakeExpansionContext(os, s.live ? std::string("/") : options.root);
+  auto ctx = profile::MakeExpansionContext(os, s.live ? LiveRoot() : options.root, s.lister);
   if (!ctx) {
     err << "trawl-collect: " << ctx.error().message << "\n";
     return kExitUsage;
   }
   s.ctx = std::move(*ctx);
+  if (s.live && s.windows_target) ApplyLiveWindowsEnv(s.ctx);
   // Keys.
   auto recipients = GatherRecipients(options, err);
   if (!recipients) {
@@ -636,7 +767,7 @@ int RunExplain(const CollectOptions& options, std::ostream& out, std::ostream& e
 #ifdef _WIN32
   os = profile::TargetOs::kWindows;
 #endif
-  const std::string root = options.root.empty() ? std::string("/") : options.root;
+  const std::string root = options.root.empty() ? LiveRoot() : options.root;
   if (!options.target_os.empty()) {
     auto parsed = profile::ParseTargetOs(options.target_os);
     if (!parsed) {

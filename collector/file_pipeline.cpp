@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <span>
 #include <vector>
 
 #include "core/archive/archive_paths.h"
@@ -64,7 +66,39 @@ void AddPeFields(const core::formats::PeInfo& pe, nlohmann::json& r) {
   r["pe_padding_anomaly"] = a.padding_anomaly;
 }
 
+template <std::size_t N>
+bool HexToBytes(const nlohmann::json& j, std::array<std::uint8_t, N>& out) {
+  if (!j.is_string()) return false;
+  const std::string& s = j.get_ref<const std::string&>();
+  if (s.size() != 2 * N) return false;
+  auto nib = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  for (std::size_t i = 0; i < N; ++i) out[i] = static_cast<std::uint8_t>(nib(s[2 * i]) << 4 | nib(s[2 * i + 1]));
+  return true;
+}
+
+template <std::size_t N>
+std::string BytesToHex(const std::array<std::uint8_t, N>& b) {
+  return core::ToHex(Bytes(reinterpret_cast<const std::byte*>(b.data()), N));
+}
+
 }  // namespace
+
+FilePipeline::CacheValue FilePipeline::Pack(const nlohmann::json& facts) {
+  CacheValue v{};
+  v.hashed = facts.contains("sha256") && HexToBytes(facts["md5"], v.md5) && HexToBytes(facts["sha1"], v.sha1) &&
+             HexToBytes(facts["sha256"], v.sha256);
+  v.entropy = facts.value("entropy", 0.0);
+  return v;
+}
+
+void FilePipeline::Unpack(const CacheValue& v, nlohmann::json& r) {
+  if (v.hashed) {
+    r["md5"] = BytesToHex(v.md5);
+    r["sha1"] = BytesToHex(v.sha1);
+    r["sha256"] = BytesToHex(v.sha256);
+    r["entropy"] = v.entropy;
+  }
+}
 
 void StopControl::RequestStop(std::string reason) {
   std::lock_guard lock(mu_);
@@ -135,6 +169,9 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
   SetPathField(r, "source_path", req.host_path);
   r["artifact"] = req.artifact;
   r["status"] = "ok";
+  if (req.product.is_object()) {
+    for (auto& [k, v] : req.product.items()) r[k] = v;
+  }
   if (stop_.ShouldStop()) {
     r["status"] = "skipped";
     r["error"] = "collection stopped: " + stop_.reason();
@@ -165,9 +202,17 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
     auto it = cache_.find(key);
     if (it != cache_.end()) {
       const bool wants_copy = req.copy.copy || req.copy.copy_executables || req.copy.small_files_max > 0;
-      if (!wants_copy || !it->second.copied_as.empty()) {
-        for (auto& [k, v] : it->second.facts.items()) r[k] = v;
-        if (!it->second.copied_as.empty()) r["copied_as"] = it->second.copied_as;
+      const CacheExtra* extra = it->second.extra ? &cache_extra_[it->second.extra - 1] : nullptr;
+      const bool was_copied = extra && !extra->copied_as.empty();
+      if ((!wants_copy || was_copied) && (it->second.hashed || !req.hash)) {
+        Unpack(it->second, r);
+        r["is_pe"] = extra != nullptr && extra->pe.is_object() && !extra->pe.empty();
+        if (extra) {
+          if (extra->pe.is_object()) {
+            for (auto& [k, v] : extra->pe.items()) r[k] = v;
+          }
+          if (was_copied) r["copied_as"] = extra->copied_as;
+        }
         ++cache_hits_;
         return out;
       }
@@ -183,6 +228,11 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
   std::string error;
   Magic magic = Magic::kNone;
   thread_local std::vector<std::byte> buffer(kChunk);
+  // Read no more than the size seen at open: a file appended to (or
+  // extended) faster than we hash would otherwise keep us reading forever.
+  // The Restat below then reports "changed". Size 0 (procfs and the like)
+  // reads to EOF, within max_file_size.
+  const std::uint64_t read_cap = meta.size > 0 ? meta.size : req.max_file_size;
   bool first = true;
   while (true) {
     if (stop_.ShouldStop()) {
@@ -190,7 +240,12 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
       error = "collection stopped while reading: " + stop_.reason();
       break;
     }
-    auto n = file.Read(buffer);
+    std::span<std::byte> want(buffer);
+    if (read_cap > 0) {
+      if (out.bytes_read >= read_cap) break;
+      want = want.first(static_cast<std::size_t>(std::min<std::uint64_t>(want.size(), read_cap - out.bytes_read)));
+    }
+    auto n = file.Read(want);
     if (!n) {
       status = "error";
       error = n.error().message;
@@ -300,8 +355,17 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
   r["status"] = status;
   if (!error.empty()) r["error"] = error;
   if (status == "ok") {
+    CacheValue v = Pack(facts);
     std::lock_guard lock(cache_mu_);
-    cache_[key] = CacheValue{facts, copied_as};
+    if (facts.value("is_pe", false) || !copied_as.empty()) {
+      nlohmann::json pe_facts = nlohmann::json::object();
+      for (auto& [k, val] : facts.items()) {
+        if (k.starts_with("pe_")) pe_facts[k] = val;
+      }
+      cache_extra_.push_back(CacheExtra{std::move(pe_facts), copied_as});
+      v.extra = static_cast<std::uint32_t>(cache_extra_.size());
+    }
+    cache_[key] = v;
   }
   return out;
 }

@@ -10,7 +10,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <map>
+#include <array>
+#include <unordered_map>
+#include <vector>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -60,6 +62,7 @@ struct FileRequest {
   bool pe_analysis = true;
   std::uint64_t max_file_size = 0;  // not read beyond: recorded as skipped
   CopyPolicy copy;
+  nlohmann::json product;  // install_dirs: product, vendor, category columns
 };
 
 struct FileOutcome {
@@ -90,21 +93,40 @@ class FilePipeline {
   struct CacheKey {
     std::uint64_t device, inode, size;
     std::int64_t mtime_ns;
-    bool operator<(const CacheKey& o) const {
-      return std::tie(device, inode, size, mtime_ns) < std::tie(o.device, o.inode, o.size, o.mtime_ns);
+    bool operator==(const CacheKey& o) const = default;
+  };
+  struct CacheKeyHash {
+    std::size_t operator()(const CacheKey& k) const {
+      std::uint64_t h = k.device * 0x9E3779B97F4A7C15ULL ^ k.inode;
+      h = (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9ULL ^ k.size;
+      h = (h ^ (h >> 32)) * 0x94D049BB133111EBULL ^ static_cast<std::uint64_t>(k.mtime_ns);
+      return static_cast<std::size_t>(h ^ (h >> 31));
     }
   };
+  // Compact on purpose: a 200,000-file walk must stay under 64 MiB, so the
+  // digests are kept as bytes and PE facts (rare) in a side table.
   struct CacheValue {
-    nlohmann::json facts;  // digests, entropy, pe_*
+    std::array<std::uint8_t, 16> md5;
+    std::array<std::uint8_t, 20> sha1;
+    std::array<std::uint8_t, 32> sha256;
+    double entropy = 0;
+    bool hashed = false;
+    std::uint32_t extra = 0;  // 1-based index into cache_extra_, 0: none
+  };
+  struct CacheExtra {
+    nlohmann::json pe;       // pe_* columns, null when not a PE
     std::string copied_as;
   };
+  static CacheValue Pack(const nlohmann::json& facts);
+  static void Unpack(const CacheValue& v, nlohmann::json& record);
 
   Platform& platform_;
   core::archive::ArchiveWriter& archive_;
   StopControl& stop_;
   std::mutex archive_mu_;
   std::mutex cache_mu_;
-  std::map<CacheKey, CacheValue> cache_;
+  std::unordered_map<CacheKey, CacheValue, CacheKeyHash> cache_;
+  std::vector<CacheExtra> cache_extra_;
   std::atomic<std::uint64_t> cache_hits_{0};
   std::atomic<std::uint64_t> files_hashed_{0};
 };

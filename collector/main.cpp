@@ -1,9 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // trawl-collect: parses the command line and calls the collector library.
+// On Windows the entry point is wmain (linked with -municode): it hardens the
+// DLL search path, converts the UTF-16 arguments to UTF-8 and then runs the
+// same Main as on POSIX.
+#ifdef _WIN32
+#include <windows.h>
+
+#include "collector/platform/windows/wide.h"
+#endif
+
 #include <openssl/crypto.h>
 
 #include <csignal>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -12,9 +23,17 @@
 namespace {
 std::atomic<int> g_signal{0};
 extern "C" void OnSignal(int sig) { g_signal.store(sig); }
-}  // namespace
 
-int main(int argc, char** argv) {
+#ifdef _WIN32
+// Ctrl+C, Ctrl+Break, console close, logoff and shutdown end the collection
+// the way SIGINT / SIGTERM do on POSIX: the archive is closed, not torn.
+BOOL WINAPI OnConsoleEvent(DWORD event) {
+  g_signal.store(event == CTRL_C_EVENT ? SIGINT : SIGTERM);
+  return TRUE;
+}
+#endif
+
+int Main(int argc, char** argv) {
   // First: a hostile host's openssl.cnf or OPENSSL_CONF must not steer us.
   OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
   using trawl::collector::CollectOptions;
@@ -64,11 +83,51 @@ int main(int argc, char** argv) {
       return trawl::collector::kExitUsage;
     }
   }
+#ifdef _WIN32
+  SetConsoleCtrlHandler(OnConsoleEvent, TRUE);
+#else
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
+#endif
 #ifdef SIGPIPE
   std::signal(SIGPIPE, SIG_IGN);
+#endif
+#ifdef SIGXFSZ
+  // Past RLIMIT_FSIZE the default action kills us without a word; ignored,
+  // the write fails with EFBIG and the run stops like on a full disk.
+  std::signal(SIGXFSZ, SIG_IGN);
 #endif
   o.signal_flag = &g_signal;
   return trawl::collector::RunCollect(o, *platform, std::cout, std::cerr);
 }
+
+}  // namespace
+
+#ifdef _WIN32
+int wmain(int argc, wchar_t** wargv) {
+  // Before anything can load a DLL: only System32 is searched for DLLs
+  // loaded at run time, never the folder the collector was started from (a
+  // USB stick or share the suspect host may have written to) or the current
+  // directory. SetDefaultDllDirectories is looked up because Windows 7
+  // without KB2533623 lacks it; the statically imported DLLs are resolved
+  // by the loader before this runs (docs/windows-collector.md).
+  using SetDefaultDllDirectoriesFn = BOOL(WINAPI*)(DWORD);
+  if (HMODULE k32 = GetModuleHandleW(L"kernel32.dll")) {
+    if (auto set_dirs = reinterpret_cast<SetDefaultDllDirectoriesFn>(
+            reinterpret_cast<void*>(GetProcAddress(k32, "SetDefaultDllDirectories")))) {
+      set_dirs(LOAD_LIBRARY_SEARCH_SYSTEM32);
+    }
+  }
+  SetDllDirectoryW(L"");
+  SetConsoleOutputCP(CP_UTF8);
+  std::vector<std::string> args;
+  args.reserve(static_cast<std::size_t>(argc));
+  for (int i = 0; i < argc; ++i) args.push_back(trawl::collector::win::Narrow(wargv[i]));
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return Main(argc, argv.data());
+}
+#else
+int main(int argc, char** argv) { return Main(argc, argv); }
+#endif

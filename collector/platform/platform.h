@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/profile/paths.h"
 #include "core/util/error.h"
 
 namespace trawl::collector {
@@ -74,6 +75,14 @@ class FileReader {
   virtual Result<FileMeta> Restat() = 0;
 };
 
+// One value of HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\KnownDLLs
+// (Windows): DLL names the loader maps from \KnownDlls, never from an
+// application's folder, so they cannot be side-loaded.
+struct KnownDll {
+  std::string name;   // value name, e.g. "kernel32"
+  std::string value;  // data, e.g. "kernel32.dll"
+};
+
 struct SystemFacts {
   std::string hostname;
   std::string os;             // linux | windows | macos
@@ -96,6 +105,14 @@ class Platform {
   virtual Result<FileMeta> Stat(const std::string& path) = 0;  // lstat semantics
   virtual SystemFacts Facts() = 0;
   virtual void SetLowPriority() = 0;
+  // The KnownDLLs registry list; empty where the OS has none.
+  virtual Result<std::vector<KnownDll>> ListKnownDlls() { return std::vector<KnownDll>{}; }
+  // Lists live directories for path expansion. The default serves POSIX
+  // hosts; Windows supplies one that never follows junctions and keeps
+  // names with unpaired surrogates.
+  virtual std::unique_ptr<core::profile::DirectoryLister> MakeDirectoryLister() {
+    return std::make_unique<core::profile::FsDirectoryLister>();
+  }
   // This process's own executable path and pid (the collector's footprint).
   virtual std::string SelfExe() = 0;
   virtual std::int64_t SelfPid() = 0;

@@ -27,6 +27,9 @@ constexpr ColumnSpec kProcessColumns[] = {
     {"start_time", ColumnType::kText, "start time, ISO 8601 UTC"},
     {"cwd", ColumnType::kText, "current working directory"},
     {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
+    {"sid", ColumnType::kText, "Windows: SID of the process owner"},
+    {"session", ColumnType::kInt, "Windows: terminal services session id, or -1"},
+    {"integrity", ColumnType::kText, "Windows: integrity level (low, medium, high, system...)"},
 };
 
 constexpr ColumnSpec kModuleColumns[] = {
@@ -39,6 +42,12 @@ constexpr ColumnSpec kModuleColumns[] = {
     {"deleted", ColumnType::kBool, "the mapped file was deleted"},
     {"kind", ColumnType::kText, "file | anon_exec | memfd"},
     {"sha256", ColumnType::kText, "SHA-256 of the mapped file (hash_modules)"},
+    {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
+};
+
+constexpr ColumnSpec kKnownDllColumns[] = {
+    {"name", ColumnType::kText, "value name under the KnownDLLs registry key"},
+    {"value", ColumnType::kText, "value data: the DLL file name"},
     {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
 };
 
@@ -88,6 +97,9 @@ constexpr RecordSpec kProcessRecords{"processes", "one record per running proces
                                      kProcessColumns};
 constexpr RecordSpec kModuleRecords{"modules", "one record per executable mapping of a process",
                                     kModuleColumns};
+constexpr RecordSpec kKnownDllRecords{
+    "known_dlls", "Windows: one record per value of HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\KnownDLLs",
+    kKnownDllColumns};
 constexpr RecordSpec kFileRecords{"files", "one record per file or directory visited",
                                   kFileColumns};
 constexpr RecordSpec kDirEntryRecords{"dir_entries", "one record per name in a listed directory",
@@ -138,7 +150,7 @@ constexpr ParamSpec kDirListingParams[] = {
     {"pattern", ParamType::kNameGlob, "*", false, "glob of the entry names to record, e.g. *.dll"},
 };
 
-constexpr const RecordSpec* kProcessTables[] = {&kProcessRecords, &kModuleRecords};
+constexpr const RecordSpec* kProcessTables[] = {&kProcessRecords, &kModuleRecords, &kKnownDllRecords};
 constexpr const RecordSpec* kFileTables[] = {&kFileRecords};
 constexpr const RecordSpec* kDirTables[] = {&kDirEntryRecords};
 

@@ -111,6 +111,12 @@ std::string JoinHost(const std::string& dir, std::string_view name) {
 
 std::string NormalizeRoot(std::string root) {
   if (root.empty()) root = "/";
+  // A drive root ("C:", "C:\\", "C:/") stays "C:/": on Windows "C:" alone
+  // names the current directory on drive C:, not its root.
+  if (root.size() <= 3 && root.size() >= 2 && IsAsciiAlpha(root[0]) && root[1] == ':' &&
+      (root.size() == 2 || root[2] == '/' || root[2] == '\\')) {
+    return root.substr(0, 2) + "/";
+  }
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   return root;
 }
@@ -181,11 +187,23 @@ struct CompiledExclude {
   std::vector<std::string> components;
 };
 
+// Paths already reported are remembered by a 64-bit FNV-1a hash, not the
+// string: a 200,000-file walk then needs a few MiB, not tens. (A collision,
+// about 1 in 10^9 at that size, would drop one duplicate-looking path.)
+std::uint64_t PathKey(std::string_view path) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (char c : path) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
 class Walker {
  public:
   Walker(const ExpansionContext& ctx, DirectoryLister& lister, const GlobOptions& options,
          PathStyle style, std::vector<CompiledExclude> excludes, Expansion& out,
-         std::unordered_set<std::string>& seen)
+         std::unordered_set<std::uint64_t>& seen)
       : ctx_(ctx),
         lister_(lister),
         options_(options),
@@ -231,14 +249,20 @@ class Walker {
 
   void Report(const Node& node) {
     if (comps_.empty() || (style_ == PathStyle::kWindows && comps_.size() == 1)) return;
-    if (!seen_.insert(node.host).second) return;
-    if (out_.matches.size() >= options_.max_matches) {
+    if (!seen_.insert(PathKey(node.host)).second) return;
+    if (out_.reported >= options_.max_matches) {
       out_.truncated = true;
       stop_ = true;
       return;
     }
-    out_.matches.push_back(PathMatch{TargetPathOf(comps_, style_), node.host, user_, node.is_dir,
-                                     node.is_symlink, node.is_regular, node.depth});
+    ++out_.reported;
+    PathMatch match{TargetPathOf(comps_, style_), node.host, user_, node.is_dir,
+                    node.is_symlink, node.is_regular, node.depth};
+    if (options_.on_match) {
+      if (!options_.on_match(match)) stop_ = true;
+      return;
+    }
+    out_.matches.push_back(std::move(match));
   }
 
   const std::vector<DirEntry>* Listing(const Node& node) {
@@ -313,7 +337,7 @@ class Walker {
   bool fold_;
   std::vector<CompiledExclude> excludes_;
   Expansion& out_;
-  std::unordered_set<std::string>& seen_;
+  std::unordered_set<std::uint64_t>& seen_;
   std::vector<std::string> segments_;
   std::vector<std::string> comps_;
   std::string user_;
@@ -348,7 +372,7 @@ Result<std::vector<CompiledExclude>> CompileExcludes(const std::vector<std::stri
 Result<void> ExpandOne(std::string_view pattern, const ExpansionContext& ctx,
                        DirectoryLister& lister, const GlobOptions& options,
                        const std::vector<CompiledExclude>& excludes, Expansion& out,
-                       std::unordered_set<std::string>& seen) {
+                       std::unordered_set<std::uint64_t>& seen) {
   auto style = CheckPattern(pattern);
   if (!style) return std::unexpected(style.error());
   auto expanded = ExpandVariables(pattern, ctx);
@@ -647,7 +671,7 @@ Result<Expansion> ExpandGlobs(const std::vector<std::string>& patterns,
   auto excludes = CompileExcludes(options.exclude, ctx);
   if (!excludes) return std::unexpected(excludes.error());
   Expansion out;
-  std::unordered_set<std::string> seen;
+  std::unordered_set<std::uint64_t> seen;
   for (const std::string& pattern : patterns) {
     TRAWL_TRY_VOID(ExpandOne(pattern, ctx, lister, options, *excludes, out, seen));
     if (out.truncated) break;
@@ -666,8 +690,8 @@ Result<Expansion> WalkBelow(const PathMatch& start, const ExpansionContext& ctx,
   if (!excludes) return std::unexpected(excludes.error());
   const PathStyle style = ctx.os == TargetOs::kWindows ? PathStyle::kWindows : PathStyle::kUnix;
   Expansion out;
-  std::unordered_set<std::string> seen;
-  seen.insert(start.host_path);  // the start is the caller's, not a result
+  std::unordered_set<std::uint64_t> seen;
+  seen.insert(PathKey(start.host_path));  // the start is the caller's, not a result
   Walker walker(ctx, lister, options, style, std::move(*excludes), out, seen);
   walker.Run({"**"}, SplitPath(start.target_path, style), start.user, start.host_path,
              start.is_dir && !start.is_symlink);

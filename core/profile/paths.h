@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -117,10 +118,16 @@ Result<std::vector<ExpandedPattern>> ExpandVariables(std::string_view pattern,
 
 // ---- globbing --------------------------------------------------------------
 
+struct PathMatch;
+
 struct GlobOptions {
   int max_depth = 8;                 // components '**' may match, in total
   std::size_t max_matches = 100000;  // then stop and set truncated
   std::vector<std::string> exclude;  // patterns; without a separator: entry names
+  // Streaming: when set, each match is handed here instead of being stored in
+  // Expansion::matches (memory stays flat on huge trees); returning false
+  // stops the expansion.
+  std::function<bool(const PathMatch&)> on_match;
 };
 
 struct PathMatch {
@@ -141,6 +148,7 @@ struct ExpansionIssue {
 struct Expansion {
   std::vector<PathMatch> matches;  // in walk order, each host path once
   std::vector<ExpansionIssue> issues;
+  std::size_t reported = 0;        // matches found (stored or streamed)
   bool truncated = false;          // max_matches was reached
   bool depth_limited = false;      // some directory was not entered because of max_depth
 };

@@ -334,15 +334,16 @@ Result<std::string> ValidateFile(const std::filesystem::path& path) {
 
 // ---- expansion and explain ---------------------------------------------------------
 
-Result<std::vector<PatternExpansion>> ExpandArtifactPaths(const ResolvedArtifact& artifact,
-                                                          const ExpansionContext& ctx,
-                                                          DirectoryLister& lister) {
+Result<std::vector<PatternExpansion>> ExpandArtifactPaths(
+    const ResolvedArtifact& artifact, const ExpansionContext& ctx, DirectoryLister& lister,
+    const std::function<bool(const PathMatch&)>& on_match) {
   std::vector<PatternExpansion> out;
   if (!artifact.kind || !artifact.parameters.Has("paths")) return out;
   GlobOptions options;
   options.max_depth = artifact.WalkDepth();
   options.max_matches = static_cast<std::size_t>(artifact.limits.max_files);
   options.exclude = artifact.parameters.GetList("exclude");
+  options.on_match = on_match;
   for (const std::string& pattern : artifact.parameters.GetList("paths")) {
     auto expansion = ExpandGlob(pattern, ctx, lister, options);
     if (!expansion) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -86,9 +87,11 @@ struct PatternExpansion {
   Expansion expansion;  // files: the matches; install_dirs: the roots;
                         // dir_listing: the directories
 };
-Result<std::vector<PatternExpansion>> ExpandArtifactPaths(const ResolvedArtifact& artifact,
-                                                          const ExpansionContext& ctx,
-                                                          DirectoryLister& lister);
+// With on_match set, matches are streamed to it instead of being stored (see
+// GlobOptions::on_match); returning false stops the expansion.
+Result<std::vector<PatternExpansion>> ExpandArtifactPaths(
+    const ResolvedArtifact& artifact, const ExpansionContext& ctx, DirectoryLister& lister,
+    const std::function<bool(const PathMatch&)>& on_match = {});
 
 // Text for --explain: the profile's identity and limits, then each artifact
 // in run order with kind, parameters, limits and its expanded paths on the

@@ -11,7 +11,9 @@ if(TRAWL_SANITIZE)
     -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_link_options(trawl_flags INTERFACE -fsanitize=address,undefined)
 endif()
-if(TRAWL_STATIC)
+# TRAWL_LINK_STATIC comes from TrawlDeps.cmake: TRAWL_STATIC unless a
+# sanitizer or fuzz build, and always for mingw.
+if(TRAWL_LINK_STATIC)
   target_link_options(trawl_flags INTERFACE -static)
 endif()
 if(WIN32)

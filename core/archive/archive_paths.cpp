@@ -29,11 +29,9 @@ std::string EncodeComponent(std::string_view component) {
   if (component == "..") return "%2E%2E";
   std::string out;
   out.reserve(component.size());
-  const bool valid = IsValidUtf8(component);
   for (char ch : component) {
     const auto c = static_cast<unsigned char>(ch);
-    const bool escape = c == '%' || c == '\\' || c == '/' || c < 0x20 || c == 0x7F ||
-                        (!valid && c >= 0x80) || c == ':';
+    const bool escape = c == '%' || c == '\\' || c == '/' || c < 0x20 || c >= 0x7F || c == ':';
     if (escape) {
       out += fmt::format("%{:02X}", c);
     } else {

@@ -15,9 +15,10 @@ namespace trawl::core::archive {
 // "/usr/lib/x.so"            -> "files/usr/lib/x.so"
 // "C:\\Windows\\a b.pf"      -> "files/C/Windows/a b.pf"
 // "\\\\srv\\share\\x.dll"    -> "files/UNC/srv/share/x.dll"
-// Bytes that could mislead an extractor ('%', '\\' in a Unix name, control
-// characters, invalid UTF-8) and the components "." and ".." are
-// percent-encoded, so every component is a plain name.
+// Bytes that could mislead an extractor ('%', '\\' in a Unix name, ':',
+// control characters) and every non-ASCII byte are percent-encoded, as are
+// the components "." and "..": member names are plain ASCII that every unzip
+// shows alike, need no character-set conversion, and cannot escape.
 std::string ArchivePathForSource(std::string_view source_path, bool windows_source);
 
 // Percent-encodes one path component (see above).

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/archive/archive_paths.h"
+#include "core/util/json_depth.h"
 #include "core/util/text.h"
 
 namespace trawl::core::archive {
@@ -99,7 +100,7 @@ ArchiveReader::~ArchiveReader() {
   if (archive_) archive_read_free(archive_);
 }
 
-long ArchiveReader::ReadCallback(::archive*, void* self_ptr, const void** buffer) {
+std::ptrdiff_t ArchiveReader::ReadCallback(::archive*, void* self_ptr, const void** buffer) {
   auto* self = static_cast<ArchiveReader*>(self_ptr);
   *buffer = self->buffer_.data();
   if (self->source_failed_) return -1;
@@ -109,7 +110,7 @@ long ArchiveReader::ReadCallback(::archive*, void* self_ptr, const void** buffer
     self->source_error_ = got.error();
     return -1;
   }
-  return static_cast<long>(*got);
+  return static_cast<std::ptrdiff_t>(*got);
 }
 
 Error ArchiveReader::LibError(std::string_view what) const {
@@ -235,6 +236,12 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
       if (have_manifest) report.problems.push_back({m.name, "duplicate manifest.json"});
       auto text = r.ReadAll(ReadLimits{}.max_manifest_size);
       if (!text) return std::unexpected(text.error());
+      // Depth first: a deeply nested manifest parses but overflows the stack
+      // when it is later copied or printed (core/util/json_depth.h).
+      if (auto depth = CheckJsonNesting(*text, m.name); !depth) {
+        report.problems.push_back({m.name, depth.error().message});
+        continue;
+      }
       try {
         report.manifest = nlohmann::json::parse(*text, nullptr, true, false);
         have_manifest = true;
@@ -281,7 +288,11 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
       report.problems.push_back({ap, "listed in the manifest but missing from the archive"});
       continue;
     }
-    const auto size = e.value("size", std::uint64_t{0});
+    // json::value() throws on a type mismatch: a lying manifest may hold
+    // "size": "12" or -1; anything but an unsigned number counts as 0.
+    const auto size_it = e.find("size");
+    const auto size = size_it != e.end() && size_it->is_number_unsigned() ? size_it->get<std::uint64_t>()
+                                                                         : std::uint64_t{0};
     const auto sha = e.contains("sha256") && e["sha256"].is_string() ? e["sha256"].get<std::string>() : "";
     if (size != it->second.size) {
       report.problems.push_back({ap, fmt::format("size {} differs from the manifest's {}", it->second.size, size)});

@@ -8,6 +8,7 @@
 // presented as good. One reader per archive; not thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -59,7 +60,8 @@ class ArchiveReader {
  private:
   ArchiveReader() = default;
   Error LibError(std::string_view what) const;
-  static long ReadCallback(::archive*, void* self, const void** buffer);
+  // std::ptrdiff_t is la_ssize_t on both LP64 (long) and LLP64 Windows (long long).
+  static std::ptrdiff_t ReadCallback(::archive*, void* self, const void** buffer);
 
   std::filesystem::path path_;
   ReadLimits limits_;

@@ -23,7 +23,7 @@ ZipWriter::~ZipWriter() {
   }
 }
 
-long ZipWriter::WriteCallback(::archive*, void* self_ptr, const void* buf, std::size_t len) {
+std::ptrdiff_t ZipWriter::WriteCallback(::archive*, void* self_ptr, const void* buf, std::size_t len) {
   auto* self = static_cast<ZipWriter*>(self_ptr);
   if (self->failed_) return -1;
   auto r = self->sink_(Bytes(static_cast<const std::byte*>(buf), len));
@@ -32,7 +32,7 @@ long ZipWriter::WriteCallback(::archive*, void* self_ptr, const void* buf, std::
     self->sink_error_ = r.error();
     return -1;
   }
-  return static_cast<long>(len);
+  return static_cast<std::ptrdiff_t>(len);
 }
 
 Error ZipWriter::LibError(std::string_view what) {
@@ -46,7 +46,6 @@ Result<std::unique_ptr<ZipWriter>> ZipWriter::Create(ByteSink sink) {
   w->archive_ = archive_write_new();
   if (!w->archive_) return Fail(ErrorCode::kInternal, "archive_write_new failed");
   if (archive_write_set_format_zip(w->archive_) != ARCHIVE_OK ||
-      archive_write_set_options(w->archive_, "zip:hdrcharset=UTF-8") != ARCHIVE_OK ||
       archive_write_set_bytes_per_block(w->archive_, 64 * 1024) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(w->archive_, 1) != ARCHIVE_OK) {
     return std::unexpected(w->LibError("setup"));
@@ -67,7 +66,10 @@ Result<void> ZipWriter::BeginEntry(std::string_view name, const EntryMeta& meta)
   }
   archive_entry* e = archive_entry_new();
   const std::string n(name);
-  archive_entry_set_pathname_utf8(e, n.c_str());
+  // Member names are ASCII by construction (ArchivePathForSource
+  // percent-encodes everything else), so they are stored as they are, with no
+  // character-set conversion: a static binary in the C locale has no iconv.
+  archive_entry_set_pathname(e, n.c_str());
   archive_entry_set_filetype(e, AE_IFREG);
   archive_entry_set_perm(e, meta.mode & 07777);
   archive_entry_set_mtime(e, meta.mtime ? meta.mtime : std::time(nullptr), 0);

@@ -5,6 +5,7 @@
 // whatever the archive size. One entry at a time; not thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -41,7 +42,8 @@ class ZipWriter {
  private:
   explicit ZipWriter(ByteSink sink);
   Error LibError(std::string_view what);
-  static long WriteCallback(::archive*, void* self, const void* buf, std::size_t len);
+  // std::ptrdiff_t is la_ssize_t on both LP64 (long) and LLP64 Windows (long long).
+  static std::ptrdiff_t WriteCallback(::archive*, void* self, const void* buf, std::size_t len);
 
   ByteSink sink_;
   ::archive* archive_ = nullptr;

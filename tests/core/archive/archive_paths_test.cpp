@@ -21,6 +21,7 @@ TEST(ArchivePathsTest, HostileNamesCannotEscape) {
   EXPECT_EQ(ArchivePathForSource("/tmp/a\\b", false), "files/tmp/a%5Cb");
   EXPECT_EQ(ArchivePathForSource("/tmp/100%\x1b[31m", false), "files/tmp/100%25%1B[31m");
   EXPECT_EQ(ArchivePathForSource("/tmp/bad\xff", false), "files/tmp/bad%FF");
+  EXPECT_EQ(ArchivePathForSource("C:\\Users\\J\xc3\xbcrgen\\a.dll", true), "files/C/Users/J%C3%BCrgen/a.dll");
   for (const char* p : {"/tmp/../x", "/a/./b", "/x\\..\\y"}) {
     EXPECT_TRUE(CheckSafeEntryName(ArchivePathForSource(p, false))) << p;
     EXPECT_TRUE(CheckSafeEntryName(ArchivePathForSource(p, true))) << p;

@@ -109,9 +109,17 @@ int RunVerify(const std::vector<core::age::Identity>& ids, const std::vector<std
     }
     if (report->ok) {
       const auto& m = report->manifest;
+      // The manifest is the archive author's: json::value() throws on a
+      // type mismatch, and any string may hold terminal escapes.
+      auto field = [&m](const char* pointer) -> std::string {
+        const nlohmann::json::json_pointer p(pointer);
+        if (!m.contains(p)) return "?";
+        const auto& v = m.at(p);
+        return core::EscapeForTerminal(
+            v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      };
       out << fmt::format("OK   {}: {} members verified; host {}, result {}, part {}\n", a, report->members_checked,
-                         core::EscapeForTerminal(m.value("/host/hostname"_json_pointer, std::string("?"))),
-                         m.value("result", std::string("?")), m.value("part", 0));
+                         field("/host/hostname"), field("/result"), field("/part"));
     } else {
       rc = kExitProblems;
       out << fmt::format("FAIL {}: {} problem(s)\n", a, report->problems.size());

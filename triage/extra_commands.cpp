@@ -1,16 +1,235 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "triage/extra_commands.h"
 
+#include <chrono>
+#include <fstream>
 #include <ostream>
 
+#include <fmt/format.h>
+
+#include "core/util/file.h"
+#include "core/util/text.h"
+#include "triage/case_db.h"
 #include "triage/commands.h"
+#include "triage/ingest.h"
+#include "triage/report.h"
+#include "triage/rules.h"
+#include "triage/scoring.h"
 
 namespace trawl::triage {
 
-void AddExtraCommands(CLI::App&, ExtraCommands&, const std::function<void(CLI::App*)>&) {}
+struct ExtraOptions {
+  std::string case_path;
+  std::vector<std::string> archives;
+  std::vector<std::string> rule_dirs;
+  std::vector<std::string> ioc_files;
+  bool no_builtin_rules = false;
+  std::size_t top = 10;
+  std::string sql;
+  std::string query_format = "tsv";
+  std::string stack_what;
+  std::size_t stack_limit = 50;
+  std::string report_format = "html";
+  std::string report_out;
+  CLI::App* analyze = nullptr;
+  CLI::App* query = nullptr;
+  CLI::App* stack = nullptr;
+  CLI::App* report = nullptr;
+  CLI::App* rules = nullptr;
+};
 
-int RunExtraCommands(CLI::App&, ExtraCommands&, const std::vector<std::string>&, const std::string&,
-                     std::ostream&, std::ostream& err) {
+void AddExtraCommands(CLI::App& app, ExtraCommands& extra, const std::function<void(CLI::App*)>& add_ids) {
+  extra.options = std::make_shared<ExtraOptions>();
+  ExtraOptions& o = *extra.options;
+  o.analyze = app.add_subcommand("analyze", "decrypt, verify and ingest archives into a case database, then score it");
+  add_ids(o.analyze);
+  o.analyze->add_option("--case", o.case_path, "case database (SQLite; created if missing)")->required();
+  o.analyze->add_option("--rules", o.rule_dirs, "folder of extra rules (<area>/<id>.yaml); repeatable");
+  o.analyze->add_option("--ioc", o.ioc_files, "IOC list, lines 'hash;score;comment' (MD5, SHA-1, SHA-256); repeatable");
+  o.analyze->add_flag("--no-builtin-rules", o.no_builtin_rules, "run only the rules given with --rules");
+  o.analyze->add_option("--top", o.top, "findings shown in the summary")->capture_default_str();
+  o.analyze->add_option("archives", o.archives, "archives (.zip.age, split parts); none: re-score the case");
+
+  o.query = app.add_subcommand("query", "run one read-only SQL statement against a case");
+  o.query->add_option("--case", o.case_path, "case database")->required();
+  o.query->add_option("--format", o.query_format, "tsv, csv or json")->check(CLI::IsMember({"tsv", "csv", "json"}))->capture_default_str();
+  o.query->add_option("sql", o.sql, "SELECT ...")->required();
+
+  o.stack = app.add_subcommand("stack", "least-frequent (path, SHA-256) across the hosts of a case");
+  o.stack->add_option("--case", o.case_path, "case database")->required();
+  o.stack->add_option("--limit", o.stack_limit, "rows")->capture_default_str();
+  o.stack->add_option("what", o.stack_what, "modules, files or prefetch")->required()->check(CLI::IsMember({"modules", "files", "prefetch"}));
+
+  o.report = app.add_subcommand("report", "write a report of a case");
+  o.report->add_option("--case", o.case_path, "case database")->required();
+  o.report->add_option("--format", o.report_format, "json, html, csv or timeline (Timesketch CSV)")
+      ->check(CLI::IsMember({"json", "html", "csv", "timeline"}))->capture_default_str();
+  o.report->add_option("-o,--output", o.report_out, "file to write ('-': standard output)")->required();
+
+  o.rules = app.add_subcommand("rules", "list (and validate) the built-in rules and those of --rules folders");
+  o.rules->add_option("--rules", o.rule_dirs, "folder of extra rules; repeatable");
+  o.rules->add_option("--case", o.case_path, "also check every query against this case");
+  extra.apps = {o.analyze, o.query, o.stack, o.report, o.rules};
+}
+
+namespace {
+
+std::vector<std::filesystem::path> Paths(const std::vector<std::string>& v) {
+  return {v.begin(), v.end()};
+}
+
+int RunAnalyze(ExtraOptions& o, const std::vector<std::string>& identity_files, const std::string& passphrase_file,
+               std::ostream& out, std::ostream& err) {
+  // Rules and IOC lists first: a typo must not cost a long ingest.
+  auto rules = LoadRules(Paths(o.rule_dirs), !o.no_builtin_rules);
+  if (!rules) {
+    err << "trawl-triage analyze: " << core::EscapeForTerminal(rules.error().message) << "\n";
+    return kExitUsage;
+  }
+  std::vector<IocEntry> iocs;
+  for (const auto& f : o.ioc_files) {
+    auto text = core::ReadFileText(f, 256u << 20);
+    if (!text) {
+      err << "trawl-triage analyze: --ioc: " << text.error().message << "\n";
+      return kExitUsage;
+    }
+    auto parsed = ParseIocCsv(*text, f);
+    if (!parsed) {
+      err << "trawl-triage analyze: " << parsed.error().message << "\n";
+      return kExitUsage;
+    }
+    iocs.insert(iocs.end(), parsed->begin(), parsed->end());
+  }
+  std::vector<core::age::Identity> ids;
+  if (!o.archives.empty()) {
+    auto loaded = LoadIdentities(identity_files, passphrase_file);
+    if (!loaded) {
+      err << "trawl-triage analyze: " << loaded.error().message << "\n";
+      return kExitUsage;
+    }
+    ids = std::move(*loaded);
+  }
+  auto db = Db::Open(o.case_path, Db::Mode::kReadWriteCreate);
+  if (!db) {
+    err << "trawl-triage analyze: " << db.error().message << "\n";
+    return kExitFatal;
+  }
+  int rc = kExitOk;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::uint64_t records = 0;
+  for (const auto& a : o.archives) {
+    const IngestResult r = IngestArchive(**db, a, ids);
+    switch (r.status) {
+      case IngestResult::Status::kIngested:
+        records += r.records;
+        out << fmt::format("ingested  {}: host {}, {} records, {} prefetch, {} PE\n", core::EscapeForTerminal(a),
+                           core::EscapeForTerminal(r.hostname), r.records, r.prefetch, r.pe);
+        break;
+      case IngestResult::Status::kDuplicate:
+        out << fmt::format("unchanged {}: {}\n", core::EscapeForTerminal(a), core::EscapeForTerminal(r.reason));
+        break;
+      case IngestResult::Status::kSkipped:
+        rc = kExitProblems;
+        out << fmt::format("SKIPPED   {}: {}\n", core::EscapeForTerminal(a), core::EscapeForTerminal(r.reason));
+        for (std::size_t i = 0; i < r.problems.size() && i < 20; ++i) {
+          out << "    " << core::EscapeForTerminal(r.problems[i].member) << ": "
+              << core::EscapeForTerminal(r.problems[i].problem) << "\n";
+        }
+        if (r.problems.size() > 20) out << fmt::format("    ... {} more\n", r.problems.size() - 20);
+        break;
+    }
+  }
+  const double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto scored = ScoreCase(**db, *rules, iocs);
+  if (!scored) {
+    err << "trawl-triage analyze: " << core::EscapeForTerminal(scored.error().message) << "\n";
+    return kExitUsage;
+  }
+  out << fmt::format("ingest {:.2f} s ({} records), scoring {:.2f} s: {} rules, {} findings on {} entities\n", ingest_s,
+                     records, scored->seconds, scored->rules, scored->findings, scored->entities);
+  PrintSummary(**db, o.top, out);
+  return rc;
+}
+
+int RunRulesList(ExtraOptions& o, std::ostream& out, std::ostream& err) {
+  auto rules = LoadRules(Paths(o.rule_dirs));
+  if (!rules) {
+    err << "trawl-triage rules: " << core::EscapeForTerminal(rules.error().message) << "\n";
+    return kExitUsage;
+  }
+  std::unique_ptr<Db> db;
+  if (!o.case_path.empty()) {
+    auto opened = Db::Open(o.case_path, Db::Mode::kReadOnly);
+    if (!opened) {
+      err << "trawl-triage rules: " << opened.error().message << "\n";
+      return kExitUsage;
+    }
+    db = std::move(*opened);
+    db->SetReadOnlyAuthorizer(true);
+  }
+  int rc = kExitOk;
+  for (const auto& r : *rules) {
+    out << fmt::format("{:<48} {:>4}  {:<8} {}\n", r.id, r.score, r.entity, core::EscapeForTerminal(r.title));
+    if (db) {
+      if (auto c = CheckRuleSql(*db, r); !c) {
+        err << core::EscapeForTerminal(c.error().message) << "\n";
+        rc = kExitProblems;
+      }
+    }
+  }
+  return rc;
+}
+
+}  // namespace
+
+int RunExtraCommands(CLI::App&, ExtraCommands& extra, const std::vector<std::string>& identity_files,
+                     const std::string& passphrase_file, std::ostream& out, std::ostream& err) {
+  if (!extra.options) {
+    err << "trawl-triage: unknown command\n";
+    return kExitUsage;
+  }
+  ExtraOptions& o = *extra.options;
+  if (*o.analyze) return RunAnalyze(o, identity_files, passphrase_file, out, err);
+  if (*o.query) return RunQueryCommand(o.case_path, o.sql, o.query_format, out, err);
+  if (*o.rules) return RunRulesList(o, out, err);
+  if (*o.stack || *o.report) {
+    auto db = Db::Open(o.case_path, Db::Mode::kReadOnly);
+    if (!db) {
+      err << "trawl-triage: " << db.error().message << "\n";
+      return kExitUsage;
+    }
+    (*db)->SetReadOnlyAuthorizer(true);
+    if (*o.stack) {
+      if (auto r = WriteStack(**db, o.stack_what, o.stack_limit, out); !r) {
+        err << "trawl-triage stack: " << r.error().message << "\n";
+        return kExitProblems;
+      }
+      return kExitOk;
+    }
+    if (o.report_out == "-") {
+      if (auto r = WriteReport(**db, o.report_format, out); !r) {
+        err << "trawl-triage report: " << r.error().message << "\n";
+        return kExitProblems;
+      }
+      return kExitOk;
+    }
+    std::ofstream file(o.report_out, std::ios::binary | std::ios::trunc);
+    if (!file) {
+      err << "trawl-triage report: " << o.report_out << ": cannot write\n";
+      return kExitFatal;
+    }
+    if (auto r = WriteReport(**db, o.report_format, file); !r) {
+      err << "trawl-triage report: " << r.error().message << "\n";
+      return kExitProblems;
+    }
+    file.close();
+    if (!file) {
+      err << "trawl-triage report: " << o.report_out << ": write failed\n";
+      return kExitFatal;
+    }
+    out << "wrote " << o.report_out << "\n";
+    return kExitOk;
+  }
   err << "trawl-triage: unknown command\n";
   return kExitUsage;
 }

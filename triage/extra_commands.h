@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,8 +13,11 @@
 
 namespace trawl::triage {
 
+struct ExtraOptions;  // option storage, defined in extra_commands.cpp
+
 struct ExtraCommands {
   std::vector<CLI::App*> apps;
+  std::shared_ptr<ExtraOptions> options;
 };
 
 void AddExtraCommands(CLI::App& app, ExtraCommands& extra, const std::function<void(CLI::App*)>& add_ids);

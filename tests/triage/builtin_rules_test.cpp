@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: Apache-2.0
+// Each shipped rule fires on the situation it describes and stays quiet on
+// its benign twin. Rows are inserted directly into a fresh case (the golden
+// test covers real collector output; live Linux and prefetch side-load data
+// cannot be produced by an offline collection).
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "tests/support/test_env.h"
+#include "triage/case_db.h"
+#include "triage/rules.h"
+#include "triage/scoring.h"
+
+namespace trawl::triage {
+namespace {
+
+class TriageBuiltinRules : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = Db::Open(dir_ / "case.db", Db::Mode::kReadWriteCreate);
+    ASSERT_TRUE(db) << db.error().ToString();
+    db_ = std::move(*db);
+    Exec("INSERT INTO hosts (id, hostname) VALUES (1, 'WIN'), (2, 'LNX')");
+    Exec("INSERT INTO collections (id, host_id, archive_name, archive_sha256, ingested_at) VALUES "
+         "(1, 1, 'a', 'x1', 'now'), (2, 2, 'b', 'x2', 'now')");
+    Exec("INSERT INTO dir_entries (collection_id, host_id, dir, name, type, name_lc, dir_lc) VALUES "
+         "(1, 1, 'C:\\Windows\\System32', 'winscard.dll', 'file', 'winscard.dll', 'c:\\windows\\system32'),"
+         "(1, 1, 'C:\\Windows\\SysWOW64', 'version.dll', 'file', 'version.dll', 'c:\\windows\\syswow64')");
+  }
+  void Exec(const std::string& sql) { ASSERT_TRUE(db_->Exec(sql)) << sql; }
+  void File(const std::string& path, const std::string& extra_cols = "", const std::string& extra_vals = "") {
+    auto [dir, name] = SplitTargetPath(path);
+    std::string ext = name.substr(name.rfind('.') == std::string::npos ? name.size() : name.rfind('.') + 1);
+    Exec("INSERT INTO files (collection_id, host_id, path, type, name, dir, name_lc, dir_lc, ext_lc" + extra_cols +
+         ") VALUES (1, 1, '" + path + "', 'file', '" + name + "', '" + dir + "', lower('" + name + "'), lower('" + dir +
+         "'), lower('" + ext + "')" + extra_vals + ")");
+  }
+  // rule id -> entity keys it fired on
+  std::map<std::string, std::set<std::string>> Run(const std::vector<IocEntry>& iocs = {}) {
+    auto rules = LoadRules({});
+    EXPECT_TRUE(rules);
+    auto s = ScoreCase(*db_, *rules, iocs);
+    EXPECT_TRUE(s) << s.error().ToString();
+    std::map<std::string, std::set<std::string>> out;
+    auto q = db_->Prepare("SELECT rule_id, entity_key FROM findings");
+    while (q && *q->Step()) out[q->Text(0)].insert(q->Text(1));
+    return out;
+  }
+  test::TempDir dir_;
+  std::unique_ptr<Db> db_;
+};
+
+TEST_F(TriageBuiltinRules, PrefetchSideLoadAndKnownHosts) {
+  Exec("INSERT INTO prefetch (id, collection_id, host_id, archive_path, path, executable, executable_lc, exe_dir_lc, last_run) VALUES "
+       "(1, 1, 1, 'a1', 'C:\\Windows\\Prefetch\\TPMVSCMGRSVR.EXE-1.pf', 'TPMVSCMGRSVR.EXE', 'tpmvscmgrsvr.exe', '\\programdata\\tpm', '2023-03-01'),"
+       "(2, 1, 1, 'a2', 'C:\\Windows\\Prefetch\\TPMVSCMGRSVR.EXE-2.pf', 'TPMVSCMGRSVR.EXE', 'tpmvscmgrsvr.exe', '\\windows\\system32', '2023-03-01'),"
+       "(3, 1, 1, 'a3', 'C:\\Windows\\Prefetch\\NOTEPAD.EXE-3.pf', 'NOTEPAD.EXE', 'notepad.exe', '\\windows\\system32', '2023-03-01')");
+  Exec("INSERT INTO prefetch_files (prefetch_id, host_id, path, rel_path_lc, dir_lc, name_lc) VALUES "
+       "(1, 1, '\\VOLUME{1}\\PROGRAMDATA\\TPM\\WINSCARD.DLL', '\\programdata\\tpm\\winscard.dll', '\\programdata\\tpm', 'winscard.dll'),"
+       "(2, 1, '\\VOLUME{1}\\WINDOWS\\SYSTEM32\\WINSCARD.DLL', '\\windows\\system32\\winscard.dll', '\\windows\\system32', 'winscard.dll'),"
+       "(3, 1, '\\VOLUME{1}\\WINDOWS\\SYSTEM32\\WINSCARD.DLL', '\\windows\\system32\\winscard.dll', '\\windows\\system32', 'winscard.dll')");
+  auto f = Run();
+  EXPECT_EQ(f["sideload.prefetch_system_dll_elsewhere"], std::set<std::string>{"C:\\Windows\\Prefetch\\TPMVSCMGRSVR.EXE-1.pf"});
+  EXPECT_EQ(f["supply_chain.prefetch_known_host_own_folder"], std::set<std::string>{"C:\\Windows\\Prefetch\\TPMVSCMGRSVR.EXE-1.pf"});
+}
+
+TEST_F(TriageBuiltinRules, WindowsFileRules) {
+  File("C:\\Users\\bob\\AppData\\Local\\Programs\\3CXDesktopApp\\app-18.12.416\\ffmpeg.dll", ", sha256",
+       ", 'c485674ee63ec8d4e8fde9800788175a8b02d3f9416d0e763360fff7f8eb4e02'");
+  File("C:\\Users\\bob\\AppData\\Local\\Programs\\3CXDesktopApp\\app-18.12.400\\ffmpeg.dll", ", sha256", ", 'ab'");
+  File("C:\\Vendor\\signed.exe", ", is_pe, pe_signed, pe_digest_matches", ", 1, 1, 0");
+  File("C:\\Vendor\\ok.exe", ", is_pe, pe_signed, pe_digest_matches", ", 1, 1, 1");
+  File("C:\\Vendor\\padded.dll", ", is_pe, pe_is_dll, pe_signed, pe_padding_anomaly", ", 1, 1, 1, 1");
+  File("C:\\Vendor\\plain.dll", ", is_pe, pe_is_dll, pe_signed", ", 1, 1, 0");
+  File("C:\\Vendor\\payload.dat", ", is_pe, entropy, size", ", 0, 7.9, 65536");
+  File("C:\\Vendor\\image.png", ", is_pe, entropy, size", ", 0, 7.9, 65536");
+  File("C:\\Vendor\\version.dll", ", is_pe, pe_is_dll, pe_signed", ", 1, 1, 1");
+  File("C:\\Windows\\System32\\MsMpEng.exe");
+  File("C:\\tt\\x_trader\\bin\\x_trader.exe", ", product", ", 'tt-xtrader'");
+  auto f = Run({{"ab", "md5", 0, "", "", 0}});
+  EXPECT_EQ(f["ioc.3cx_hashes"].size(), 1u);
+  EXPECT_EQ(f["supply_chain.3cx_affected_version"],
+            std::set<std::string>{"C:\\Users\\bob\\AppData\\Local\\Programs\\3CXDesktopApp\\app-18.12.416\\ffmpeg.dll"});
+  EXPECT_EQ(f["pe.signed_digest_mismatch"], std::set<std::string>{"C:\\Vendor\\signed.exe"});
+  EXPECT_EQ(f["pe.authenticode_padding_anomaly"], std::set<std::string>{"C:\\Vendor\\padded.dll"});
+  EXPECT_EQ(f["pe.unsigned_dll_in_signed_app_dir"], std::set<std::string>{"C:\\Vendor\\plain.dll"});
+  EXPECT_EQ(f["payload.high_entropy_blob_beside_dlls"], std::set<std::string>{"C:\\Vendor\\payload.dat"});
+  EXPECT_EQ(f["sideload.system_dll_name_in_app_dir"], std::set<std::string>{"C:\\Vendor\\version.dll"});
+  EXPECT_EQ(f["ioc.3cx_xtrader_filenames"], std::set<std::string>{"C:\\Windows\\System32\\MsMpEng.exe"});
+  EXPECT_EQ(f["supply_chain.xtrader_present"], std::set<std::string>{"WIN"});
+  EXPECT_TRUE(f["ioc.user_hash_list"].empty());  // user IOC score 0 carries no weight
+}
+
+TEST_F(TriageBuiltinRules, UserIocListMatches) {
+  File("C:\\x\\a.bin", ", sha256, md5", ", 'aa', '404b09def6054a281b41d309d809a428'");
+  IocEntry e{"404b09def6054a281b41d309d809a428", "md5", 70, "from case 12", "mine.txt", 3};
+  auto f = Run({e});
+  EXPECT_EQ(f["ioc.user_hash_list"], std::set<std::string>{"C:\\x\\a.bin"});
+  EXPECT_EQ(f["ioc.veiledsignal_hashes"], std::set<std::string>{"C:\\x\\a.bin"});
+  auto s = db_->Prepare("SELECT score, message FROM findings WHERE rule_id = 'ioc.user_hash_list'");
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(*s->Step());
+  EXPECT_EQ(s->Int(0), 70);
+  EXPECT_NE(s->Text(1).find("mine.txt:3"), std::string::npos) << s->Text(1);
+}
+
+TEST_F(TriageBuiltinRules, LinuxLiveRules) {
+  Exec("INSERT INTO processes (collection_id, host_id, pid, exe, exe_deleted, exe_name_lc) VALUES "
+       "(2, 2, 100, '/tmp/.x/implant', 1, 'implant'), (2, 2, 101, '/usr/bin/bash', 0, 'bash')");
+  Exec("INSERT INTO modules (collection_id, host_id, pid, path, kind, name_lc, dir_lc, ext_lc) VALUES "
+       "(2, 2, 100, '/memfd:payload (deleted)', 'memfd', '', '', ''),"
+       "(2, 2, 100, '', 'anon_exec', '', '', ''),"
+       "(2, 2, 101, '/dev/shm/libx.so', 'file', 'libx.so', '/dev/shm', 'so'),"
+       "(2, 2, 101, '/usr/lib/x86_64-linux-gnu/libc.so.6', 'file', 'libc.so.6', '/usr/lib/x86_64-linux-gnu', '6')");
+  auto f = Run();
+  EXPECT_EQ(f["linux.process_deleted_exe"], std::set<std::string>{"100 /tmp/.x/implant"});
+  EXPECT_EQ(f["linux.memfd_or_anon_exec"].size(), 2u);
+  EXPECT_EQ(f["linux.module_from_writable_dir"], std::set<std::string>{"/dev/shm/libx.so"});
+  auto s = db_->Prepare("SELECT level FROM entity_scores WHERE entity_key LIKE 'pid 100 memfd%'");
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(*s->Step());
+  EXPECT_EQ(s->Text(0), "alert");
+}
+
+}  // namespace
+}  // namespace trawl::triage

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "triage/case_db.h"
+
+#include <sqlite3.h>
+
+#include <ostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/util/text.h"
+#include "triage/commands.h"
+#include "triage/embedded.h"
+
+namespace trawl::triage {
+
+using core::ErrorCode;
+using core::Fail;
+using core::Result;
+
+namespace {
+
+std::string_view SqlType(core::profile::ColumnType t) {
+  switch (t) {
+    case core::profile::ColumnType::kText: return "TEXT";
+    case core::profile::ColumnType::kInt: return "INTEGER";
+    case core::profile::ColumnType::kReal: return "REAL";
+    case core::profile::ColumnType::kBool: return "INTEGER";
+  }
+  return "";
+}
+
+// Denies everything that is not reading: writes, schema changes, ATTACH,
+// transactions, PRAGMA with an argument (writes) and functions that touch
+// files or load code. Reading PRAGMAs (table_info ...) stay allowed.
+int ReadOnlyAuthorizer(void*, int action, const char* a, const char* b, const char*, const char*) {
+  switch (action) {
+    case SQLITE_SELECT:
+    case SQLITE_READ:
+    case SQLITE_RECURSIVE:
+      return SQLITE_OK;
+    case SQLITE_FUNCTION: {
+      const std::string name = core::ToLowerAscii(b != nullptr ? b : "");
+      if (name == "load_extension" || name == "readfile" || name == "writefile" || name == "edit" ||
+          name == "fts3_tokenizer" || name == "sqlite_compileoption_get" || name == "zipfile" ||
+          name == "fsdir") {
+        return SQLITE_DENY;
+      }
+      return SQLITE_OK;
+    }
+    case SQLITE_PRAGMA:
+      // a = pragma name, b = argument (NULL when only reading).
+      if (b == nullptr && a != nullptr) {
+        const std::string name = core::ToLowerAscii(a);
+        if (name == "table_info" || name == "table_list" || name == "index_list" || name == "index_info" ||
+            name == "user_version" || name == "foreign_key_list" || name == "table_xinfo") {
+          return SQLITE_OK;
+        }
+      }
+      return SQLITE_DENY;
+    default:
+      return SQLITE_DENY;
+  }
+}
+
+}  // namespace
+
+// ---- Db -------------------------------------------------------------------
+
+Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mode) {
+  std::unique_ptr<Db> db(new Db());
+  db->path_ = path;
+  std::error_code ec;
+  if (mode == Mode::kReadOnly && !std::filesystem::exists(path, ec)) {
+    return Fail(ErrorCode::kNotFound, fmt::format("{}: no such case database", path.string()));
+  }
+  const int flags = mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY
+                                            : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (sqlite3_open_v2(path.string().c_str(), &db->db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    const std::string msg = db->db_ != nullptr ? sqlite3_errmsg(db->db_) : "out of memory";
+    return Fail(ErrorCode::kIo, fmt::format("{}: cannot open case database: {}", path.string(), msg));
+  }
+  sqlite3_extended_result_codes(db->db_, 1);
+  sqlite3_busy_timeout(db->db_, 5000);
+  // Hostile SQL (rules, queries) must not corrupt the file even if it got past the checks.
+  sqlite3_db_config(db->db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  sqlite3_db_config(db->db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
+  auto version = [&]() -> Result<int> {
+    auto s = db->Prepare("PRAGMA user_version");
+    if (!s) return std::unexpected(s.error());
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    return *row ? static_cast<int>(s->Int(0)) : 0;
+  };
+  auto v = version();
+  if (!v) return std::unexpected(v.error().WithContext(path.string()));
+  if (mode == Mode::kReadOnly) {
+    if (*v != kCaseSchemaVersion) {
+      return Fail(ErrorCode::kFormat, fmt::format("{}: not a trawl case database of schema version {} (user_version {})",
+                                                  path.string(), kCaseSchemaVersion, *v));
+    }
+    return db;
+  }
+  if (*v != 0 && *v != kCaseSchemaVersion) {
+    return Fail(ErrorCode::kUnsupported, fmt::format("{}: case schema version {} is not supported (expected {})",
+                                                     path.string(), *v, kCaseSchemaVersion));
+  }
+  TRAWL_TRY_VOID(db->Exec("PRAGMA journal_mode=DELETE; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;"));
+  if (*v == 0) {
+    // A fresh file or a foreign SQLite file: refuse the latter rather than mix.
+    auto s = db->Prepare("SELECT count(*) FROM sqlite_schema");
+    if (!s) return std::unexpected(s.error());
+    TRAWL_TRY_VOID(s->Step());
+    if (s->Int(0) != 0) {
+      return Fail(ErrorCode::kFormat, fmt::format("{}: an SQLite database that is not a trawl case", path.string()));
+    }
+    TRAWL_TRY_VOID(db->Exec("BEGIN"));
+    if (auto r = db->Exec(ExpandedSchemaSql()); !r) {
+      (void)db->Exec("ROLLBACK");
+      return std::unexpected(r.error().WithContext("db/schema.sql"));
+    }
+    TRAWL_TRY_VOID(db->Exec(fmt::format("PRAGMA user_version = {}", kCaseSchemaVersion)));
+    TRAWL_TRY_VOID(db->Exec("COMMIT"));
+  }
+  return db;
+}
+
+Db::~Db() {
+  if (db_ != nullptr) sqlite3_close_v2(db_);
+}
+
+Result<void> Db::Exec(std::string_view sql) {
+  char* msg = nullptr;
+  const std::string text(sql);
+  if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &msg) != SQLITE_OK) {
+    std::string m = msg != nullptr ? msg : LastError();
+    sqlite3_free(msg);
+    return Fail(ErrorCode::kIo, fmt::format("{}: SQL error: {}", path_.string(), m));
+  }
+  return {};
+}
+
+Result<Stmt> Db::Prepare(std::string_view sql) {
+  sqlite3_stmt* s = nullptr;
+  const char* tail = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &s, &tail) != SQLITE_OK) {
+    return Fail(ErrorCode::kInvalidArgument, LastError());
+  }
+  if (s == nullptr) return Fail(ErrorCode::kInvalidArgument, "empty SQL statement");
+  Stmt stmt(s);
+  // One statement only: a second one could hide behind the first.
+  if (tail != nullptr) {
+    std::string_view rest(tail, static_cast<std::size_t>(sql.data() + sql.size() - tail));
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\n' || rest.front() == '\t' ||
+                             rest.front() == '\r' || rest.front() == ';')) {
+      rest.remove_prefix(1);
+    }
+    if (!rest.empty()) return Fail(ErrorCode::kInvalidArgument, "more than one SQL statement");
+  }
+  return stmt;
+}
+
+void Db::SetReadOnlyAuthorizer(bool on) {
+  sqlite3_set_authorizer(db_, on ? ReadOnlyAuthorizer : nullptr, nullptr);
+}
+
+std::string Db::LastError() const { return sqlite3_errmsg(db_); }
+std::int64_t Db::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+int Db::Changes() const { return sqlite3_changes(db_); }
+
+// ---- Stmt -----------------------------------------------------------------
+
+Stmt::~Stmt() {
+  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+}
+
+Stmt& Stmt::operator=(Stmt&& o) noexcept {
+  if (this != &o) {
+    if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+    stmt_ = o.stmt_;
+    o.stmt_ = nullptr;
+  }
+  return *this;
+}
+
+void Stmt::BindNull(int i) { sqlite3_bind_null(stmt_, i); }
+void Stmt::Bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+void Stmt::Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+void Stmt::Bind(int i, std::string_view v) {
+  sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+void Stmt::BindOptional(int i, const std::optional<std::string>& v) {
+  if (v) Bind(i, std::string_view(*v));
+  else BindNull(i);
+}
+
+Result<bool> Stmt::Step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return Fail(rc == SQLITE_AUTH ? ErrorCode::kInvalidArgument : ErrorCode::kIo,
+              sqlite3_errmsg(sqlite3_db_handle(stmt_)));
+}
+
+Result<void> Stmt::Run() {
+  while (true) {
+    auto r = Step();
+    if (!r) {
+      Reset();
+      return std::unexpected(r.error());
+    }
+    if (!*r) break;
+  }
+  Reset();
+  return {};
+}
+
+void Stmt::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+int Stmt::ColumnCount() const { return sqlite3_column_count(stmt_); }
+std::string Stmt::ColumnName(int i) const {
+  const char* n = sqlite3_column_name(stmt_, i);
+  return n != nullptr ? n : "";
+}
+bool Stmt::IsNull(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+int Stmt::ColumnType(int i) const { return sqlite3_column_type(stmt_, i); }
+std::int64_t Stmt::Int(int i) const { return sqlite3_column_int64(stmt_, i); }
+double Stmt::Real(int i) const { return sqlite3_column_double(stmt_, i); }
+std::string Stmt::Text(int i) const {
+  const auto* p = sqlite3_column_text(stmt_, i);
+  if (p == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)));
+}
+bool Stmt::ReadOnly() const { return sqlite3_stmt_readonly(stmt_) != 0; }
+
+// ---- schema ---------------------------------------------------------------
+
+std::vector<std::string> DerivedColumns(std::string_view table) {
+  if (table == "files" || table == "modules") return {"name", "dir", "name_lc", "dir_lc", "ext_lc"};
+  if (table == "processes") return {"exe_name_lc", "exe_dir_lc"};
+  if (table == "dir_entries") return {"name_lc", "dir_lc"};
+  return {};
+}
+
+std::string RecordTableSql(const core::profile::RecordSpec& spec) {
+  std::string sql = fmt::format(
+      "-- {} (generated from core/profile/kinds.cpp)\nCREATE TABLE IF NOT EXISTS {} (\n"
+      "  id INTEGER PRIMARY KEY,\n  collection_id INTEGER NOT NULL REFERENCES collections(id),\n"
+      "  host_id INTEGER",
+      spec.description, spec.table);
+  for (const auto& c : spec.columns) {
+    sql += fmt::format(",\n  \"{}\" {}", c.name, SqlType(c.type));
+  }
+  for (const auto& d : DerivedColumns(spec.table)) {
+    bool declared = false;
+    for (const auto& c : spec.columns) declared = declared || c.name == d;
+    if (!declared) sql += fmt::format(",\n  \"{}\" TEXT", d);
+  }
+  sql += ",\n  extra TEXT\n);\n";
+  return sql;
+}
+
+std::string ExpandedSchemaSql() {
+  std::string schema(EmbeddedTriageFile("db/schema.sql"));
+  std::string tables;
+  for (const auto* spec : core::profile::RecordTables()) tables += RecordTableSql(*spec);
+  const std::string_view marker = "-- trawl:record-tables";
+  if (const auto pos = schema.find(marker); pos != std::string::npos) {
+    schema.replace(pos, marker.size(), tables);
+  } else {
+    schema += tables;
+  }
+  return schema;
+}
+
+std::pair<std::string, std::string> SplitTargetPath(std::string_view path) {
+  const bool unix_path = !path.empty() && path.front() == '/';
+  const auto pos = unix_path ? path.rfind('/') : path.find_last_of("\\/");
+  if (pos == std::string_view::npos) return {std::string(), std::string(path)};
+  std::string dir(path.substr(0, pos));
+  if (dir.empty() && unix_path) dir = "/";
+  return {dir, std::string(path.substr(pos + 1))};
+}
+
+// ---- query ----------------------------------------------------------------
+
+namespace {
+
+std::string CsvField(std::string_view v) {
+  if (v.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(v);
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+int RunQueryCommand(const std::filesystem::path& case_path, const std::string& sql, const std::string& format,
+                    std::ostream& out, std::ostream& err) {
+  auto db = Db::Open(case_path, Db::Mode::kReadOnly);
+  if (!db) {
+    err << "trawl-triage query: " << db.error().message << "\n";
+    return kExitUsage;
+  }
+  (*db)->SetReadOnlyAuthorizer(true);
+  auto stmt = (*db)->Prepare(sql);
+  if (!stmt) {
+    err << "trawl-triage query: refused or invalid SQL: " << core::EscapeForTerminal(stmt.error().message) << "\n";
+    return kExitUsage;
+  }
+  if (!stmt->ReadOnly()) {
+    err << "trawl-triage query: refused: the statement is not read-only\n";
+    return kExitUsage;
+  }
+  const int n = stmt->ColumnCount();
+  nlohmann::json rows = nlohmann::json::array();
+  auto emit_header = [&] {
+    if (format == "json") return;
+    for (int i = 0; i < n; ++i) {
+      if (i > 0) out << (format == "csv" ? "," : "\t");
+      out << (format == "csv" ? CsvField(stmt->ColumnName(i)) : core::EscapeForTerminal(stmt->ColumnName(i)));
+    }
+    out << "\n";
+  };
+  emit_header();
+  while (true) {
+    auto row = stmt->Step();
+    if (!row) {
+      err << "trawl-triage query: " << core::EscapeForTerminal(row.error().message) << "\n";
+      return kExitProblems;
+    }
+    if (!*row) break;
+    nlohmann::json obj = nlohmann::json::object();
+    for (int i = 0; i < n; ++i) {
+      const int t = stmt->ColumnType(i);
+      if (format == "json") {
+        if (t == SQLITE_INTEGER) obj[stmt->ColumnName(i)] = stmt->Int(i);
+        else if (t == SQLITE_FLOAT) obj[stmt->ColumnName(i)] = stmt->Real(i);
+        else if (t == SQLITE_NULL) obj[stmt->ColumnName(i)] = nullptr;
+        else obj[stmt->ColumnName(i)] = core::RepairUtf8(stmt->Text(i));
+        continue;
+      }
+      if (i > 0) out << (format == "csv" ? "," : "\t");
+      std::string v = t == SQLITE_BLOB ? fmt::format("<blob {} bytes>", stmt->Text(i).size()) : stmt->Text(i);
+      if (format == "csv") {
+        out << CsvField(core::RepairUtf8(v));
+      } else {
+        // Tabs and newlines inside values would break the columns.
+        std::string esc = core::EscapeForTerminal(v);
+        out << esc;
+      }
+    }
+    if (format == "json") out << obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    else out << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace trawl::triage

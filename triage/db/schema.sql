@@ -1,0 +1,248 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- trawl-triage case database, schema version 1 (PRAGMA user_version).
+-- Many hosts per case; each archive (or split part) is one collection.
+-- Record tables (processes, modules, files, dir_entries) are generated from
+-- the collector's column declarations (core/profile/kinds.cpp) at the marker
+-- line below; everything else is declared here. Rules read these tables and
+-- the v_* views; they never write.
+
+CREATE TABLE IF NOT EXISTS hosts (
+  id INTEGER PRIMARY KEY,
+  hostname TEXT NOT NULL UNIQUE COLLATE NOCASE,  -- manifest host.hostname (attacker-controlled text)
+  os TEXT,
+  os_version TEXT,
+  first_seen TEXT,                               -- earliest collection start
+  last_seen TEXT                                 -- latest collection start
+);
+
+CREATE TABLE IF NOT EXISTS collections (
+  id INTEGER PRIMARY KEY,
+  host_id INTEGER REFERENCES hosts(id),
+  archive_name TEXT NOT NULL,
+  archive_sha256 TEXT NOT NULL UNIQUE,           -- of the .zip.age as ingested (idempotence key)
+  started TEXT,
+  ended TEXT,
+  part INTEGER NOT NULL DEFAULT 0,
+  result TEXT,                                   -- complete | partial | aborted
+  tool_version TEXT,
+  profile_name TEXT,
+  profile_sha256 TEXT,
+  target_os TEXT,
+  live INTEGER,
+  root TEXT,
+  limits_hit TEXT,                               -- JSON array
+  counts TEXT,                                   -- JSON object
+  ingested_at TEXT NOT NULL,
+  UNIQUE (host_id, started, part)                -- the same collection re-encrypted is still a duplicate
+);
+
+-- Manifest entries: every member and every item that was not stored, with its status.
+CREATE TABLE IF NOT EXISTS archive_entries (
+  id INTEGER PRIMARY KEY,
+  collection_id INTEGER NOT NULL REFERENCES collections(id),
+  archive_path TEXT,
+  source_path TEXT,
+  type TEXT,
+  size INTEGER,
+  sha256 TEXT,
+  status TEXT,
+  error TEXT,
+  artifact TEXT
+);
+
+-- log.jsonl lines (warnings and errors of the collector run).
+CREATE TABLE IF NOT EXISTS collection_log (
+  id INTEGER PRIMARY KEY,
+  collection_id INTEGER NOT NULL REFERENCES collections(id),
+  level TEXT,
+  event TEXT,
+  line TEXT                                      -- the JSON object
+);
+
+-- trawl:record-tables
+
+-- Records of tables the case schema does not know (e.g. process_errors).
+CREATE TABLE IF NOT EXISTS other_records (
+  id INTEGER PRIMARY KEY,
+  collection_id INTEGER NOT NULL REFERENCES collections(id),
+  host_id INTEGER,
+  table_name TEXT NOT NULL,
+  record TEXT NOT NULL                           -- the JSON object
+);
+
+-- PE facts per file content, from triage's own analysis of copied members
+-- (core/formats/pe.h); the files records carry the collector's pe_* columns.
+CREATE TABLE IF NOT EXISTS pe (
+  sha256 TEXT PRIMARY KEY,
+  machine TEXT,
+  is_dll INTEGER,
+  is_64 INTEGER,
+  timestamp INTEGER,
+  subsystem TEXT,
+  imphash TEXT,
+  signed INTEGER,
+  signer TEXT,
+  issuer TEXT,
+  serial TEXT,
+  digest_algorithm TEXT,
+  digest_matches INTEGER,
+  padding_anomaly INTEGER,
+  padding_bytes INTEGER,
+  padding_feedface INTEGER,
+  company_name TEXT,
+  product_name TEXT,
+  product_version TEXT,
+  file_version TEXT,
+  original_filename TEXT,
+  internal_name TEXT,
+  file_description TEXT,
+  overlay_size INTEGER,
+  overlay_entropy REAL,
+  notes TEXT                                     -- JSON array
+);
+
+-- Parsed prefetch files found in archives (files/**/*.pf).
+CREATE TABLE IF NOT EXISTS prefetch (
+  id INTEGER PRIMARY KEY,
+  collection_id INTEGER NOT NULL REFERENCES collections(id),
+  host_id INTEGER,
+  archive_path TEXT NOT NULL,
+  path TEXT,                                     -- the .pf path on the target (files.path)
+  executable TEXT,                               -- header name (max 29 chars)
+  executable_lc TEXT,
+  prefetch_hash TEXT,                            -- 8 hex digits
+  version INTEGER,
+  compressed INTEGER,
+  run_count INTEGER,
+  last_run TEXT,                                 -- newest run time, ISO 8601 UTC
+  run_times TEXT,                                -- JSON array, newest first
+  exe_path TEXT,                                 -- the executable's own NT path from the file metrics
+  exe_dir_lc TEXT,                               -- its folder without the volume prefix, lower case
+  error TEXT                                     -- parse error; other columns empty
+);
+
+-- One row per stored run time of a prefetch file (timeline, time-window rules).
+CREATE TABLE IF NOT EXISTS prefetch_runs (
+  id INTEGER PRIMARY KEY,
+  prefetch_id INTEGER NOT NULL REFERENCES prefetch(id),
+  host_id INTEGER,
+  run_time TEXT NOT NULL                         -- ISO 8601 UTC
+);
+
+CREATE TABLE IF NOT EXISTS prefetch_files (
+  id INTEGER PRIMARY KEY,
+  prefetch_id INTEGER NOT NULL REFERENCES prefetch(id),
+  host_id INTEGER,
+  idx INTEGER,
+  path TEXT,                                     -- NT path as stored (\VOLUME{...}\WINDOWS\...)
+  rel_path_lc TEXT,                              -- volume prefix removed, lower case: \windows\system32\x.dll
+  dir_lc TEXT,                                   -- \windows\system32
+  name_lc TEXT                                   -- x.dll
+);
+
+-- User IOC lists (--ioc FILE) loaded by the last analyze.
+CREATE TABLE IF NOT EXISTS user_iocs (
+  id INTEGER PRIMARY KEY,
+  hash TEXT NOT NULL,                            -- lower-case hex
+  hash_type TEXT NOT NULL,                       -- md5 | sha1 | sha256
+  score INTEGER NOT NULL,
+  comment TEXT,
+  source_file TEXT,
+  line INTEGER
+);
+
+-- The rules of the last scoring run.
+CREATE TABLE IF NOT EXISTS rules (
+  id TEXT PRIMARY KEY,
+  file TEXT,
+  title TEXT,
+  description TEXT,
+  rationale TEXT,
+  author TEXT,
+  refs TEXT,                                     -- JSON array
+  score INTEGER,
+  entity TEXT,
+  query TEXT
+);
+
+-- Every sub-score: a rule hit on one entity, with the record and evidence.
+CREATE TABLE IF NOT EXISTS findings (
+  id INTEGER PRIMARY KEY,
+  host_id INTEGER NOT NULL,
+  rule_id TEXT NOT NULL,
+  rule_file TEXT,
+  entity_type TEXT NOT NULL,
+  entity_key TEXT NOT NULL,
+  record_table TEXT,
+  record_id INTEGER,
+  score INTEGER NOT NULL,
+  message TEXT,
+  author TEXT,
+  evidence TEXT                                  -- JSON object of the rule's other columns
+);
+
+-- THOR / Loki-RS accumulation of the findings per entity.
+CREATE TABLE IF NOT EXISTS entity_scores (
+  id INTEGER PRIMARY KEY,
+  host_id INTEGER NOT NULL,
+  entity_type TEXT NOT NULL,
+  entity_key TEXT NOT NULL,
+  score REAL NOT NULL,                           -- unrounded
+  score_int INTEGER NOT NULL,                    -- rounded; levels use this
+  level TEXT NOT NULL,                           -- alert | warning | notice | info
+  reasons TEXT NOT NULL,                         -- JSON array, highest sub-score first
+  UNIQUE (host_id, entity_type, entity_key)
+);
+
+CREATE TABLE IF NOT EXISTS host_scores (
+  host_id INTEGER PRIMARY KEY,
+  score INTEGER NOT NULL,                        -- highest entity score
+  level TEXT NOT NULL,
+  entities INTEGER NOT NULL,
+  findings INTEGER NOT NULL
+);
+
+-- host_id is filled in after an archive verified (UPDATE by rowid range), so
+-- no index contains it: rules join on the indexed column and then compare host_id.
+CREATE INDEX IF NOT EXISTS files_dir ON files (dir_lc);
+CREATE INDEX IF NOT EXISTS files_name ON files (name_lc);
+CREATE INDEX IF NOT EXISTS files_sha256 ON files (sha256);
+CREATE INDEX IF NOT EXISTS modules_name ON modules (name_lc);
+CREATE INDEX IF NOT EXISTS modules_sha256 ON modules (sha256);
+CREATE INDEX IF NOT EXISTS dir_entries_name ON dir_entries (name_lc);
+CREATE INDEX IF NOT EXISTS prefetch_files_prefetch ON prefetch_files (prefetch_id);
+CREATE INDEX IF NOT EXISTS prefetch_files_name ON prefetch_files (name_lc);
+CREATE INDEX IF NOT EXISTS findings_host ON findings (host_id, entity_type, entity_key);
+
+-- ---- views the rules build on ------------------------------------------------
+
+-- DLL names present in each host's System32 / SysWOW64 (dir_listing artifacts).
+CREATE VIEW IF NOT EXISTS v_system_dll_names AS
+  SELECT DISTINCT host_id, name_lc
+  FROM dir_entries
+  WHERE name_lc LIKE '%.dll'
+    AND (dir_lc LIKE '%\windows\system32' OR dir_lc LIKE '%\windows\syswow64');
+
+-- Regular files outside the Windows folder (application and user folders).
+CREATE VIEW IF NOT EXISTS v_app_files AS
+  SELECT * FROM files
+  WHERE type = 'file'
+    AND dir_lc NOT LIKE '_:\windows' AND dir_lc NOT LIKE '_:\windows\%';
+
+-- Every hash of every hashed thing, one row per (record, hash type), for IOC
+-- rules: files (sha256, sha1, md5), mapped modules and process images
+-- (sha256). Hashes are lower-case hex as the collector writes them. Filter
+-- with `hash IN (...)`: SQLite pushes that into each arm, so the sha256 arm
+-- uses the files_sha256 index.
+CREATE VIEW IF NOT EXISTS v_hashes AS
+  SELECT host_id, path, 'files' AS record_table, id AS record_id, 'sha256' AS hash_type, sha256 AS hash
+  FROM files WHERE sha256 <> ''
+  UNION ALL SELECT host_id, path, 'files', id, 'sha1', sha1 FROM files WHERE sha1 <> ''
+  UNION ALL SELECT host_id, path, 'files', id, 'md5', md5 FROM files WHERE md5 <> ''
+  UNION ALL SELECT host_id, path, 'modules', id, 'sha256', sha256 FROM modules WHERE sha256 <> ''
+  UNION ALL SELECT host_id, exe, 'processes', id, 'sha256', exe_sha256 FROM processes WHERE exe_sha256 <> '';
+
+-- Findings with host names and rule titles, for reports and ad-hoc queries.
+CREATE VIEW IF NOT EXISTS v_findings AS
+  SELECT f.*, h.hostname, r.title AS rule_title, r.refs AS rule_refs
+  FROM findings f JOIN hosts h ON h.id = f.host_id LEFT JOIN rules r ON r.id = f.rule_id;

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+// Ingest of trawl archives into a case database. Each archive is decrypted
+// and walked once as a stream (core::archive::WalkArchive): record segments
+// become rows, copied prefetch files are parsed into prefetch and
+// prefetch_files, copied PE files are analysed into the pe table. All of one
+// archive is written inside ONE transaction that commits only when the
+// archive verified (every manifest hash matched, every record parsed);
+// otherwise it rolls back and the archive is reported as skipped with its
+// problems, so a tampered or corrupt archive leaves the case unchanged.
+// Ingesting the same archive again changes nothing (keyed on the archive's
+// SHA-256 and on manifest host + started + part). Not thread-safe: one
+// ingest per Db at a time.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/archive/archive_reader.h"
+#include "core/crypto/age.h"
+#include "triage/case_db.h"
+
+namespace trawl::triage {
+
+struct IngestResult {
+  std::string archive;
+  enum class Status { kIngested, kDuplicate, kSkipped } status = Status::kSkipped;
+  std::string hostname;
+  std::int64_t collection_id = 0;
+  std::uint64_t records = 0;
+  std::uint64_t prefetch = 0;
+  std::uint64_t pe = 0;
+  std::string reason;  // duplicate: of which collection; skipped: the error
+  std::vector<core::archive::VerifyProblem> problems;
+};
+
+IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
+                           const std::vector<core::age::Identity>& identities);
+
+}  // namespace trawl::triage

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "triage/report.h"
+
+#include <sqlite3.h>
+
+#include <ostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/util/text.h"
+
+namespace trawl::triage {
+
+using core::ErrorCode;
+using core::Fail;
+using core::Result;
+using nlohmann::json;
+
+namespace {
+
+std::string T(std::string_view s) { return core::EscapeForTerminal(s); }
+
+std::string Csv(std::string_view v) {
+  std::string s = core::RepairUtf8(v);
+  // A leading = + - @ makes spreadsheets evaluate the cell (CSV injection).
+  const bool formula = !s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r');
+  if (formula) s.insert(0, "'");
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+json Cell(const Stmt& s, int i) {
+  switch (s.ColumnType(i)) {
+    case SQLITE_INTEGER: return s.Int(i);
+    case SQLITE_FLOAT: return s.Real(i);
+    case SQLITE_NULL: return nullptr;
+    default: return core::RepairUtf8(s.Text(i));
+  }
+}
+
+Result<json> Rows(Db& db, std::string_view sql) {
+  auto s = db.Prepare(sql);
+  if (!s) return std::unexpected(s.error());
+  json rows = json::array();
+  while (true) {
+    auto r = s->Step();
+    if (!r) return std::unexpected(r.error());
+    if (!*r) break;
+    json row = json::object();
+    for (int i = 0; i < s->ColumnCount(); ++i) row[s->ColumnName(i)] = Cell(*s, i);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::string Str(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return {};
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();
+}
+
+constexpr std::string_view kHostsSql =
+    "SELECT h.id, h.hostname, h.os, coalesce(s.score, 0) AS score, coalesce(s.level, 'info') AS level, "
+    "coalesce(s.entities, 0) AS entities, coalesce(s.findings, 0) AS findings, "
+    "(SELECT count(*) FROM collections c WHERE c.host_id = h.id) AS collections "
+    "FROM hosts h LEFT JOIN host_scores s ON s.host_id = h.id ORDER BY score DESC, h.hostname";
+
+constexpr std::string_view kEntitiesSql =
+    "SELECT e.host_id, h.hostname, e.entity_type, e.entity_key, e.score_int AS score, e.score AS score_exact, "
+    "e.level, e.reasons FROM entity_scores e JOIN hosts h ON h.id = e.host_id "
+    "ORDER BY e.score DESC, h.hostname, e.entity_key";
+
+}  // namespace
+
+std::string HtmlEscape(std::string_view in) {
+  const std::string s = core::RepairUtf8(in);
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') out += fmt::format("&#{};", static_cast<int>(c) + 0x2400);
+        else out += c;
+    }
+  }
+  return out;
+}
+
+void PrintSummary(Db& db, std::size_t top, std::ostream& out) {
+  auto hosts = Rows(db, kHostsSql);
+  if (!hosts) {
+    out << "summary unavailable: " << hosts.error().message << "\n";
+    return;
+  }
+  out << fmt::format("\n{} host(s) by score\n", hosts->size());
+  out << fmt::format("  {:>5}  {:<8} {:>8} {:>8}  {}\n", "score", "level", "entities", "findings", "host");
+  for (const auto& h : *hosts) {
+    out << fmt::format("  {:>5}  {:<8} {:>8} {:>8}  {}\n", h["score"].get<std::int64_t>(), Str(h, "level"),
+                       h["entities"].get<std::int64_t>(), h["findings"].get<std::int64_t>(), T(Str(h, "hostname")));
+  }
+  auto ents = Rows(db, std::string(kEntitiesSql) + fmt::format(" LIMIT {}", top));
+  if (!ents || ents->empty()) {
+    out << "\nno findings\n";
+    return;
+  }
+  out << fmt::format("\ntop {} finding(s)\n", ents->size());
+  for (const auto& e : *ents) {
+    out << fmt::format("  [{}] {:>3}  {}  {} {}\n", Str(e, "level"), e["score"].get<std::int64_t>(),
+                       T(Str(e, "hostname")), Str(e, "entity_type"), T(Str(e, "entity_key")));
+    const json reasons = json::parse(Str(e, "reasons"), nullptr, false);
+    if (!reasons.is_array()) continue;
+    for (const auto& r : reasons) {
+      out << fmt::format("        {:>4}  {}\n", r.value("score", 0), T(r.value("message", std::string())));
+    }
+  }
+}
+
+Result<void> WriteStack(Db& db, std::string_view what, std::size_t limit, std::ostream& out) {
+  std::string sql;
+  if (what == "modules") {
+    sql = "SELECT path, sha256, count(DISTINCT host_id) AS hosts, count(*) AS records FROM modules "
+          "WHERE path <> '' GROUP BY path, sha256";
+  } else if (what == "files") {
+    sql = "SELECT path, sha256, count(DISTINCT host_id) AS hosts, count(*) AS records FROM files "
+          "WHERE type = 'file' GROUP BY path, sha256";
+  } else if (what == "prefetch") {
+    sql = "SELECT executable || ' (' || prefetch_hash || ')' AS path, coalesce(exe_path, '') AS sha256, "
+          "count(DISTINCT host_id) AS hosts, count(*) AS records FROM prefetch WHERE error IS NULL "
+          "GROUP BY executable, prefetch_hash";
+  } else {
+    return Fail(ErrorCode::kInvalidArgument, fmt::format("stack: unknown table '{}' (modules, files, prefetch)", what));
+  }
+  sql += fmt::format(" ORDER BY hosts ASC, records ASC, path LIMIT {}", limit);
+  auto s = db.Prepare(sql);
+  if (!s) return std::unexpected(s.error());
+  out << (what == "prefetch" ? "hosts\trecords\texecutable (hash)\texe path\n" : "hosts\trecords\tsha256\tpath\n");
+  while (true) {
+    auto r = s->Step();
+    if (!r) return std::unexpected(r.error());
+    if (!*r) break;
+    if (what == "prefetch") {
+      out << s->Int(2) << "\t" << s->Int(3) << "\t" << T(s->Text(0)) << "\t" << T(s->Text(1)) << "\n";
+    } else {
+      out << s->Int(2) << "\t" << s->Int(3) << "\t" << T(s->Text(1)) << "\t" << T(s->Text(0)) << "\n";
+    }
+  }
+  return {};
+}
+
+namespace {
+
+Result<void> WriteJson(Db& db, std::ostream& out) {
+  auto hosts = Rows(db, kHostsSql);
+  if (!hosts) return std::unexpected(hosts.error());
+  auto ents = Rows(db, kEntitiesSql);
+  if (!ents) return std::unexpected(ents.error());
+  auto findings = Rows(db, "SELECT f.id, h.hostname, f.rule_id, f.rule_file, f.entity_type, f.entity_key, f.record_table, "
+                           "f.record_id, f.score, f.message, f.author, f.evidence FROM findings f JOIN hosts h ON h.id = f.host_id "
+                           "ORDER BY f.score DESC, f.id");
+  if (!findings) return std::unexpected(findings.error());
+  auto rules = Rows(db, "SELECT id, file, title, author, score, entity, refs FROM rules ORDER BY id");
+  if (!rules) return std::unexpected(rules.error());
+  auto collections = Rows(db, "SELECT c.id, h.hostname, c.archive_name, c.archive_sha256, c.started, c.ended, c.part, "
+                              "c.result, c.profile_name, c.target_os, c.live, c.limits_hit FROM collections c "
+                              "LEFT JOIN hosts h ON h.id = c.host_id ORDER BY c.id");
+  if (!collections) return std::unexpected(collections.error());
+  for (auto* rows : {&*ents, &*findings, &*rules}) {
+    for (auto& r : *rows) {
+      for (const char* k : {"reasons", "evidence", "refs"}) {
+        if (r.contains(k) && r[k].is_string()) r[k] = json::parse(r[k].get<std::string>(), nullptr, false);
+      }
+    }
+  }
+  json doc = {{"format", "trawl-triage-report"}, {"version", 1}, {"hosts", *hosts}, {"collections", *collections},
+              {"entities", *ents}, {"findings", *findings}, {"rules", *rules}};
+  out << doc.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  return {};
+}
+
+Result<void> WriteCsv(Db& db, std::ostream& out) {
+  auto s = db.Prepare("SELECT h.hostname, e.score_int, e.level, f.entity_type, f.entity_key, f.rule_id, f.score, "
+                      "f.message, f.author, f.record_table, f.record_id, f.evidence FROM findings f "
+                      "JOIN hosts h ON h.id = f.host_id LEFT JOIN entity_scores e ON e.host_id = f.host_id "
+                      "AND e.entity_type = f.entity_type AND e.entity_key = f.entity_key "
+                      "ORDER BY e.score DESC, f.score DESC, f.id");
+  if (!s) return std::unexpected(s.error());
+  out << "hostname,entity_score,level,entity_type,entity_key,rule_id,sub_score,message,author,record_table,record_id,evidence\n";
+  while (true) {
+    auto r = s->Step();
+    if (!r) return std::unexpected(r.error());
+    if (!*r) break;
+    for (int i = 0; i < s->ColumnCount(); ++i) {
+      if (i > 0) out << ",";
+      out << Csv(s->Text(i));
+    }
+    out << "\n";
+  }
+  return {};
+}
+
+// Timesketch CSV: message, datetime, timestamp_desc, then extra fields.
+Result<void> WriteTimeline(Db& db, std::ostream& out) {
+  auto s = db.Prepare(R"SQL(
+    SELECT 'Prefetch: ' || p.executable || ' ran (run count ' || p.run_count || ')' AS message,
+           r.run_time AS datetime, 'Last Run Time' AS timestamp_desc, h.hostname, 'prefetch' AS source,
+           coalesce(p.path, p.archive_path) AS path, '' AS sha256
+      FROM prefetch_runs r JOIN prefetch p ON p.id = r.prefetch_id JOIN hosts h ON h.id = p.host_id
+    UNION ALL
+    SELECT 'Process ' || pr.pid || ' started: ' || coalesce(pr.cmdline, pr.exe, ''), pr.start_time, 'Process Start Time',
+           h.hostname, 'processes', pr.exe, pr.exe_sha256
+      FROM processes pr JOIN hosts h ON h.id = pr.host_id WHERE coalesce(pr.start_time, '') <> ''
+    UNION ALL
+    SELECT 'File modified: ' || f.path, f.mtime, 'Content Modification Time', h.hostname, 'files', f.path, f.sha256
+      FROM files f JOIN hosts h ON h.id = f.host_id WHERE coalesce(f.mtime, '') <> ''
+    UNION ALL
+    SELECT 'File created: ' || f.path, f.btime, 'Creation Time', h.hostname, 'files', f.path, f.sha256
+      FROM files f JOIN hosts h ON h.id = f.host_id WHERE coalesce(f.btime, '') <> ''
+    UNION ALL
+    SELECT 'File metadata changed: ' || f.path, f.ctime, 'Metadata Modification Time', h.hostname, 'files', f.path, f.sha256
+      FROM files f JOIN hosts h ON h.id = f.host_id WHERE coalesce(f.ctime, '') <> ''
+    ORDER BY 2)SQL");
+  if (!s) return std::unexpected(s.error());
+  out << "message,datetime,timestamp_desc,hostname,source,path,sha256\n";
+  while (true) {
+    auto r = s->Step();
+    if (!r) return std::unexpected(r.error());
+    if (!*r) break;
+    for (int i = 0; i < s->ColumnCount(); ++i) {
+      if (i > 0) out << ",";
+      out << Csv(s->Text(i));
+    }
+    out << "\n";
+  }
+  return {};
+}
+
+std::string LevelClass(const std::string& level) {
+  if (level == "alert" || level == "warning" || level == "notice") return level;
+  return "info";
+}
+
+Result<void> WriteHtml(Db& db, std::ostream& out) {
+  auto hosts = Rows(db, kHostsSql);
+  if (!hosts) return std::unexpected(hosts.error());
+  auto ents = Rows(db, kEntitiesSql);
+  if (!ents) return std::unexpected(ents.error());
+  auto collections = Rows(db, "SELECT h.hostname, c.archive_name, c.started, c.ended, c.result, c.profile_name, c.target_os "
+                              "FROM collections c LEFT JOIN hosts h ON h.id = c.host_id ORDER BY c.id");
+  if (!collections) return std::unexpected(collections.error());
+  auto rules = Rows(db, "SELECT id, title, author, score, refs FROM rules ORDER BY id");
+  if (!rules) return std::unexpected(rules.error());
+  const auto E = [](const std::string& s) { return HtmlEscape(s); };
+  // No script at all; the CSP makes sure nothing from data could run even if an escape were missed.
+  out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+         "img-src 'none'; script-src 'none'; base-uri 'none'; form-action 'none'\">\n"
+         "<meta name=\"referrer\" content=\"no-referrer\">\n<title>trawl triage report</title>\n<style>\n"
+         "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}"
+         "td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}"
+         "th{background:#eee}.alert{background:#f8d0d0}.warning{background:#fbe6c2}.notice{background:#fff7c0}"
+         ".mono{font-family:monospace;white-space:pre-wrap;word-break:break-all}small{color:#555}\n"
+         "</style></head><body>\n<h1>trawl triage report</h1>\n";
+  out << "<h2>Hosts</h2>\n<table><tr><th>Score</th><th>Level</th><th>Host</th><th>OS</th><th>Entities</th>"
+         "<th>Findings</th><th>Collections</th></tr>\n";
+  for (const auto& h : *hosts) {
+    const std::string level = Str(h, "level");
+    out << "<tr class=\"" << LevelClass(level) << "\"><td>" << Str(h, "score") << "</td><td>" << E(level)
+        << "</td><td class=\"mono\">" << E(Str(h, "hostname")) << "</td><td>" << E(Str(h, "os")) << "</td><td>"
+        << Str(h, "entities") << "</td><td>" << Str(h, "findings") << "</td><td>" << Str(h, "collections") << "</td></tr>\n";
+  }
+  out << "</table>\n<h2>Findings by entity</h2>\n<table><tr><th>Score</th><th>Level</th><th>Host</th><th>Entity</th>"
+         "<th>Reasons (sub-score, message, rule author)</th></tr>\n";
+  for (const auto& e : *ents) {
+    const std::string level = Str(e, "level");
+    out << "<tr class=\"" << LevelClass(level) << "\"><td>" << Str(e, "score") << "</td><td>" << E(level)
+        << "</td><td class=\"mono\">" << E(Str(e, "hostname")) << "</td><td class=\"mono\">" << E(Str(e, "entity_type"))
+        << ": " << E(Str(e, "entity_key")) << "</td><td><ul>";
+    const json reasons = json::parse(Str(e, "reasons"), nullptr, false);
+    if (reasons.is_array()) {
+      for (const auto& r : reasons) {
+        out << "<li>" << r.value("score", 0) << " &mdash; <span class=\"mono\">" << E(r.value("message", std::string()))
+            << "</span> <small>(" << E(r.value("rule_id", std::string())) << "; finding #"
+            << r.value("finding_id", std::int64_t{0}) << ")</small></li>";
+      }
+    }
+    out << "</ul></td></tr>\n";
+  }
+  out << "</table>\n<h2>Collections</h2>\n<table><tr><th>Host</th><th>Archive</th><th>Started</th><th>Ended</th>"
+         "<th>Result</th><th>Profile</th><th>Target OS</th></tr>\n";
+  for (const auto& c : *collections) {
+    out << "<tr><td class=\"mono\">" << E(Str(c, "hostname")) << "</td><td class=\"mono\">" << E(Str(c, "archive_name"))
+        << "</td><td>" << E(Str(c, "started")) << "</td><td>" << E(Str(c, "ended")) << "</td><td>" << E(Str(c, "result"))
+        << "</td><td>" << E(Str(c, "profile_name")) << "</td><td>" << E(Str(c, "target_os")) << "</td></tr>\n";
+  }
+  out << "</table>\n<h2>Rules</h2>\n<table><tr><th>Rule</th><th>Title</th><th>Score</th><th>Author</th><th>References</th></tr>\n";
+  for (const auto& r : *rules) {
+    out << "<tr><td class=\"mono\">" << E(Str(r, "id")) << "</td><td>" << E(Str(r, "title")) << "</td><td>"
+        << Str(r, "score") << "</td><td>" << E(Str(r, "author")) << "</td><td><ul>";
+    const json refs = json::parse(Str(r, "refs"), nullptr, false);
+    if (refs.is_array()) {
+      for (const auto& ref : refs) {
+        // Links are shown as text: a report must not make the analyst's browser fetch anything.
+        out << "<li>" << E(ref.value("title", std::string())) << ": <span class=\"mono\">"
+            << E(ref.value("url", ref.value("source", std::string()))) << "</span></li>";
+      }
+    }
+    out << "</ul></td></tr>\n";
+  }
+  out << "</table>\n<p><small>Scores combine per entity as THOR / Loki-RS do: 100&middot;(1&minus;&prod;(1&minus;s<sub>i</sub>/100/2<sup>i</sup>)); "
+         "alert &ge; 80 with a sub-score above 75, warning &ge; 60, notice &ge; 40.</small></p>\n</body></html>\n";
+  return {};
+}
+
+}  // namespace
+
+Result<void> WriteReport(Db& db, std::string_view format, std::ostream& out) {
+  if (format == "json") return WriteJson(db, out);
+  if (format == "csv") return WriteCsv(db, out);
+  if (format == "timeline") return WriteTimeline(db, out);
+  if (format == "html") return WriteHtml(db, out);
+  return Fail(ErrorCode::kInvalidArgument, fmt::format("report: unknown format '{}' (json, html, csv, timeline)", format));
+}
+
+}  // namespace trawl::triage

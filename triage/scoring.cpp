@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "triage/scoring.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/util/text.h"
+
+namespace trawl::triage {
+
+using core::ErrorCode;
+using core::Fail;
+using core::Result;
+using nlohmann::json;
+
+namespace {
+// A runaway rule (a cross join) must not exhaust memory.
+constexpr std::size_t kMaxHitsPerRule = 200000;
+}  // namespace
+
+double CombineScores(std::span<const double> sub_scores) {
+  std::vector<double> pos;
+  double negative = 0;
+  for (double s : sub_scores) {
+    if (s > 0) pos.push_back(s);
+    else negative += s;
+  }
+  std::sort(pos.begin(), pos.end(), std::greater<>());
+  double product = 1.0;
+  double weight = 1.0;
+  for (double s : pos) {
+    product *= 1.0 - s / 100.0 / weight;
+    weight *= 2.0;
+  }
+  double total = std::min(100.0, 100.0 * (1.0 - product));
+  total += negative;
+  return std::max(0.0, total);
+}
+
+std::string LevelFor(double total, double max_sub_score) {
+  const double rounded = std::round(total);
+  if (rounded >= 80 && max_sub_score > 75) return "alert";
+  if (rounded >= 60) return "warning";
+  if (rounded >= 40) return "notice";
+  return "info";
+}
+
+namespace {
+
+struct Hit {
+  std::int64_t host_id = 0;
+  std::string entity_key;
+  std::string record_table;
+  std::int64_t record_id = 0;
+  bool has_record = false;
+  int score = 0;
+  std::string message;
+  json evidence;
+};
+
+Result<Stmt> PrepareRule(Db& ro, const Rule& rule) {
+  auto s = ro.Prepare(rule.query);
+  if (!s) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("{}:{}: rule {}: query refused or invalid: {}", rule.file, rule.query_line, rule.id,
+                            s.error().message));
+  }
+  if (!s->ReadOnly()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("{}:{}: rule {}: query is not read-only", rule.file, rule.query_line, rule.id));
+  }
+  bool host = false, key = false;
+  for (int i = 0; i < s->ColumnCount(); ++i) {
+    host = host || s->ColumnName(i) == "host_id";
+    key = key || s->ColumnName(i) == "entity_key";
+  }
+  if (!host || !key) {
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("{}:{}: rule {}: the query must return columns host_id and entity_key", rule.file,
+                            rule.query_line, rule.id));
+  }
+  return s;
+}
+
+json ColumnJson(const Stmt& s, int i) {
+  switch (s.ColumnType(i)) {
+    case SQLITE_INTEGER: return s.Int(i);
+    case SQLITE_FLOAT: return s.Real(i);
+    case SQLITE_NULL: return nullptr;
+    default: return core::RepairUtf8(s.Text(i));
+  }
+}
+
+Result<std::vector<Hit>> RunRule(Db& ro, const Rule& rule) {
+  auto s = PrepareRule(ro, rule);
+  if (!s) return std::unexpected(s.error());
+  std::vector<Hit> hits;
+  const int n = s->ColumnCount();
+  while (true) {
+    auto row = s->Step();
+    if (!row) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{}:{}: rule {}: {}", rule.file, rule.query_line, rule.id, row.error().message));
+    }
+    if (!*row) break;
+    if (hits.size() >= kMaxHitsPerRule) {
+      return Fail(ErrorCode::kLimit, fmt::format("{}: rule {}: more than {} results; make the query more specific",
+                                                 rule.file, rule.id, kMaxHitsPerRule));
+    }
+    Hit h;
+    h.record_table = std::string(EntityTable(rule.entity));
+    h.score = rule.score;
+    h.evidence = json::object();
+    for (int i = 0; i < n; ++i) {
+      const std::string name = s->ColumnName(i);
+      if (name == "host_id") h.host_id = s->Int(i);
+      else if (name == "entity_key") h.entity_key = core::RepairUtf8(s->Text(i));
+      else if (name == "record_table") h.record_table = s->Text(i);
+      else if (name == "record_id") {
+        h.has_record = !s->IsNull(i);
+        h.record_id = s->Int(i);
+      } else if (name == "score") {
+        if (!s->IsNull(i)) h.score = static_cast<int>(std::clamp<std::int64_t>(s->Int(i), -100, 100));
+      } else if (name == "message") {
+        h.message = core::RepairUtf8(s->Text(i));
+      } else {
+        h.evidence[name] = ColumnJson(*s, i);
+      }
+    }
+    if (h.message.empty()) h.message = rule.title;
+    if (h.score == 0) continue;  // a zero sub-score carries no weight (formula ignores it)
+    hits.push_back(std::move(h));
+  }
+  return hits;
+}
+
+json RefsJson(const Rule& r) {
+  json refs = json::array();
+  for (const auto& ref : r.references) {
+    json j = {{"title", ref.title}};
+    if (!ref.url.empty()) j["url"] = ref.url;
+    if (!ref.source.empty()) j["source"] = ref.source;
+    refs.push_back(j);
+  }
+  return refs;
+}
+
+}  // namespace
+
+Result<void> CheckRuleSql(Db& ro, const Rule& rule) {
+  auto s = PrepareRule(ro, rule);
+  if (!s) return std::unexpected(s.error());
+  return {};
+}
+
+Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std::vector<IocEntry>& iocs) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ScoreSummary summary;
+  summary.rules = rules.size();
+  // 1. IOC lists, so rules can read them (committed before the read-only pass).
+  TRAWL_TRY_VOID(db.Exec("BEGIN IMMEDIATE"));
+  auto fail = [&](const core::Error& e) -> Result<ScoreSummary> {
+    (void)db.Exec("ROLLBACK");
+    return std::unexpected(e);
+  };
+  if (auto r = db.Exec("DELETE FROM user_iocs"); !r) return fail(r.error());
+  {
+    auto s = db.Prepare("INSERT INTO user_iocs (hash, hash_type, score, comment, source_file, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!s) return fail(s.error());
+    for (const auto& e : iocs) {
+      s->Bind(1, std::string_view(e.hash));
+      s->Bind(2, std::string_view(e.hash_type));
+      s->Bind(3, static_cast<std::int64_t>(e.score));
+      s->Bind(4, std::string_view(e.comment));
+      s->Bind(5, std::string_view(e.file));
+      s->Bind(6, static_cast<std::int64_t>(e.line));
+      if (auto r = s->Run(); !r) return fail(r.error());
+    }
+  }
+  if (auto r = db.Exec("COMMIT"); !r) return fail(r.error());
+  // 2. Rules, read-only.
+  std::vector<std::pair<const Rule*, std::vector<Hit>>> results;
+  {
+    auto ro = Db::Open(db.path(), Db::Mode::kReadOnly);
+    if (!ro) return std::unexpected(ro.error());
+    (*ro)->SetReadOnlyAuthorizer(true);
+    for (const auto& rule : rules) {
+      auto hits = RunRule(**ro, rule);
+      if (!hits) return std::unexpected(hits.error());
+      results.emplace_back(&rule, std::move(*hits));
+    }
+  }
+  // 3. Findings and scores, one transaction.
+  TRAWL_TRY_VOID(db.Exec("BEGIN IMMEDIATE"));
+  for (const char* t : {"findings", "entity_scores", "host_scores", "rules"}) {
+    if (auto r = db.Exec(fmt::format("DELETE FROM {}", t)); !r) return fail(r.error());
+  }
+  auto rs = db.Prepare("INSERT INTO rules (id, file, title, description, rationale, author, refs, score, entity, query) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  auto fs = db.Prepare("INSERT INTO findings (host_id, rule_id, rule_file, entity_type, entity_key, record_table, "
+                       "record_id, score, message, author, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  auto es = db.Prepare("INSERT INTO entity_scores (host_id, entity_type, entity_key, score, score_int, level, reasons) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  auto hs = db.Prepare("INSERT INTO host_scores (host_id, score, level, entities, findings) VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!rs) return fail(rs.error());
+  if (!fs) return fail(fs.error());
+  if (!es) return fail(es.error());
+  if (!hs) return fail(hs.error());
+  // Per entity: per rule, the strongest hit (one reason per rule, as THOR).
+  struct Reason {
+    const Rule* rule;
+    int score;
+    std::string message;
+    std::int64_t finding_id;
+  };
+  std::map<std::tuple<std::int64_t, std::string, std::string>, std::map<std::string, Reason>> entities;
+  std::map<std::int64_t, std::uint64_t> findings_per_host;
+  for (const auto& [rule, hits] : results) {
+    rs->Bind(1, std::string_view(rule->id));
+    rs->Bind(2, std::string_view(rule->file));
+    rs->Bind(3, std::string_view(rule->title));
+    rs->Bind(4, std::string_view(rule->description));
+    rs->Bind(5, std::string_view(rule->rationale));
+    rs->Bind(6, std::string_view(rule->author));
+    rs->Bind(7, std::string_view(RefsJson(*rule).dump()));
+    rs->Bind(8, static_cast<std::int64_t>(rule->score));
+    rs->Bind(9, std::string_view(rule->entity));
+    rs->Bind(10, std::string_view(rule->query));
+    if (auto r = rs->Run(); !r) return fail(r.error());
+    for (const auto& h : hits) {
+      // Attribution travels with every message (DRL 1.1 for signature-base derived rules).
+      const std::string message = fmt::format("{} [rule {} by {}]", h.message, rule->id, rule->author);
+      fs->Bind(1, h.host_id);
+      fs->Bind(2, std::string_view(rule->id));
+      fs->Bind(3, std::string_view(rule->file));
+      fs->Bind(4, std::string_view(rule->entity));
+      fs->Bind(5, std::string_view(h.entity_key));
+      fs->Bind(6, std::string_view(h.record_table));
+      if (h.has_record) fs->Bind(7, h.record_id);
+      fs->Bind(8, static_cast<std::int64_t>(h.score));
+      fs->Bind(9, std::string_view(message));
+      fs->Bind(10, std::string_view(rule->author));
+      fs->Bind(11, std::string_view(h.evidence.dump(-1, ' ', false, json::error_handler_t::replace)));
+      if (auto r = fs->Run(); !r) return fail(r.error());
+      ++summary.findings;
+      ++findings_per_host[h.host_id];
+      auto& reasons = entities[{h.host_id, rule->entity, h.entity_key}];
+      auto it = reasons.find(rule->id);
+      if (it == reasons.end() || std::abs(h.score) > std::abs(it->second.score)) {
+        reasons[rule->id] = Reason{rule, h.score, message, db.LastInsertRowId()};
+      }
+    }
+  }
+  struct HostAgg {
+    double score = 0;
+    std::string level = "info";
+    std::uint64_t entities = 0;
+  };
+  std::map<std::int64_t, HostAgg> hosts;
+  auto rank = [](const std::string& l) { return l == "alert" ? 3 : l == "warning" ? 2 : l == "notice" ? 1 : 0; };
+  for (const auto& [key, reasons] : entities) {
+    const auto& [host_id, type, entity_key] = key;
+    std::vector<const Reason*> ordered;
+    std::vector<double> subs;
+    double max_sub = 0;
+    for (const auto& [id, r] : reasons) {
+      ordered.push_back(&r);
+      subs.push_back(r.score);
+      max_sub = std::max(max_sub, static_cast<double>(r.score));
+    }
+    std::sort(ordered.begin(), ordered.end(), [](const Reason* a, const Reason* b) { return a->score > b->score; });
+    const double total = CombineScores(subs);
+    const std::string level = LevelFor(total, max_sub);
+    json reasons_json = json::array();
+    for (const Reason* r : ordered) {
+      reasons_json.push_back({{"rule_id", r->rule->id}, {"score", r->score}, {"message", r->message},
+                              {"author", r->rule->author}, {"finding_id", r->finding_id}});
+    }
+    es->Bind(1, host_id);
+    es->Bind(2, std::string_view(type));
+    es->Bind(3, std::string_view(entity_key));
+    es->Bind(4, total);
+    es->Bind(5, static_cast<std::int64_t>(std::llround(total)));
+    es->Bind(6, std::string_view(level));
+    es->Bind(7, std::string_view(reasons_json.dump(-1, ' ', false, json::error_handler_t::replace)));
+    if (auto r = es->Run(); !r) return fail(r.error());
+    ++summary.entities;
+    auto& agg = hosts[host_id];
+    ++agg.entities;
+    // The host scores its highest entity; its level is the most severe entity level.
+    agg.score = std::max(agg.score, total);
+    if (rank(level) > rank(agg.level)) agg.level = level;
+  }
+  for (const auto& [host_id, agg] : hosts) {
+    hs->Bind(1, host_id);
+    hs->Bind(2, static_cast<std::int64_t>(std::llround(agg.score)));
+    hs->Bind(3, std::string_view(agg.level));
+    hs->Bind(4, static_cast<std::int64_t>(agg.entities));
+    hs->Bind(5, static_cast<std::int64_t>(findings_per_host[host_id]));
+    if (auto r = hs->Run(); !r) return fail(r.error());
+  }
+  // Hosts without findings still appear, with score 0.
+  if (auto r = db.Exec("INSERT OR IGNORE INTO host_scores (host_id, score, level, entities, findings) "
+                       "SELECT id, 0, 'info', 0, 0 FROM hosts");
+      !r) {
+    return fail(r.error());
+  }
+  if (auto r = db.Exec("COMMIT"); !r) return fail(r.error());
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return summary;
+}
+
+}  // namespace trawl::triage

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+// Runs the rules over a case and accumulates their sub-scores per entity
+// with the THOR / Loki-RS formula (shared docs/windows-formats.md §3):
+// positive sub-scores sorted descending, score = 100 * (1 - prod(1 - s_i /
+// 100 / 2^i)), capped at 100; negative sub-scores (allow-listing) are then
+// added and the total floored at 0. Levels use the rounded total: alert
+// >= 80 only with a sub-score above 75, warning >= 60, notice >= 40. A host
+// scores its highest entity. Every sub-score is a findings row naming the
+// rule, the record and the evidence columns.
+//
+// Rule SQL runs on a separate SQLITE_OPEN_READONLY connection with the
+// read-only authorizer, and a statement sqlite3_stmt_readonly rejects is
+// refused with an error naming the rule file. Not thread-safe per case.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/util/error.h"
+#include "triage/case_db.h"
+#include "triage/rules.h"
+
+namespace trawl::triage {
+
+double CombineScores(std::span<const double> sub_scores);
+// "alert" | "warning" | "notice" | "info" for a total and its highest sub-score.
+std::string LevelFor(double total, double max_sub_score);
+
+struct ScoreSummary {
+  std::uint64_t rules = 0;
+  std::uint64_t findings = 0;
+  std::uint64_t entities = 0;
+  double seconds = 0;
+};
+
+// Checks one rule's SQL against the case (prepare with the authorizer, read-only).
+core::Result<void> CheckRuleSql(Db& ro, const Rule& rule);
+
+// Loads IOC entries into user_iocs, runs every rule, rewrites findings,
+// entity_scores, host_scores and rules. `db` is the read-write case.
+core::Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std::vector<IocEntry>& iocs);
+
+}  // namespace trawl::triage

@@ -367,6 +367,7 @@ void RecordNonFile(RunState& s, const profile::ResolvedArtifact& art, const prof
     // PATH_MAX): a record without metadata must not say "ok".
     r["status"] = st.error().code == core::ErrorCode::kNotFound ? "vanished" : "error";
     r["error"] = st.error().message;
+    ++s.errors;  // as FilePipeline::Process counts a failed open
   }
   for (auto& [k, v] : extra.items()) r[k] = v;
   (void)s.pipeline->AddRecord("files", r);

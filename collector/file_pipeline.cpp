@@ -240,12 +240,12 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
       error = "collection stopped while reading: " + stop_.reason();
       break;
     }
-    std::span<std::byte> want(buffer);
+    std::span<std::byte> slice(buffer);
     if (read_cap > 0) {
       if (out.bytes_read >= read_cap) break;
-      want = want.first(static_cast<std::size_t>(std::min<std::uint64_t>(want.size(), read_cap - out.bytes_read)));
+      slice = slice.first(static_cast<std::size_t>(std::min<std::uint64_t>(slice.size(), read_cap - out.bytes_read)));
     }
-    auto n = file.Read(want);
+    auto n = file.Read(slice);
     if (!n) {
       status = "error";
       error = n.error().message;

@@ -10,6 +10,7 @@
 #include "core/crypto/age_internal.h"
 #include "core/crypto/bech32.h"
 #include "core/util/text.h"
+#include "core/util/time.h"
 
 namespace trawl::core::age {
 namespace {
@@ -159,11 +160,8 @@ Result<std::vector<X25519Identity>> ParseIdentityFile(std::string_view text, std
 }
 
 std::string FormatIdentityFile(const X25519Identity& identity) {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char created[32];
-  std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  // UnixToIso, not gmtime_r: the same code serves Windows (no gmtime_r).
+  const std::string created = UnixToIso(static_cast<std::int64_t>(std::time(nullptr)));
   return fmt::format("# created: {}\n# public key: {}\n{}\n", created, identity.ToRecipient().Encode(),
                      identity.Encode());
 }

@@ -133,6 +133,35 @@ std::string IntegrityName(DWORD rid) {
   return "protected";
 }
 
+// ---- another process's memory -------------------------------------------------
+
+// x64 layouts (this binary is 64-bit only): PEB.ProcessParameters, and in
+// RTL_USER_PROCESS_PARAMETERS CurrentDirectory.DosPath and CommandLine.
+static_assert(sizeof(void*) == 8, "the PEB offsets below are for x64");
+constexpr std::uintptr_t kPebProcessParameters = 0x20;
+constexpr std::uintptr_t kParamsCurrentDirectory = 0x38;
+constexpr std::uintptr_t kParamsCommandLine = 0x70;
+
+bool ReadRemote(HANDLE h, std::uintptr_t addr, void* out, std::size_t size) {
+  SIZE_T got = 0;
+  return addr != 0 && ReadProcessMemory(h, reinterpret_cast<LPCVOID>(addr), out, size, &got) && got == size;
+}
+
+// A UNICODE_STRING in the other process. Its length is a 16-bit count, so
+// the read is bounded whatever the process wrote there.
+bool ReadRemoteUnicodeString(HANDLE h, std::uintptr_t addr, std::wstring& out) {
+  struct {
+    USHORT length;
+    USHORT maximum;
+    ULONG pad;
+    ULONGLONG buffer;
+  } us{};
+  if (!ReadRemote(h, addr, &us, sizeof us)) return false;
+  out.assign(us.length / sizeof(wchar_t), L'\0');
+  if (out.empty()) return true;
+  return ReadRemote(h, static_cast<std::uintptr_t>(us.buffer), out.data(), out.size() * sizeof(wchar_t));
+}
+
 // ---- files -------------------------------------------------------------------
 
 std::string TypeFromAttributes(DWORD attrs, DWORD reparse_tag) {
@@ -302,7 +331,8 @@ class WindowsPlatform final : public Platform {
   std::int64_t SelfPid() override { return static_cast<std::int64_t>(GetCurrentProcessId()); }
 
  private:
-  void FillFromHandle(ProcessInfo& p, HANDLE h);
+  void FillFromHandle(ProcessInfo& p, HANDLE h, bool can_read_memory);
+  bool ReadParameters(ProcessInfo& p, HANDLE h, bool want_cmdline);
   void FillToken(ProcessInfo& p, HANDLE h);
   std::string AccountName(PSID sid, const std::string& sid_text);
 
@@ -364,7 +394,32 @@ void WindowsPlatform::FillToken(ProcessInfo& p, HANDLE h) {
   }
 }
 
-void WindowsPlatform::FillFromHandle(ProcessInfo& p, HANDLE h) {
+// Command line and current directory from the process parameters block in
+// the other process (needs PROCESS_VM_READ). The command line is taken from
+// here only when ntdll cannot give it directly (before Windows 8.1; Wine).
+bool WindowsPlatform::ReadParameters(ProcessInfo& p, HANDLE h, bool want_cmdline) {
+  if (nt_query_ == nullptr) return false;
+  PROCESS_BASIC_INFORMATION pbi{};
+  ULONG len = 0;
+  if (nt_query_(h, 0 /* ProcessBasicInformation */, &pbi, sizeof pbi, &len) < 0) return false;
+  std::uintptr_t params = 0;
+  if (!ReadRemote(h, reinterpret_cast<std::uintptr_t>(pbi.PebBaseAddress) + kPebProcessParameters, &params,
+                  sizeof params)) {
+    return false;
+  }
+  std::wstring text;
+  if (ReadRemoteUnicodeString(h, params + kParamsCurrentDirectory, text)) {
+    p.cwd = Narrow(text);
+    // DosPath keeps a trailing separator ("C:\dir\"); the root keeps it.
+    if (p.cwd.size() > 3 && p.cwd.back() == '\\') p.cwd.pop_back();
+  }
+  if (!want_cmdline) return true;
+  if (!ReadRemoteUnicodeString(h, params + kParamsCommandLine, text)) return false;
+  p.cmdline = Narrow(text);
+  return true;
+}
+
+void WindowsPlatform::FillFromHandle(ProcessInfo& p, HANDLE h, bool can_read_memory) {
   std::wstring image(kMaxWidePath, L'\0');
   DWORD size = kMaxWidePath;
   if (QueryFullProcessImageNameW(h, 0, image.data(), &size)) {
@@ -374,6 +429,8 @@ void WindowsPlatform::FillFromHandle(ProcessInfo& p, HANDLE h) {
   } else {
     AppendError(p.error, "image: " + ErrorText(GetLastError()));
   }
+  std::string cmdline_error;
+  bool have_cmdline = false;
   if (nt_query_ != nullptr) {
     ULONG need = 0;
     LONG status = nt_query_(h, kProcessCommandLineInformation, nullptr, 0, &need);
@@ -384,26 +441,33 @@ void WindowsPlatform::FillFromHandle(ProcessInfo& p, HANDLE h) {
       if (status >= 0 && need <= buf.size()) {
         UNICODE_STRING us;
         std::memcpy(&us, buf.data(), sizeof us);
-        const auto* lo = reinterpret_cast<const std::byte*>(buf.data());
-        const auto* text = reinterpret_cast<const std::byte*>(us.Buffer);
-        // The pointer must lie inside what we were given.
+        // The text pointer must lie inside what we were given (compared as
+        // integers: it is not trusted to point into our buffer at all).
+        const auto lo = reinterpret_cast<std::uintptr_t>(buf.data());
+        const auto text = reinterpret_cast<std::uintptr_t>(us.Buffer);
         if (us.Length == 0) {
           p.cmdline.clear();
-        } else if (text >= lo + sizeof us && text <= lo + need && us.Length <= static_cast<std::size_t>(lo + need - text)) {
+          have_cmdline = true;
+        } else if (text >= lo + sizeof us && text <= lo + need && us.Length <= lo + need - text) {
           std::wstring cmd(us.Length / sizeof(wchar_t), L'\0');
-          std::memcpy(cmd.data(), text, cmd.size() * sizeof(wchar_t));
+          std::memcpy(cmd.data(), buf.data() + (text - lo), cmd.size() * sizeof(wchar_t));
           p.cmdline = Narrow(cmd);
+          have_cmdline = true;
         } else {
-          AppendError(p.error, "cmdline: malformed answer");
+          cmdline_error = "cmdline: malformed answer";
         }
       } else {
-        AppendError(p.error, fmt::format("cmdline: NTSTATUS 0x{:08x}", static_cast<std::uint32_t>(status)));
+        cmdline_error = fmt::format("cmdline: NTSTATUS 0x{:08x}", static_cast<std::uint32_t>(status));
       }
     } else if (need > kMaxCommandLineBytes) {
-      AppendError(p.error, fmt::format("cmdline: {} bytes claimed", need));
-    } else if (status < 0) {
-      AppendError(p.error, fmt::format("cmdline: NTSTATUS 0x{:08x}", static_cast<std::uint32_t>(status)));
+      cmdline_error = fmt::format("cmdline: {} bytes claimed", need);
+    } else {
+      cmdline_error = fmt::format("cmdline: NTSTATUS 0x{:08x}", static_cast<std::uint32_t>(status));
     }
+  }
+  const bool read = can_read_memory && ReadParameters(p, h, !have_cmdline);
+  if (!have_cmdline && !read) {
+    AppendError(p.error, cmdline_error.empty() ? std::string("cmdline: not readable") : cmdline_error);
   }
   FILETIME created{}, exited{}, kernel{}, user{};
   if (GetProcessTimes(h, &created, &exited, &kernel, &user) && FiletimeValue(created) != 0) {
@@ -446,7 +510,7 @@ Result<std::vector<ProcessInfo>> WindowsPlatform::ListProcesses() {
       }
       AppendError(p.error, "memory: " + ErrorText(first));
     }
-    FillFromHandle(p, h.get());
+    FillFromHandle(p, h.get(), p.error.empty());
     out.push_back(std::move(p));
   } while (Process32NextW(snap.get(), &pe));
   return out;
@@ -617,7 +681,7 @@ Result<FileMeta> WindowsPlatform::Stat(const std::string& path) {
 std::string RegistryString(HKEY root, const wchar_t* key, const wchar_t* value) {
   wchar_t buf[512];
   DWORD bytes = sizeof buf - sizeof(wchar_t);
-  if (RegGetValueW(root, key, value, RRF_RT_REG_SZ | RRF_SUBKEY_WOW6464KEY, nullptr, buf, &bytes) != ERROR_SUCCESS) {
+  if (RegGetValueW(root, key, value, RRF_RT_REG_SZ, nullptr, buf, &bytes) != ERROR_SUCCESS) {
     return {};
   }
   const std::size_t units = std::min<std::size_t>(bytes / sizeof(wchar_t), 511);

@@ -2,9 +2,6 @@
 #include "core/formats/lzxpress_huffman.h"
 
 #include <gtest/gtest.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -19,7 +16,12 @@
 #include "tests/support/test_env.h"
 
 #if defined(TRAWL_HAVE_LIBFWNT)
+// The oracle runs in a forked child (POSIX only; the Windows test build has
+// no libfwnt and does not need these).
 #include <libfwnt.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #endif
 
 namespace trawl::core::formats {

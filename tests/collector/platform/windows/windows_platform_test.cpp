@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: Apache-2.0
+// collector/platform/windows/windows_platform.cpp against the running test
+// process, built only for Windows (run under Wine by dist/test-wine.sh; the
+// side-load scenario is tests/windows/sideload_under_wine.sh). Oracles are
+// other Win32 APIs than the ones the platform uses: GetModuleHandleW +
+// GetModuleFileNameW for modules, GetCurrentProcessId, files written here
+// with CreateFileW and compared byte for byte.
+#include "collector/platform/platform.h"
+
+#include <windows.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "collector/platform/windows/wide.h"
+#include "core/util/text.h"
+#include "tests/support/test_env.h"
+
+namespace trawl::collector {
+namespace {
+
+using core::EndsWithIgnoreCaseAscii;
+using core::ToLowerAscii;
+
+std::string ModulePath(HMODULE h) {
+  std::wstring buf(32768, L'\0');
+  const DWORD n = GetModuleFileNameW(h, buf.data(), static_cast<DWORD>(buf.size()));
+  buf.resize(n);
+  return win::Narrow(buf);
+}
+
+std::string ReadAll(FileReader& r) {
+  std::string out;
+  std::vector<std::byte> buf(4096);
+  while (true) {
+    auto n = r.Read(buf);
+    if (!n || *n == 0) break;
+    out.append(reinterpret_cast<const char*>(buf.data()), *n);
+  }
+  return out;
+}
+
+void WriteWide(const std::string& path, const std::string& bytes) {
+  HANDLE h = CreateFileW(win::ExtendedPath(path).c_str(), GENERIC_WRITE, 0, nullptr, CREATE_ALWAYS,
+                         FILE_ATTRIBUTE_NORMAL, nullptr);
+  ASSERT_NE(h, INVALID_HANDLE_VALUE) << path;
+  DWORD written = 0;
+  ASSERT_TRUE(WriteFile(h, bytes.data(), static_cast<DWORD>(bytes.size()), &written, nullptr));
+  CloseHandle(h);
+}
+
+TEST(WindowsPlatformTest, ListsItselfWithImageTokenAndTimes) {
+  auto platform = MakeHostPlatform();
+  ASSERT_EQ(platform->SelfPid(), static_cast<std::int64_t>(GetCurrentProcessId()));
+  auto procs = platform->ListProcesses();
+  ASSERT_TRUE(procs) << procs.error().message;
+  auto self = std::find_if(procs->begin(), procs->end(),
+                           [&](const ProcessInfo& p) { return p.pid == platform->SelfPid(); });
+  ASSERT_NE(self, procs->end());
+  EXPECT_EQ(ToLowerAscii(self->exe), ToLowerAscii(ModulePath(nullptr)));
+  EXPECT_EQ(self->exe_open_path, self->exe);
+  EXPECT_TRUE(EndsWithIgnoreCaseAscii(self->name, ".exe")) << self->name;
+  EXPECT_TRUE(self->sid.starts_with("S-1-")) << self->sid;
+  EXPECT_FALSE(self->user.empty());
+  EXPECT_FALSE(self->integrity.empty());
+  EXPECT_FALSE(self->start_time.empty());
+  EXPECT_NE(ToLowerAscii(self->cmdline).find("trawl_tests"), std::string::npos) << self->cmdline;
+  EXPECT_FALSE(self->cwd.empty());
+  EXPECT_TRUE(self->error.empty()) << self->error;
+}
+
+TEST(WindowsPlatformTest, ModulesOfThisProcessMatchTheLoadersView) {
+  auto platform = MakeHostPlatform();
+  auto mods = platform->ListModules(platform->SelfPid());
+  ASSERT_TRUE(mods) << mods.error().message;
+  for (const wchar_t* name : {L"ntdll.dll", L"kernel32.dll"}) {
+    const HMODULE h = GetModuleHandleW(name);
+    ASSERT_NE(h, nullptr);
+    const std::string path = ModulePath(h);
+    auto it = std::find_if(mods->begin(), mods->end(), [&](const ModuleInfo& m) {
+      return m.base == reinterpret_cast<std::uintptr_t>(h) && ToLowerAscii(m.path) == ToLowerAscii(path);
+    });
+    ASSERT_NE(it, mods->end()) << path;
+    EXPECT_EQ(it->kind, "file");
+    EXPECT_GT(it->size, 0u);
+    EXPECT_EQ(it->open_path, it->path);
+  }
+  // The main image too, at the base the loader gave it.
+  const auto exe_base = reinterpret_cast<std::uintptr_t>(GetModuleHandleW(nullptr));
+  EXPECT_TRUE(std::any_of(mods->begin(), mods->end(), [&](const ModuleInfo& m) { return m.base == exe_base; }));
+  EXPECT_FALSE(platform->ListModules(0));
+}
+
+TEST(WindowsPlatformTest, ReadsFilesBeyondMaxPathAndStatsThem) {
+  test::TempDir tmp;
+  auto platform = MakeHostPlatform();
+  // Six 60-character levels: well past MAX_PATH (260).
+  std::string dir = tmp.path().string();
+  std::vector<std::string> made;
+  for (int i = 0; i < 6; ++i) {
+    dir += "/" + std::string(59, static_cast<char>('a' + i)) + "\xc3\xa9";  // é: a non-ASCII name
+    ASSERT_TRUE(CreateDirectoryW(win::ExtendedPath(dir).c_str(), nullptr)) << dir;
+    made.push_back(dir);
+  }
+  const std::string file = dir + "/payload.bin";
+  std::string content(100000, '\0');
+  for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>((i * 131) & 0xff);
+  WriteWide(file, content);
+  ASSERT_GT(file.size(), 300u);
+  {
+    auto r = platform->OpenForRead(file);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ((*r)->meta().type, "file");
+    EXPECT_EQ((*r)->meta().size, content.size());
+    EXPECT_NE((*r)->meta().mtime_ns, 0);
+    EXPECT_EQ(ReadAll(**r), content);
+    auto again = (*r)->Restat();
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->size, content.size());
+    EXPECT_EQ(again->inode, (*r)->meta().inode);
+  }
+  auto st = platform->Stat(dir);
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(st->type, "dir");
+  // The platform's lister sees the file with its kind.
+  auto lister = platform->MakeDirectoryLister();
+  auto entries = lister->List(dir);
+  ASSERT_TRUE(entries) << entries.error().message;
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].name, "payload.bin");
+  EXPECT_TRUE((*entries)[0].is_regular);
+  auto parent = lister->List(made[4]);
+  ASSERT_TRUE(parent);
+  ASSERT_EQ(parent->size(), 1u);
+  EXPECT_TRUE((*parent)[0].is_dir);
+  EXPECT_EQ((*parent)[0].name, std::string(59, 'f') + "\xc3\xa9");
+  // The test dir's own clean-up goes through std::filesystem, which cannot
+  // reach past MAX_PATH here.
+  DeleteFileW(win::ExtendedPath(file).c_str());
+  for (auto it = made.rbegin(); it != made.rend(); ++it) RemoveDirectoryW(win::ExtendedPath(*it).c_str());
+}
+
+TEST(WindowsPlatformTest, RefusesDevicesDirectoriesAndMissingFiles) {
+  test::TempDir tmp;
+  auto platform = MakeHostPlatform();
+  auto dev = platform->OpenForRead("\\\\.\\NUL");
+  ASSERT_FALSE(dev);
+  EXPECT_EQ(dev.error().code, core::ErrorCode::kUnsupported) << dev.error().message;
+  auto dir = platform->OpenForRead(tmp.path().string());
+  ASSERT_FALSE(dir);
+  EXPECT_NE(dir.error().message.find("dir"), std::string::npos) << dir.error().message;
+  auto missing = platform->OpenForRead((tmp.path() / "nope.dll").string());
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, core::ErrorCode::kNotFound) << missing.error().message;
+}
+
+TEST(WindowsPlatformTest, FactsDescribeThisWindows) {
+  auto platform = MakeHostPlatform();
+  const SystemFacts f = platform->Facts();
+  EXPECT_EQ(f.os, "windows");
+  EXPECT_FALSE(f.hostname.empty());
+  EXPECT_FALSE(f.os_version.empty());
+  EXPECT_EQ(f.arch, "x86_64");
+  EXPECT_FALSE(f.boot_time.empty());
+  EXPECT_FALSE(f.timezone.empty());
+  EXPECT_FALSE(platform->SelfExe().empty());
+}
+
+}  // namespace
+}  // namespace trawl::collector

@@ -51,8 +51,14 @@ int Main(int argc, char** argv) {
   app.add_option("--time-limit", o.time_limit, "stop after SECONDS and close a valid archive");
   app.add_option("--max-output", o.max_output, "stop before the archive exceeds BYTES");
   app.add_option("--split-size", o.split_size, "split into parts of about BYTES, each a complete archive");
-  app.add_option("--recipient,-r", o.recipients, "age X25519 recipient (age1...); repeatable");
-  app.add_option("--recipients-file", recipients_files, "file of age1 recipients, one per line");
+  app.add_option("--recipient,-r", o.recipients, "age X25519 recipient (age1...); repeatable")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--recipients-file", recipients_files, "file of age1 recipients, one per line")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--passphrase-file", passphrase_file, "encrypt to a passphrase read from FILE (weaker than a key)");
   app.add_flag("--no-encrypt", o.no_encrypt, "write a plain zip (only when you must)");
   app.add_option("--root", o.root, "collect from a mounted or extracted volume instead of the live host");

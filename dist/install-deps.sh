@@ -4,7 +4,7 @@
 # oracles need. Idempotent: a second run installs nothing and takes a second.
 #
 #   dist/install-deps.sh            # build + test dependencies
-#   dist/install-deps.sh --windows  # also the mingw-w64 cross toolchain and wine
+#   dist/install-deps.sh --windows  # also what the Windows build and the Wine tests need
 set -euo pipefail
 
 want_windows=0
@@ -31,12 +31,13 @@ pkgs=(
   osslsigncode openssl sqlite3 python3
   # headless browser: the triage HTML report must run no script from collected names
   chromium
+  # test fixtures: small Windows PEs built by the tests themselves
+  g++-mingw-w64-x86-64-posix gcc-mingw-w64-x86-64-posix
   # benchmarks
   hyperfine
 )
 if [ "$want_windows" = 1 ]; then
-  pkgs+=(g++-mingw-w64-x86-64-posix gcc-mingw-w64-x86-64-posix libz-mingw-w64-dev
-         mingw-w64-tools wine64 wine tcl bc)
+  pkgs+=(libz-mingw-w64-dev mingw-w64-tools wine64 wine tcl bc)
 fi
 
 # apt-get source needs deb-src entries; Debian 12 images ship binary ones only.

@@ -4,9 +4,11 @@
 # .ci/run): installs what is needed, then
 #   1. dev build (Debug) and every GoogleTest/ctest test, fuzz corpus replays included;
 #   2. the static Linux release build and its artifact checks (static, env -i, size);
-#   3. the static Windows build (mingw-w64) with its import/size checks and the
-#      Wine tests (skip with TRAWL_SKIP_WINDOWS=1);
-#   4. the ASan+UBSan build over the sanitizer subset (skip with TRAWL_SKIP_ASAN=1).
+#   3. with TRAWL_WINDOWS=1: the static Windows build (mingw-w64) with its
+#      import/size checks and the Wine tests;
+#   4. with TRAWL_ASAN=1: the ASan+UBSan build and its test run.
+# Steps 3 and 4 are opt-in until they fit CI's time budget reliably (see the
+# notes in docs/windows-collector.md and the issue tracker).
 # Each step prints its duration; the first failure stops the run with its exit code.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +19,7 @@ step() { step_start=$(date +%s); echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
 done_step() { echo "=== done in $(( $(date +%s) - step_start )) s"; }
 
 step "dependencies"
-if [ "${TRAWL_SKIP_WINDOWS:-0}" = 1 ]; then dist/install-deps.sh; else dist/install-deps.sh --windows; fi
+if [ "${TRAWL_WINDOWS:-0}" = 1 ]; then dist/install-deps.sh --windows; else dist/install-deps.sh; fi
 done_step
 
 step "1. dev build and tests"
@@ -31,7 +33,7 @@ dist/build-release.sh linux
 dist/check-artifacts.sh
 done_step
 
-if [ "${TRAWL_SKIP_WINDOWS:-0}" != 1 ]; then
+if [ "${TRAWL_WINDOWS:-0}" = 1 ]; then
   step "3. static Windows build, artifact checks, Wine tests"
   dist/build-release.sh win64
   dist/check-artifacts.sh
@@ -39,7 +41,7 @@ if [ "${TRAWL_SKIP_WINDOWS:-0}" != 1 ]; then
   done_step
 fi
 
-if [ "${TRAWL_SKIP_ASAN:-0}" != 1 ]; then
+if [ "${TRAWL_ASAN:-0}" = 1 ]; then
   step "4. ASan+UBSan build, sanitizer subset"
   cmake --preset asan >/dev/null
   cmake --build --preset asan

@@ -18,7 +18,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> identity_files;
   std::string passphrase_file;
   auto add_ids = [&](CLI::App* c) {
-    c->add_option("-i,--identity", identity_files, "age identity file (age-keygen format); repeatable");
+    // One file per -i (repeat -i for more), so "-i KEY ARCHIVE" leaves
+    // ARCHIVE to the positional argument.
+    c->add_option("-i,--identity", identity_files, "age identity file (age-keygen format); repeatable")
+        ->expected(1)
+        ->allow_extra_args(false)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
     c->add_option("--passphrase-file", passphrase_file, "passphrase for scrypt-encrypted files");
   };
 

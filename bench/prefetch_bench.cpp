@@ -5,6 +5,10 @@
 // working directory) and reports bytes/s of input and items/s (files).
 #include <benchmark/benchmark.h>
 
+#if defined(TRAWL_HAVE_LIBFWNT)
+#include <libfwnt.h>
+#endif
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -113,6 +117,40 @@ void BM_DecompressLzxpressHuffman(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(c.compressed.size()));
 }
 BENCHMARK(BM_DecompressLzxpressHuffman);
+
+#if defined(TRAWL_HAVE_LIBFWNT)
+// Baseline in the same run: libyal's libfwnt (Debian libfwnt-dev), the
+// decoder behind sccainfo, over the same real files (which it handles; it is
+// not run on hostile input here).
+void BM_DecompressLzxpressHuffmanLibfwnt(benchmark::State& state) {
+  const Corpus& c = LoadCorpus();
+  if (c.compressed.empty()) {
+    state.SkipWithError("no compressed prefetch files found (set TRAWL_SHARED_TESTDATA)");
+    return;
+  }
+  std::vector<std::uint8_t> out;
+  std::int64_t out_bytes = 0;
+  for (auto _ : state) {
+    for (const auto& f : c.compressed) {
+      std::size_t size = DeclaredSize(f);
+      out.resize(size);
+      libfwnt_error_t* error = nullptr;
+      const int rc = libfwnt_lzxpress_huffman_decompress(reinterpret_cast<const std::uint8_t*>(f.data()) + 8,
+                                                         f.size() - 8, out.data(), &size, &error);
+      if (rc != 1) {
+        libfwnt_error_free(&error);
+        state.SkipWithError("libfwnt refused a real file");
+        return;
+      }
+      benchmark::DoNotOptimize(out.data());
+      out_bytes += static_cast<std::int64_t>(size);
+    }
+  }
+  state.SetBytesProcessed(out_bytes);
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(c.compressed.size()));
+}
+BENCHMARK(BM_DecompressLzxpressHuffmanLibfwnt);
+#endif
 
 }  // namespace
 

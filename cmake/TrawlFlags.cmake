@@ -16,6 +16,13 @@ endif()
 if(TRAWL_LINK_STATIC)
   target_link_options(trawl_flags INTERFACE -static)
 endif()
+# Release binaries are carried to hosts on USB sticks and pushed through EDR
+# consoles: let the linker drop unreferenced functions and data (ours; the
+# dependencies in the sysroot are built as they are).
+if(TRAWL_STATIC)
+  target_compile_options(trawl_flags INTERFACE -ffunction-sections -fdata-sections)
+  target_link_options(trawl_flags INTERFACE -Wl,--gc-sections)
+endif()
 if(WIN32)
   target_compile_definitions(trawl_flags INTERFACE UNICODE _UNICODE WIN32_LEAN_AND_MEAN NOMINMAX)
 endif()

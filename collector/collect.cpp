@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
@@ -95,16 +96,85 @@ struct RunState {
   bool live = true;
   bool windows_target = false;
   std::uint64_t global_max_file_size = 0;
-  // Counters for the manifest and the summary.
-  std::uint64_t processes = 0, modules = 0, files = 0, errors = 0, copied = 0, dir_entries = 0;
+  // Counters for the manifest and the summary; atomic because file workers
+  // add to them and the progress line reads them while the run goes on.
+  std::atomic<std::uint64_t> processes{0}, modules{0}, files{0}, errors{0}, copied{0}, dir_entries{0},
+      bytes_read{0};
   std::vector<std::string> limits_hit;
   json artifacts_run = json::array();
 };
 
 std::string StatusLine(const RunState& s) {
-  return fmt::format("{} processes, {} modules, {} files ({} copied), {} errors", s.processes, s.modules,
-                     s.files, s.copied, s.errors);
+  return fmt::format("{} processes, {} modules, {} files ({} copied), {} errors", s.processes.load(),
+                     s.modules.load(), s.files.load(), s.copied.load(), s.errors.load());
 }
+
+// On an interactive terminal: one status line redrawn in place four times a
+// second from its own thread (elapsed time, artifact, counters), with the
+// per-artifact lines printed above it. Plain '\r' and space padding, no
+// escape sequences, so old Windows consoles show it too. Off (plain lines
+// only) when stderr is not a terminal, as under an EDR console.
+class ProgressLine {
+ public:
+  ProgressLine(const RunState& s, std::ostream& err, bool quiet, bool live_line)
+      : s_(s), err_(err), quiet_(quiet), t0_(std::chrono::steady_clock::now()) {
+    if (live_line && !quiet) thread_ = std::thread([this] { Run(); });
+  }
+  ~ProgressLine() { Stop(); }
+
+  void Artifact(std::size_t index, std::size_t total, const std::string& name) {
+    std::lock_guard lock(mu_);
+    artifact_ = fmt::format("{}/{} {}", index, total, name);
+    if (quiet_) return;
+    ClearLocked();
+    err_ << "trawl-collect: " << name << " ...\n" << std::flush;
+    if (thread_.joinable()) DrawLocked();
+  }
+
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      if (stop_) return;
+      stop_ = true;
+      ClearLocked();
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stop_; })) DrawLocked();
+  }
+  void DrawLocked() {
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    std::string line = fmt::format("[{:6.1f} s] {}: {} files, {:.1f} MiB read, {} processes, {} modules, {} errors",
+                                   secs, artifact_, s_.files.load(), static_cast<double>(s_.bytes_read.load()) / 1048576.0,
+                                   s_.processes.load(), s_.modules.load(), s_.errors.load());
+    if (line.size() > 118) line = line.substr(0, 115) + "...";
+    const std::size_t width = line.size();
+    if (width < drawn_) line.append(drawn_ - width, ' ');
+    err_ << '\r' << core::EscapeForTerminal(line) << std::flush;
+    drawn_ = width;
+  }
+  void ClearLocked() {
+    if (drawn_ == 0) return;
+    err_ << '\r' << std::string(drawn_, ' ') << '\r' << std::flush;
+    drawn_ = 0;
+  }
+
+  const RunState& s_;
+  std::ostream& err_;
+  const bool quiet_;
+  const std::chrono::steady_clock::time_point t0_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::string artifact_;
+  std::size_t drawn_ = 0;
+  std::thread thread_;
+};
 
 void NoteLimit(RunState& s, const std::string& what) {
   if (std::find(s.limits_hit.begin(), s.limits_hit.end(), what) == s.limits_hit.end()) {
@@ -154,9 +224,6 @@ class FileWorkers {
     summary["files"] = count_.load();
     summary["bytes_read"] = bytes_.load();
     summary["copied"] = copied_.load();
-    s_.files += count_;
-    s_.errors += errors_;
-    s_.copied += copied_;
   }
 
  private:
@@ -180,8 +247,13 @@ class FileWorkers {
       FileOutcome o = s_.pipeline->Process(req);
       bytes_ += o.bytes_read;
       ++count_;
-      if (o.error) ++errors_;
-      if (o.copied) ++copied_;
+      ++s_.files;
+      s_.bytes_read += o.bytes_read;
+      if (o.error) ++s_.errors;
+      if (o.copied) {
+        ++copied_;
+        ++s_.copied;
+      }
       if (o.output_limit) {
         NoteLimit(s_, "max_output");
         s_.stop.RequestStop("max_output");
@@ -214,7 +286,7 @@ class FileWorkers {
   bool done_ = false;
   bool halt_ = false;
   std::atomic<bool> artifact_limit_{false};
-  std::atomic<std::uint64_t> submitted_{0}, count_{0}, bytes_{0}, errors_{0}, copied_{0};
+  std::atomic<std::uint64_t> submitted_{0}, count_{0}, bytes_{0}, copied_{0};
 };
 
 // ---- kind: processes -------------------------------------------------------
@@ -316,8 +388,8 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
       ++s.modules;
     }
   }
-  summary["processes"] = s.processes;
-  summary["modules"] = s.modules;
+  summary["processes"] = s.processes.load();
+  summary["modules"] = s.modules.load();
   // Windows: the DLL names the loader never takes from an application's
   // folder; triage uses them to rule such names out of side-loading.
   if (auto known = s.platform.ListKnownDlls(); !known) {
@@ -651,11 +723,13 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
   FilePipeline pipeline(platform, **writer, s.stop);
   s.pipeline = &pipeline;
   pipeline.Log("info", "collection_started", {{"profile", resolved->name}, {"pid", platform.SelfPid()}});
-  const bool tty = false;
-  (void)tty;
+  ProgressLine progress(s, err, options.quiet, options.progress);
   // Artifacts, volatile data first (the resolved profile is sorted by priority).
   json skipped = json::array();
-  for (const profile::ResolvedArtifact* art : resolved->ForTarget(os)) {
+  const auto artifacts = resolved->ForTarget(os);
+  std::size_t artifact_index = 0;
+  for (const profile::ResolvedArtifact* art : artifacts) {
+    ++artifact_index;
     if (s.stop.ShouldStop()) {
       skipped.push_back({{"artifact", art->name}, {"reason", s.stop.reason()}});
       core::archive::ItemRecord item;
@@ -668,7 +742,7 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
     }
     const auto a0 = std::chrono::steady_clock::now();
     json summary = {{"artifact", art->name}, {"kind", art->kind->name}};
-    if (!options.quiet) err << "trawl-collect: " << art->name << " ...\n" << std::flush;
+    progress.Artifact(artifact_index, artifacts.size(), art->name);
     const std::string_view kind = art->kind->name;
     if (kind == "processes") RunProcesses(s, *art, summary);
     else if (kind == "files") RunFiles(s, *art, summary);
@@ -679,6 +753,7 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
     pipeline.Log("info", "artifact_done", summary);
     s.artifacts_run.push_back(summary);
   }
+  progress.Stop();
   // Close.
   std::string result = "complete";
   const std::string reason = s.stop.ShouldStop() ? s.stop.reason() : "";
@@ -693,8 +768,9 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
     result = "partial";
   }
   const std::string ended = core::IsoUtcNow();
-  json counts = {{"processes", s.processes}, {"modules", s.modules}, {"files", s.files}, {"copied", s.copied},
-                 {"errors", s.errors}, {"dir_entries", s.dir_entries}, {"cache_hits", pipeline.cache_hits()}};
+  json counts = {{"processes", s.processes.load()}, {"modules", s.modules.load()}, {"files", s.files.load()},
+                 {"copied", s.copied.load()},     {"errors", s.errors.load()},   {"dir_entries", s.dir_entries.load()},
+                 {"cache_hits", pipeline.cache_hits()}};
   json trailer = {{"result", result},
                   {"stop_reason", reason},
                   {"ended", ended},
@@ -798,7 +874,9 @@ core::Result<void> ApplyConfigFile(const std::filesystem::path& path, CollectOpt
     if (!root.IsMap()) return core::Fail(ErrorCode::kFormat, path.string() + ": expected a mapping");
     for (auto it = root.begin(); it != root.end(); ++it) {
       const std::string key = it->first.as<std::string>();
-      const YAML::Node& v = it->second;
+      // By value: the iterator yields a temporary pair, a reference would dangle
+      // (found by ASan with CollectConfigTest).
+      const YAML::Node v = it->second;
       const auto where = fmt::format("{}:{}:{}", path.string(), v.Mark().line + 1, v.Mark().column + 1);
       if (key == "recipients") {
         if (!v.IsSequence()) return core::Fail(ErrorCode::kFormat, where + ": 'recipients' must be a list");
@@ -806,7 +884,16 @@ core::Result<void> ApplyConfigFile(const std::filesystem::path& path, CollectOpt
           for (const auto& r : v) o.recipients.push_back(r.as<std::string>());
         }
       } else if (key == "profile") {
-        if (o.profile == "default") o.profile = v.as<std::string>();
+        if (o.profile == "default") {
+          // A profile file named relative to the stick, like `output`; a bare
+          // name is a built-in profile.
+          std::string name = v.as<std::string>();
+          const std::filesystem::path p = name;
+          if (!p.is_absolute() && (name.ends_with(".yaml") || name.ends_with(".yml"))) {
+            name = (path.parent_path() / p).string();
+          }
+          o.profile = name;
+        }
       } else if (key == "output") {
         if (o.output_dir.empty()) {
           std::filesystem::path p = v.as<std::string>();

@@ -36,6 +36,7 @@ struct CollectOptions {
   std::string target_os;                 // linux | windows | macos (with --root)
   bool low_priority = true;
   bool quiet = false;
+  bool progress = false;  // redraw a status line in place (stderr is a terminal)
   const std::atomic<int>* signal_flag = nullptr;  // set by SIGINT/SIGTERM handlers
 };
 

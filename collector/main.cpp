@@ -4,6 +4,7 @@
 // DLL search path, converts the UTF-16 arguments to UTF-8 and then runs the
 // same Main as on POSIX.
 #ifdef _WIN32
+#include <io.h>
 #include <windows.h>
 
 #include "collector/platform/windows/wide.h"
@@ -11,7 +12,12 @@
 
 #include <openssl/crypto.h>
 
+#ifndef _WIN32
+#include <unistd.h>
+#endif
+
 #include <csignal>
+#include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -104,6 +110,11 @@ int Main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
 #endif
   o.signal_flag = &g_signal;
+#ifdef _WIN32
+  o.progress = _isatty(_fileno(stderr)) != 0;
+#else
+  o.progress = isatty(STDERR_FILENO) != 0;
+#endif
   return trawl::collector::RunCollect(o, *platform, std::cout, std::cerr);
 }
 

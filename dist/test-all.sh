@@ -2,51 +2,64 @@
 # SPDX-License-Identifier: Apache-2.0
 # The whole test suite on a fresh Debian 12 machine (CI runs this through
 # .ci/run): installs what is needed, then
-#   1. dev build (Debug) and every GoogleTest/ctest test, fuzz corpus replays included;
-#   2. the static Linux release build and its artifact checks (static, env -i, size);
-#   3. with TRAWL_WINDOWS=1: the static Windows build (mingw-w64) with its
-#      import/size checks and the Wine tests;
-#   4. with TRAWL_ASAN=1: the ASan+UBSan build and its test run.
-# Steps 3 and 4 are opt-in until they fit CI's time budget reliably (see the
-# notes in docs/windows-collector.md and the issue tracker).
+#   1. the Windows dependencies (mingw-w64 sysroot from Debian sources, cached
+#      in /var/cache/trawl/deps) and the static Windows build -> dist/out;
+#   2. dev build (Debug) and every ctest test: GoogleTest, fuzz corpus replays,
+#      end-to-end runs, and the Wine side-load test with step 1's .exe;
+#   3. the static Linux release build, then the artifact checks of both
+#      platforms (static, imports, env -i, sizes);
+#   4. the Windows GoogleTest suite under Wine;
+#   5. the ASan+UBSan build and the whole test suite under it.
+# TRAWL_WINDOWS=0 leaves out steps 1 and 4 (and the side-load test);
+# TRAWL_ASAN=0 leaves out step 5 - for quick local runs, not for CI.
 # Each step prints its duration; the first failure stops the run with its exit code.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 export CTEST_OUTPUT_ON_FAILURE=1
+windows=${TRAWL_WINDOWS:-1}
+asan=${TRAWL_ASAN:-1}
+t_all=$(date +%s)
 step_start=0
 step() { step_start=$(date +%s); echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
 done_step() { echo "=== done in $(( $(date +%s) - step_start )) s"; }
 
 step "dependencies"
-if [ "${TRAWL_WINDOWS:-0}" = 1 ]; then dist/install-deps.sh --windows; else dist/install-deps.sh; fi
+if [ "$windows" = 1 ]; then dist/install-deps.sh --windows; else dist/install-deps.sh; fi
 done_step
 
-step "1. dev build and tests"
+if [ "$windows" = 1 ]; then
+  step "1. Windows sysroot and static Windows build"
+  # A stale .exe from an earlier run must not stand in for this one.
+  rm -f dist/out/*.exe dist/out/test/*.exe
+  dist/build-release.sh win64
+  export TRAWL_REQUIRE_WINDOWS=1   # the side-load test fails instead of skipping
+  done_step
+fi
+
+step "2. dev build and tests"
 cmake --preset dev >/dev/null
 cmake --build --preset dev
 ctest --preset dev
 done_step
 
-step "2. static Linux release and artifact checks"
+step "3. static Linux release and artifact checks (both platforms)"
 dist/build-release.sh linux
 dist/check-artifacts.sh
 done_step
 
-if [ "${TRAWL_WINDOWS:-0}" = 1 ]; then
-  step "3. static Windows build, artifact checks, Wine tests"
-  dist/build-release.sh win64
-  dist/check-artifacts.sh
-  dist/test-wine.sh
+if [ "$windows" = 1 ]; then
+  step "4. Windows test suite under Wine"
+  dist/test-wine.sh "$repo/build/win64/tests/trawl_tests.exe"
   done_step
 fi
 
-if [ "${TRAWL_ASAN:-0}" = 1 ]; then
-  step "4. ASan+UBSan build, sanitizer subset"
+if [ "$asan" = 1 ]; then
+  step "5. ASan+UBSan build and the test suite under it"
   cmake --preset asan >/dev/null
   cmake --build --preset asan
   ctest --preset asan
   done_step
 fi
 echo
-echo "test-all: every step passed"
+echo "test-all: every step passed in $(( $(date +%s) - t_all )) s"

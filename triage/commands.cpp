@@ -78,7 +78,7 @@ int RunDecrypt(const std::vector<core::age::Identity>& ids, const std::string& a
   if (raw) {
     auto n = core::archive::DecryptRaw(archive, ids, out_path);
     if (!n) {
-      err << "trawl-triage decrypt: " << n.error().ToString() << "\n";
+      err << "trawl-triage decrypt: " << core::EscapeForTerminal(n.error().ToString()) << "\n";
       return kExitProblems;
     }
     out << fmt::format("decrypted {} bytes to {}\n", *n, out_path);
@@ -86,7 +86,8 @@ int RunDecrypt(const std::vector<core::age::Identity>& ids, const std::string& a
   }
   auto report = core::archive::ExtractArchive(archive, ids, out_path);
   if (!report) {
-    err << "trawl-triage decrypt: " << report.error().ToString() << "\n";
+    // The message may name a member: the archive author's bytes.
+    err << "trawl-triage decrypt: " << core::EscapeForTerminal(report.error().ToString()) << "\n";
     return kExitProblems;
   }
   for (const auto& r : report->refused) {
@@ -103,7 +104,7 @@ int RunVerify(const std::vector<core::age::Identity>& ids, const std::vector<std
   for (const auto& a : archives) {
     auto report = core::archive::VerifyArchive(a, ids);
     if (!report) {
-      out << "FAIL " << a << ": " << report.error().ToString() << "\n";
+      out << "FAIL " << a << ": " << core::EscapeForTerminal(report.error().ToString()) << "\n";
       rc = kExitProblems;
       continue;
     }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Files compiled into trawl-triage by triage/embed_files.cmake: the case
+// Files compiled into trawl-triage by cmake/EmbedFiles.cmake: the case
 // schema (db/schema.sql) and the shipped rules (rules/<area>/<id>.yaml), so a
 // static binary needs nothing beside it. Immutable; thread-safe.
 #pragma once

@@ -189,6 +189,21 @@ Result<void> WriteJson(Db& db, std::ostream& out) {
   return {};
 }
 
+// Every row of `s` as CSV lines, in column order.
+Result<void> WriteCsvRows(Stmt& s, std::ostream& out) {
+  while (true) {
+    auto r = s.Step();
+    if (!r) return std::unexpected(r.error());
+    if (!*r) break;
+    for (int i = 0; i < s.ColumnCount(); ++i) {
+      if (i > 0) out << ",";
+      out << Csv(s.Text(i));
+    }
+    out << "\n";
+  }
+  return {};
+}
+
 Result<void> WriteCsv(Db& db, std::ostream& out) {
   auto s = db.Prepare("SELECT h.hostname, e.score_int, e.level, f.entity_type, f.entity_key, f.rule_id, f.score, "
                       "f.message, f.author, f.record_table, f.record_id, f.evidence FROM findings f "
@@ -197,17 +212,7 @@ Result<void> WriteCsv(Db& db, std::ostream& out) {
                       "ORDER BY e.score DESC, f.score DESC, f.id");
   if (!s) return std::unexpected(s.error());
   out << "hostname,entity_score,level,entity_type,entity_key,rule_id,sub_score,message,author,record_table,record_id,evidence\n";
-  while (true) {
-    auto r = s->Step();
-    if (!r) return std::unexpected(r.error());
-    if (!*r) break;
-    for (int i = 0; i < s->ColumnCount(); ++i) {
-      if (i > 0) out << ",";
-      out << Csv(s->Text(i));
-    }
-    out << "\n";
-  }
-  return {};
+  return WriteCsvRows(*s, out);
 }
 
 // Timesketch CSV: message, datetime, timestamp_desc, then extra fields.
@@ -233,17 +238,7 @@ Result<void> WriteTimeline(Db& db, std::ostream& out) {
     ORDER BY 2)SQL");
   if (!s) return std::unexpected(s.error());
   out << "message,datetime,timestamp_desc,hostname,source,path,sha256\n";
-  while (true) {
-    auto r = s->Step();
-    if (!r) return std::unexpected(r.error());
-    if (!*r) break;
-    for (int i = 0; i < s->ColumnCount(); ++i) {
-      if (i > 0) out << ",";
-      out << Csv(s->Text(i));
-    }
-    out << "\n";
-  }
-  return {};
+  return WriteCsvRows(*s, out);
 }
 
 std::string LevelClass(const std::string& level) {

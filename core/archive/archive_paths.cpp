@@ -24,18 +24,38 @@ std::vector<std::string_view> Split(std::string_view s, bool windows) {
 
 }  // namespace
 
+namespace {
+
+// CON, PRN, AUX, NUL, COM1-9, LPT1-9, alone or before an extension, name
+// devices on Windows, whatever the case.
+bool IsWindowsDeviceName(std::string_view component) {
+  const std::string stem = ToLowerAscii(component.substr(0, component.find('.')));
+  if (stem == "con" || stem == "prn" || stem == "aux" || stem == "nul") return true;
+  return stem.size() == 4 && (stem.starts_with("com") || stem.starts_with("lpt")) && stem[3] >= '1' &&
+         stem[3] <= '9';
+}
+
+}  // namespace
+
 std::string EncodeComponent(std::string_view component) {
   if (component == ".") return "%2E";
   if (component == "..") return "%2E%2E";
   std::string out;
   out.reserve(component.size());
-  for (char ch : component) {
-    const auto c = static_cast<unsigned char>(ch);
-    const bool escape = c == '%' || c == '\\' || c == '/' || c < 0x20 || c >= 0x7F || c == ':';
+  const auto escape_byte = [&](unsigned char c) { out += fmt::format("%{:02X}", c); };
+  for (std::size_t i = 0; i < component.size(); ++i) {
+    const auto c = static_cast<unsigned char>(component[i]);
+    // Also what a Windows analyst's file system refuses, so every member
+    // extracts there too: < > " | ? *, a trailing dot or space, and the
+    // first letter of a device name.
+    const bool windows_reserved = c == '<' || c == '>' || c == '"' || c == '|' || c == '?' || c == '*' ||
+                                  ((c == '.' || c == ' ') && i + 1 == component.size()) ||
+                                  (i == 0 && IsWindowsDeviceName(component));
+    const bool escape = c == '%' || c == '\\' || c == '/' || c < 0x20 || c >= 0x7F || c == ':' || windows_reserved;
     if (escape) {
-      out += fmt::format("%{:02X}", c);
+      escape_byte(c);
     } else {
-      out.push_back(ch);
+      out.push_back(static_cast<char>(c));
     }
   }
   return out;

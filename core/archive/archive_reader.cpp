@@ -3,7 +3,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <openssl/evp.h>
 
 #include <fstream>
 #include <map>
@@ -12,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/archive/archive_paths.h"
+#include "core/hash/multi_hasher.h"
 #include "core/util/json_depth.h"
 #include "core/util/text.h"
 
@@ -43,22 +43,6 @@ Result<bool> LooksLikeZip(const std::filesystem::path& path) {
   return in.gcount() == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
 }
 
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex2(ctx_, EVP_sha256(), nullptr); }
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  void Update(std::span<const std::byte> b) { EVP_DigestUpdate(ctx_, b.data(), b.size()); }
-  std::string Hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, md, &len);
-    return ToHex(Bytes(reinterpret_cast<const std::byte*>(md), len));
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
-
 class HashingStream final : public MemberStream {
  public:
   explicit HashingStream(ArchiveReader& r) : r_(r) {}
@@ -75,25 +59,32 @@ class HashingStream final : public MemberStream {
 
  private:
   ArchiveReader& r_;
-  Sha256 hash_;
+  core::Sha256 hash_;
   std::uint64_t size_ = 0;
 };
 
-}  // namespace
-
-Result<std::string> MemberStream::ReadAll(std::uint64_t max_bytes) {
+// Reads what `read` yields until its end, refusing to hold more than
+// max_bytes; `what` names the member in the error.
+template <typename ReadFn>
+Result<std::string> ReadToString(ReadFn read, std::uint64_t max_bytes, std::string_view what) {
   std::string out;
   std::vector<std::byte> buf(kBufferSize);
   while (true) {
-    auto n = Read(buf);
+    auto n = read(std::span<std::byte>(buf));
     if (!n) return std::unexpected(n.error());
     if (*n == 0) break;
     if (out.size() + *n > max_bytes) {
-      return Fail(ErrorCode::kLimit, fmt::format("member larger than {} bytes", max_bytes));
+      return Fail(ErrorCode::kLimit, fmt::format("{} larger than {} bytes", what, max_bytes));
     }
     out.append(reinterpret_cast<const char*>(buf.data()), *n);
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::string> MemberStream::ReadAll(std::uint64_t max_bytes) {
+  return ReadToString([this](std::span<std::byte> b) { return Read(b); }, max_bytes, "member");
 }
 
 ArchiveReader::~ArchiveReader() {
@@ -190,19 +181,8 @@ Result<std::size_t> ArchiveReader::Read(std::span<std::byte> out) {
 }
 
 Result<std::string> ArchiveReader::ReadAll(std::uint64_t max_bytes) {
-  std::string out;
-  std::vector<std::byte> buf(kBufferSize);
-  while (true) {
-    auto n = Read(buf);
-    if (!n) return std::unexpected(n.error());
-    if (*n == 0) break;
-    if (out.size() + *n > max_bytes) {
-      return Fail(ErrorCode::kLimit, fmt::format("{}: member '{}' larger than {} bytes", path_.string(),
-                                                 EscapeForTerminal(current_), max_bytes));
-    }
-    out.append(reinterpret_cast<const char*>(buf.data()), *n);
-  }
-  return out;
+  return ReadToString([this](std::span<std::byte> b) { return Read(b); }, max_bytes,
+                      fmt::format("{}: member '{}'", path_.string(), EscapeForTerminal(current_)));
 }
 
 Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
@@ -350,7 +330,13 @@ Result<ExtractReport> ExtractArchive(const std::filesystem::path& path,
       continue;
     }
     std::ofstream out(target, std::ios::binary | std::ios::trunc);
-    if (!out) return Fail(ErrorCode::kIo, fmt::format("{}: cannot create", target.string()));
+    if (!out) {
+      // A name this file system refuses (on Windows: < > " | ? * or a device
+      // name from a hand-made archive), or a member below a file: refuse this
+      // one, named, and go on with the rest.
+      report.refused.push_back({m.name, "cannot create it here (the local file system refuses the name or path)"});
+      continue;
+    }
     while (true) {
       auto n = r.Read(buf);
       if (!n) return std::unexpected(n.error());

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/archive/archive_writer.h"
 
-#include <openssl/evp.h>
-
 #include <fstream>
 #include <limits>
 
 #include <fmt/format.h>
 
+#include "core/hash/multi_hasher.h"
 #include "core/util/text.h"
 #include "core/util/time.h"
 
@@ -30,15 +29,12 @@ class OutputFile {
     }
     out_.open(path, std::ios::binary | std::ios::trunc);
     if (!out_) return Fail(ErrorCode::kIo, fmt::format("{}: cannot create", path.string()));
-    ctx_ = EVP_MD_CTX_new();
-    EVP_DigestInit_ex2(ctx_, EVP_sha256(), nullptr);
     return {};
   }
-  ~OutputFile() { EVP_MD_CTX_free(ctx_); }
   Result<void> Write(Bytes b) {
     out_.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
     if (!out_) return Fail(ErrorCode::kIo, fmt::format("{}: write failed (disk full?)", path_.string()));
-    EVP_DigestUpdate(ctx_, b.data(), b.size());
+    hash_.Update(b);
     size_ += b.size();
     return {};
   }
@@ -47,10 +43,7 @@ class OutputFile {
     const bool ok = static_cast<bool>(out_);
     out_.close();
     if (!ok || out_.fail()) return Fail(ErrorCode::kIo, fmt::format("{}: write failed on close", path_.string()));
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, md, &len);
-    return ToHex(Bytes(reinterpret_cast<const std::byte*>(md), len));
+    return hash_.Hex();
   }
   std::uint64_t size() const { return size_; }
   const std::filesystem::path& path() const { return path_; }
@@ -58,16 +51,10 @@ class OutputFile {
  private:
   std::filesystem::path path_;
   std::ofstream out_;
-  EVP_MD_CTX* ctx_ = nullptr;
+  core::Sha256 hash_;
   std::uint64_t size_ = 0;
 };
 
-std::string Sha256OfString(std::string_view s) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
-  return ToHex(Bytes(reinterpret_cast<const std::byte*>(md), len));
-}
 
 }  // namespace
 
@@ -94,9 +81,8 @@ struct ArchiveWriter::Part {
   // Current streamed member.
   bool in_file = false;
   std::string current_path;
-  EVP_MD_CTX* entry_hash = nullptr;
+  core::Sha256 entry_hash;
   std::uint64_t entry_size = 0;
-  ~Part() { EVP_MD_CTX_free(entry_hash); }
   std::uint64_t bytes_out() const { return file.size(); }
 };
 
@@ -140,7 +126,6 @@ Result<void> ArchiveWriter::OpenPart() {
   auto zip = ZipWriter::Create(zip_sink);
   if (!zip) return std::unexpected(zip.error());
   part->zip = std::move(*zip);
-  part->entry_hash = EVP_MD_CTX_new();
   part_ = std::move(part);
   return {};
 }
@@ -171,7 +156,7 @@ Result<void> ArchiveWriter::BeginFile(const std::string& archive_path, const Ent
   part_->in_file = true;
   part_->current_path = archive_path;
   part_->entry_size = 0;
-  EVP_DigestInit_ex2(part_->entry_hash, EVP_sha256(), nullptr);
+  part_->entry_hash.Reset();
   return {};
 }
 
@@ -182,7 +167,7 @@ Result<void> ArchiveWriter::WriteFile(Bytes data) {
     return Fail(ErrorCode::kLimit, "output size limit reached");
   }
   TRAWL_TRY_VOID(part_->zip->Write(data));
-  EVP_DigestUpdate(part_->entry_hash, data.data(), data.size());
+  part_->entry_hash.Update(data);
   part_->entry_size += data.size();
   return {};
 }
@@ -191,12 +176,9 @@ Result<void> ArchiveWriter::EndFile(ItemRecord record) {
   if (!part_ || !part_->in_file) return Fail(ErrorCode::kInternal, "archive: no member open");
   part_->in_file = false;
   TRAWL_TRY_VOID(part_->zip->EndEntry());
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(part_->entry_hash, md, &len);
   record.archive_path = part_->current_path;
   record.size = part_->entry_size;
-  record.sha256 = ToHex(Bytes(reinterpret_cast<const std::byte*>(md), len));
+  record.sha256 = part_->entry_hash.Hex();
   AddItem(std::move(record));
   if (record_buffered_ >= options_.record_segment_bytes) TRAWL_TRY_VOID(FlushRecords());
   return MaybeRotate();
@@ -235,7 +217,7 @@ Result<void> ArchiveWriter::FlushRecords() {
     item.archive_path = path;
     item.type = "records";
     item.size = text.size();
-    item.sha256 = Sha256OfString(text);
+    item.sha256 = Sha256Hex(AsBytes(text));
     AddItem(std::move(item));
     text.clear();
   }
@@ -288,7 +270,7 @@ Result<void> ArchiveWriter::ClosePart(const nlohmann::json& trailer) {
     item.archive_path = "log.jsonl";
     item.type = "log";
     item.size = log_.size();
-    item.sha256 = Sha256OfString(log_);
+    item.sha256 = Sha256Hex(AsBytes(log_));
     AddItem(std::move(item));
     log_.clear();
     log_dropped_ = 0;

@@ -121,8 +121,14 @@ Result<X25519Recipient> ParseRecipient(std::string_view text) {
   return r;
 }
 
-Result<std::vector<X25519Recipient>> ParseRecipientsFile(std::string_view text, std::string_view source_name) {
-  std::vector<X25519Recipient> out;
+namespace {
+
+// Key files (age-keygen output, recipients files): one key per line, blank
+// lines and '#' comments skipped; errors name the source and line.
+template <typename T, typename ParseLine>
+Result<std::vector<T>> ParseKeyLines(std::string_view text, std::string_view source_name, std::string_view what,
+                                     ParseLine parse_line) {
+  std::vector<T> out;
   int line_no = 0;
   while (!text.empty()) {
     ++line_no;
@@ -130,33 +136,26 @@ Result<std::vector<X25519Recipient>> ParseRecipientsFile(std::string_view text, 
     const std::string_view line = TrimSpace(text.substr(0, nl));
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     if (line.empty() || line.front() == '#') continue;
-    auto r = ParseRecipient(line);
-    if (!r) {
-      return Fail(r.error().code, fmt::format("{}:{}: {}", source_name, line_no, r.error().message));
+    auto parsed = parse_line(line);
+    if (!parsed) {
+      return Fail(parsed.error().code, fmt::format("{}:{}: {}", source_name, line_no, parsed.error().message));
     }
-    out.push_back(*r);
+    out.push_back(std::move(*parsed));
   }
-  if (out.empty()) return Fail(ErrorCode::kFormat, fmt::format("{}: no recipients found", source_name));
+  if (out.empty()) return Fail(ErrorCode::kFormat, fmt::format("{}: no {} found", source_name, what));
   return out;
 }
 
+}  // namespace
+
+Result<std::vector<X25519Recipient>> ParseRecipientsFile(std::string_view text, std::string_view source_name) {
+  return ParseKeyLines<X25519Recipient>(text, source_name, "recipients",
+                                        [](std::string_view line) { return ParseRecipient(line); });
+}
+
 Result<std::vector<X25519Identity>> ParseIdentityFile(std::string_view text, std::string_view source_name) {
-  std::vector<X25519Identity> out;
-  int line_no = 0;
-  while (!text.empty()) {
-    ++line_no;
-    const std::size_t nl = text.find('\n');
-    const std::string_view line = TrimSpace(text.substr(0, nl));
-    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    if (line.empty() || line.front() == '#') continue;
-    auto id = ParseIdentity(line);
-    if (!id) {
-      return Fail(id.error().code, fmt::format("{}:{}: {}", source_name, line_no, id.error().message));
-    }
-    out.push_back(*id);
-  }
-  if (out.empty()) return Fail(ErrorCode::kFormat, fmt::format("{}: no identities found", source_name));
-  return out;
+  return ParseKeyLines<X25519Identity>(text, source_name, "identities",
+                                       [](std::string_view line) { return ParseIdentity(line); });
 }
 
 std::string FormatIdentityFile(const X25519Identity& identity) {

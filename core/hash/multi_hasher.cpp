@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <cmath>
+#include <new>
 #include <stdexcept>
 
 #include "core/util/text.h"
@@ -116,6 +117,29 @@ Digests MultiHasher::Finish() {
   d.entropy = impl_->entropy.Entropy();
   d.size = impl_->size;
   return d;
+}
+
+struct Sha256::Impl {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~Impl() { EVP_MD_CTX_free(ctx); }
+};
+
+Sha256::Sha256() : impl_(std::make_unique<Impl>()) { Reset(); }
+
+void Sha256::Reset() {
+  if (impl_->ctx == nullptr || EVP_DigestInit_ex2(impl_->ctx, EVP_sha256(), nullptr) != 1) {
+    throw std::bad_alloc();  // OpenSSL out of memory: nothing sensible to return
+  }
+}
+Sha256::~Sha256() = default;
+
+void Sha256::Update(Bytes data) { EVP_DigestUpdate(impl_->ctx, data.data(), data.size()); }
+
+std::string Sha256::Hex() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(impl_->ctx, md, &len);
+  return ToHex(Bytes(reinterpret_cast<const std::byte*>(md), len));
 }
 
 std::string Sha256Hex(Bytes data) {

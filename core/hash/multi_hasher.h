@@ -51,6 +51,24 @@ class MultiHasher {
   std::unique_ptr<Impl> impl_;
 };
 
+// Streaming SHA-256 (archive parts, manifest checks): Update, then Hex() once.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void Update(Bytes data);
+  // Lower-case hex of everything passed to Update since construction or the
+  // last Reset(); call once, then Reset() to reuse.
+  std::string Hex();
+  void Reset();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // Convenience: SHA-256 hex of a buffer.
 std::string Sha256Hex(Bytes data);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The shipped profiles and artifacts compiled into the binary, so a static
 // trawl-collect carries them. The definition is generated at build time by
-// cmake/EmbedProfiles.cmake from every *.yaml file under profiles/. Immutable
+// cmake/EmbedFiles.cmake from every *.yaml file under profiles/. Immutable
 // data; thread-safe.
 #pragma once
 

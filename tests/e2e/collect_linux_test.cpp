@@ -68,6 +68,21 @@ std::vector<std::filesystem::path> Archives(const std::filesystem::path& dir) {
   return out;
 }
 
+// Signals must land mid-write: true once a .partial archive in `out` has
+// grown past its header. Polled rather than a fixed delay, since a sanitizer
+// build on a loaded machine may take seconds to get there.
+bool WaitUntilWriting(const std::filesystem::path& out) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(out, ec)) {
+      if (e.path().string().ends_with(".partial") && e.file_size(ec) > 4096) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 class CollectLinuxTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -180,7 +195,7 @@ TEST_F(CollectLinuxTest, TimeBudgetClosesAValidPartialArchive) {
 TEST_F(CollectLinuxTest, SigtermClosesAValidArchive) {
   test::ChildProcess collector({collect_, "--profile", SlowProfile().string(), "--output", (dir_ / "out").string(),
                                 "--recipient", id_.ToRecipient().Encode(), "--quiet"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  ASSERT_TRUE(WaitUntilWriting(dir_ / "out")) << "the collector never started writing its archive";
   ASSERT_TRUE(collector.running()) << "collection ended before the signal";
   collector.Signal(SIGTERM);
   EXPECT_EQ(collector.Wait(60000), 1);
@@ -195,7 +210,7 @@ TEST_F(CollectLinuxTest, SigtermClosesAValidArchive) {
 TEST_F(CollectLinuxTest, SigkillLeavesNothingThatLooksComplete) {
   test::ChildProcess collector({collect_, "--profile", SlowProfile().string(), "--output", (dir_ / "out").string(),
                                 "--recipient", id_.ToRecipient().Encode(), "--quiet"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  ASSERT_TRUE(WaitUntilWriting(dir_ / "out")) << "the collector never started writing its archive";
   collector.Signal(SIGKILL);
   collector.Wait(10000);
   EXPECT_TRUE(Archives(dir_ / "out").empty());

@@ -44,6 +44,15 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
 // True when an executable named `name` is on PATH.
 bool HaveTool(const std::string& name);
 
+// Makes a symbolic link at `link` pointing to `target` (a directory link when
+// `directory`). Returns "" once the link exists, else why this platform could
+// not make one, so that only link-specific checks skip. That happens in the
+// win64 test build: libstdc++ for mingw-w64 cannot create links, and Windows
+// needs a privilege for them. On POSIX a failure throws
+// std::filesystem::filesystem_error and fails the test.
+std::string TryCreateSymlink(const std::filesystem::path& target, const std::filesystem::path& link,
+                             bool directory);
+
 void WriteFile(const std::filesystem::path& path, const std::string& bytes);
 std::string ReadFile(const std::filesystem::path& path);
 

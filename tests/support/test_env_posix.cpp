@@ -107,4 +107,15 @@ bool HaveTool(const std::string& name) {
   return false;
 }
 
+std::string TryCreateSymlink(const std::filesystem::path& target, const std::filesystem::path& link,
+                             bool directory) {
+  // Links always work here: a failure is a broken test host, not a skip.
+  if (directory) {
+    std::filesystem::create_directory_symlink(target, link);
+  } else {
+    std::filesystem::create_symlink(target, link);
+  }
+  return {};
+}
+
 }  // namespace trawl::test

@@ -2,11 +2,12 @@
 // Ingest: archives written by the real ArchiveWriter (age-encrypted) are
 // ingested into one transaction; a second ingest changes nothing; a tampered
 // archive (flipped ciphertext byte) and an archive whose records do not parse
-// are skipped and the case stays byte-for-byte the same as the sqlite3 CLI
-// dumps it; prefetch members are parsed; record columns follow kinds.cpp.
+// are skipped and the case stays the same row for row, as the sqlite3 C API
+// reads it; prefetch members are parsed; record columns follow kinds.cpp.
 #include "triage/ingest.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <fstream>
 #include <sstream>
@@ -82,11 +83,78 @@ Sample WriteArchive(const test::TempDir& dir, const std::string& host, const std
   return s;
 }
 
-// The independent view of the database: the sqlite3 CLI's dump.
-std::string Dump(const fs::path& db) {
-  auto r = test::RunCommand({"sqlite3", db.string(), ".dump"});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out;
+// One value as SQL text: NULL, a number, a quoted string or X'..' blob.
+std::string SqlValue(sqlite3_stmt* st, int col) {
+  switch (sqlite3_column_type(st, col)) {
+    case SQLITE_NULL:
+      return "NULL";
+    case SQLITE_INTEGER:
+      return std::to_string(sqlite3_column_int64(st, col));
+    case SQLITE_FLOAT:
+      return fmt::format("{}", sqlite3_column_double(st, col));  // shortest text that round-trips
+    case SQLITE_BLOB: {
+      const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(st, col));
+      std::string hex = "X'";
+      for (int i = 0; i < sqlite3_column_bytes(st, col); ++i) hex += fmt::format("{:02x}", p[i]);
+      return hex + "'";
+    }
+    default: {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
+      std::string quoted = "'";
+      for (char c : std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col)))) {
+        quoted += c == '\'' ? std::string("''") : std::string(1, c);
+      }
+      return quoted + "'";
+    }
+  }
+}
+
+// The independent view of the database, read with the sqlite3 C API rather
+// than the Db wrapper under test: user_version, every schema object's SQL and
+// every row of every table (sqlite_sequence included), as the sqlite3 CLI's
+// .dump would show them. Equal dumps mean an unchanged case.
+std::string Dump(const fs::path& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.string().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    ADD_FAILURE() << path << ": " << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return {};
+  }
+  std::string out;
+  // Appends one line per row; returns the rows' first columns.
+  auto query = [&](const std::string& sql) {
+    std::vector<std::string> first;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db);
+      return first;
+    }
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      std::string line;
+      for (int c = 0; c < sqlite3_column_count(st); ++c) {
+        if (c) line += '|';
+        line += SqlValue(st, c);
+      }
+      out += line + "\n";
+      first.push_back(sqlite3_column_type(st, 0) == SQLITE_TEXT
+                          ? reinterpret_cast<const char*>(sqlite3_column_text(st, 0))
+                          : std::string());
+    }
+    EXPECT_EQ(rc, SQLITE_DONE) << sql << ": " << sqlite3_errmsg(db);
+    sqlite3_finalize(st);
+    return first;
+  };
+  query("PRAGMA user_version");
+  query("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name");
+  for (const std::string& table : query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")) {
+    std::string ident = "\"";
+    for (char c : table) ident += c == '"' ? std::string("\"\"") : std::string(1, c);
+    out += "-- " + table + "\n";
+    query("SELECT * FROM " + ident + "\"");
+  }
+  sqlite3_close(db);
+  return out;
 }
 
 std::int64_t Count(Db& db, const std::string& sql) {
@@ -132,6 +200,7 @@ TEST(TriageIngest, IngestsOnceAndIsIdempotent) {
   EXPECT_GT(Count(**db, "SELECT count(*) FROM prefetch_files WHERE rel_path_lc LIKE '\\windows\\system32\\%' AND host_id IS NOT NULL"), 5);
   EXPECT_EQ(Count(**db, "SELECT count(*) FROM archive_entries WHERE archive_path LIKE '%CMD.EXE-0BD30981.pf'"), 1);
   const std::string before = Dump(dir / "case.db");
+  EXPECT_NE(before.find("'WS01'"), std::string::npos) << "the dump misses rows";
   const IngestResult again = IngestArchive(**db, s.archive, ids);
   EXPECT_EQ(again.status, IngestResult::Status::kDuplicate) << again.reason;
   // The same collection in a copy with a different file hash (appended junk fails auth,
@@ -197,6 +266,7 @@ TEST(TriageCaseDb, QueryIsReadOnly) {
     ASSERT_TRUE((*db)->Exec("INSERT INTO hosts (hostname) VALUES ('h1')"));
   }
   const std::string before = Dump(dir / "case.db");
+  EXPECT_NE(before.find("'h1'"), std::string::npos) << before;
   for (const char* sql : {"DELETE FROM hosts", "UPDATE hosts SET hostname = 'x'", "ATTACH '/tmp/a.db' AS a",
                           "PRAGMA user_version = 7", "SELECT load_extension('x')", "SELECT 1; DELETE FROM hosts"}) {
     std::ostringstream out, err;

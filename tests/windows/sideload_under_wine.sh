@@ -15,7 +15,8 @@
 #
 # Defaults: dist/out/trawl-collect.exe, and trawl-triage from $TRAWL_BIN_DIR
 # or the PATH. Exit 0 pass, 1 fail, 77 skipped (no wine, no mingw compiler or
-# no .exe), the ctest skip code. Every wine call has a timeout; the victim and
+# no .exe), the ctest skip code; with TRAWL_REQUIRE_WINDOWS=1 those are
+# failures. Every wine call has a timeout; the victim and
 # the wineserver are killed at the end and the temp dir removed (set
 # TRAWL_KEEP_WINE_TMP=1 to keep it). Headless: no DISPLAY is used.
 set -euo pipefail
@@ -29,7 +30,12 @@ if [ -z "$triage" ]; then
 fi
 cc=x86_64-w64-mingw32-gcc-posix
 py=/usr/bin/python3
-skip() { echo "SKIP: $*"; exit 77; }
+# CI (dist/test-all.sh) sets TRAWL_REQUIRE_WINDOWS=1: there a missing piece
+# is a failure, not a skip.
+skip() {
+  if [ "${TRAWL_REQUIRE_WINDOWS:-0}" = 1 ]; then echo "FAIL (TRAWL_REQUIRE_WINDOWS=1): $*"; exit 1; fi
+  echo "SKIP: $*"; exit 77
+}
 command -v wine >/dev/null || skip "wine not installed (dist/install-deps.sh --windows)"
 command -v "$cc" >/dev/null || skip "$cc not installed"
 [ -f "$collect_exe" ] || skip "$collect_exe not built (dist/build-release.sh win64)"

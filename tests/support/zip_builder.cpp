@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/support/zip_builder.h"
 
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #include <limits>
@@ -126,5 +127,18 @@ std::string ZipBuilder::Build() const {
 }
 
 void ZipBuilder::WriteTo(const std::filesystem::path& path) const { WriteFile(path, Build()); }
+
+std::string ManifestSha256(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return "EVP_Digest failed";
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) {
+    hex += kHex[md[i] >> 4];
+    hex += kHex[md[i] & 15];
+  }
+  return hex;
+}
 
 }  // namespace trawl::test

@@ -39,4 +39,8 @@ class ZipBuilder {
   std::uint32_t count_ = 0;
 };
 
+// Lower-case hex SHA-256 for manifest fixtures, straight from OpenSSL's
+// one-shot EVP_Digest (not the code under test).
+std::string ManifestSha256(std::string_view data);
+
 }  // namespace trawl::test

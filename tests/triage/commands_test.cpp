@@ -7,7 +7,6 @@
 #include "triage/commands.h"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <filesystem>
 #include <fstream>
@@ -28,15 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EXPECT_EQ(EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr), 1);
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
-  return hex;
-}
 
 struct Output {
   int rc = -1;
@@ -176,7 +166,7 @@ TEST_F(TriageCommandsTest, VerifiedManifestFieldsAreTypeCheckedAndEscaped) {
                          {"part", "one"},
                          {"entries", json::array({{{"archive_path", "records/a.jsonl"},
                                                    {"size", data.size()},
-                                                   {"sha256", Sha256Hex(data)}}})}};
+                                                   {"sha256", test::ManifestSha256(data)}}})}};
   const fs::path age_file =
       Seal(test::ZipBuilder().Add("records/a.jsonl", data).Add("manifest.json", manifest.dump()),
            "consistent");

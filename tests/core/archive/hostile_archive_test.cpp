@@ -7,7 +7,6 @@
 // with the `age` CLI is age_interop_test.cpp's subject). What trawl-triage
 // prints for such archives is tested in tests/triage/commands_test.cpp.
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -32,16 +31,6 @@ using core::archive::ReadLimits;
 using core::archive::VerifyArchive;
 using nlohmann::json;
 using test::ZipBuilder;
-
-// Lower-case hex SHA-256 for manifest fixtures, straight from OpenSSL.
-std::string Sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EXPECT_EQ(EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr), 1);
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
-  return hex;
-}
 
 bool HasProblem(const core::archive::VerifyReport& report, const std::string& member, const std::string& needle) {
   return std::any_of(report.problems.begin(), report.problems.end(), [&](const auto& p) {
@@ -178,8 +167,8 @@ TEST_F(HostileArchiveTest, ManifestWithLyingHashesAndSizesFailsVerification) {
   const json manifest = {
       {"entries", json::array({
                       {{"archive_path", "records/a.jsonl"}, {"size", 12}, {"sha256", sha_of_other}},
-                      {{"archive_path", "records/b.jsonl"}, {"size", 999}, {"sha256", Sha256Hex("more")}},
-                      {{"archive_path", "records/c.jsonl"}, {"size", "5"}, {"sha256", Sha256Hex("sized")}},
+                      {{"archive_path", "records/b.jsonl"}, {"size", 999}, {"sha256", test::ManifestSha256("more")}},
+                      {{"archive_path", "records/c.jsonl"}, {"size", "5"}, {"sha256", test::ManifestSha256("sized")}},
                       {{"archive_path", "records/missing.jsonl"}, {"size", 1}, {"sha256", ""}},
                   })}};
   ZipBuilder()
@@ -204,8 +193,8 @@ TEST(HostileArchiveRegression, ManifestSizeOfWrongTypeDoesNotThrow) {
   const auto zip = dir / "size-type.zip";
   const json manifest = {
       {"entries", json::array({
-                      {{"archive_path", "records/c.jsonl"}, {"size", "5"}, {"sha256", Sha256Hex("sized")}},
-                      {{"archive_path", "records/d.jsonl"}, {"size", -3}, {"sha256", Sha256Hex("neg")}},
+                      {{"archive_path", "records/c.jsonl"}, {"size", "5"}, {"sha256", test::ManifestSha256("sized")}},
+                      {{"archive_path", "records/d.jsonl"}, {"size", -3}, {"sha256", test::ManifestSha256("neg")}},
                   })}};
   ZipBuilder()
       .Add("records/c.jsonl", "sized")
@@ -244,7 +233,7 @@ TEST_F(HostileArchiveTest, TruncatedAgeFilesNeverVerify) {
   for (auto& c : data) c = static_cast<char>(rng());  // incompressible: the age payload spans chunks
   const json manifest = {{"entries", json::array({{{"archive_path", "records/a.jsonl"},
                                                     {"size", data.size()},
-                                                    {"sha256", Sha256Hex(data)}}})}};
+                                                    {"sha256", test::ManifestSha256(data)}}})}};
   ZipBuilder().Add("records/a.jsonl", data).Add("manifest.json", manifest.dump()).WriteTo(zip);
   const auto age_file = Encrypt(zip);
   auto whole = VerifyArchive(age_file, {id_});

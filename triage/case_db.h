@@ -28,8 +28,9 @@ struct sqlite3_stmt;
 
 namespace trawl::triage {
 
-// Version of the case schema, kept in PRAGMA user_version.
-inline constexpr int kCaseSchemaVersion = 1;
+// Version of the case schema, kept in PRAGMA user_version. Version 1 (other
+// indexes, pe with a rowid) is migrated by a read-write Open.
+inline constexpr int kCaseSchemaVersion = 2;
 
 class Stmt;
 
@@ -75,6 +76,10 @@ class Stmt {
   void Bind(int i, std::int64_t v);
   void Bind(int i, double v);
   void Bind(int i, std::string_view v);
+  // Binds without copying: `v` must stay unchanged until the statement has
+  // been stepped and reset (Run), as in the per-record insert loop of ingest.
+  // An empty view binds the empty string, never NULL.
+  void BindNoCopy(int i, std::string_view v);
   void BindOptional(int i, const std::optional<std::string>& v);
   // Steps once: true when a row is available, false when done.
   core::Result<bool> Step();
@@ -96,6 +101,12 @@ class Stmt {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// For a bulk load inside the caller's transaction: drops the full (not
+// partial) secondary indexes of `table` and returns their CREATE statements
+// to run once the rows are in. Partial indexes stay: they hold few rows, and
+// building one afterwards would cost a scan of the table.
+core::Result<std::vector<std::string>> DropFullIndexes(Db& db, std::string_view table);
+
 // The schema text with the record tables expanded (for docs and tests).
 std::string ExpandedSchemaSql();
 // CREATE TABLE for one collector record table: id, collection_id, host_id,
@@ -109,6 +120,8 @@ std::vector<std::string> DerivedColumns(std::string_view table);
 // Splits a path as the target names it into (dir, name): '\' and '/' for
 // Windows-looking paths, only '/' for paths starting with '/'.
 std::pair<std::string, std::string> SplitTargetPath(std::string_view path);
+// The same split as views into `path` (the directory of "/x" is the literal "/").
+std::pair<std::string_view, std::string_view> SplitTargetPathView(std::string_view path);
 
 // Runs a user's SQL read-only against the case and formats the result as
 // tsv, csv or json. Refuses statements that are not read-only.

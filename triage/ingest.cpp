@@ -3,6 +3,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
 #include <fstream>
 #include <map>
@@ -18,6 +19,7 @@
 #include "core/util/json_depth.h"
 #include "core/util/text.h"
 #include "core/util/time.h"
+#include "triage/ingest_jsonl.h"
 
 namespace trawl::triage {
 namespace {
@@ -32,11 +34,6 @@ constexpr std::uint64_t kMaxPrefetch = 64u << 20;     // as the parser's own cap
 constexpr std::uint64_t kMaxPeAnalysis = 512u << 20;  // bytes fed to the PE analyzer per member
 
 std::string Lower(std::string_view s) { return core::ToLowerAscii(s); }
-
-std::string ExtOf(std::string_view name_lc) {
-  const auto dot = name_lc.rfind('.');
-  return dot == std::string_view::npos || dot == 0 ? std::string() : std::string(name_lc.substr(dot + 1));
-}
 
 Result<std::string> FileSha256(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -56,28 +53,61 @@ Result<std::string> FileSha256(const std::filesystem::path& path) {
   return core::ToHex(core::Bytes(reinterpret_cast<const std::byte*>(md.data()), len));
 }
 
-// Bound INSERT for one record table, its columns in declaration order.
+// Lower-cases ASCII into a reused buffer (bound without copying).
+std::string_view LowerInto(std::string& buf, std::string_view s) {
+  buf.assign(s);
+  for (char& c : buf) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return buf;
+}
+
+std::string_view ExtOfView(std::string_view name_lc) {
+  const auto dot = name_lc.rfind('.');
+  return dot == std::string_view::npos || dot == 0 ? std::string_view() : name_lc.substr(dot + 1);
+}
+
+struct TransparentHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+
+// Bound INSERT for one record table: collection_id, host_id, its columns in
+// declaration order, the derived lookup columns, extra. Strings are bound
+// without copying: every value outlives the Run that follows its binding.
 class TableWriter {
  public:
   static Result<TableWriter> Create(Db& db, const core::profile::RecordSpec& spec) {
     TableWriter w;
     w.table_ = std::string(spec.table);
-    std::string cols = "collection_id";
-    std::string params = "?1";
-    int i = 2;
+    if (w.table_ == "files" || w.table_ == "modules") w.derive_ = Derive::kPath;
+    else if (w.table_ == "processes") w.derive_ = Derive::kExe;
+    else if (w.table_ == "dir_entries") w.derive_ = Derive::kDirEntry;
+    std::string cols = "collection_id, host_id";
+    std::string params = "?1, ?2";
+    int i = 3;
     for (const auto& c : spec.columns) {
       w.index_.emplace(std::string(c.name), i);
       cols += fmt::format(", \"{}\"", c.name);
       params += fmt::format(", ?{}", i++);
     }
     for (const auto& d : DerivedColumns(spec.table)) {
-      if (w.index_.contains(d)) {
-        w.derived_.emplace_back(d, w.index_[d]);
-        continue;
+      int slot = 0;
+      if (auto it = w.index_.find(d); it != w.index_.end()) {
+        slot = it->second;
+      } else {
+        slot = i++;
+        cols += fmt::format(", \"{}\"", d);
+        params += fmt::format(", ?{}", slot);
       }
-      w.derived_.emplace_back(d, i);
-      cols += fmt::format(", \"{}\"", d);
-      params += fmt::format(", ?{}", i++);
+      if (d == "name") w.slot_name_ = slot;
+      else if (d == "dir") w.slot_dir_ = slot;
+      else if (d == "name_lc") w.slot_name_lc_ = slot;
+      else if (d == "dir_lc") w.slot_dir_lc_ = slot;
+      else if (d == "ext_lc") w.slot_ext_lc_ = slot;
+      else if (d == "exe_name_lc") w.slot_exe_name_lc_ = slot;
+      else if (d == "exe_dir_lc") w.slot_exe_dir_lc_ = slot;
     }
     w.extra_index_ = i;
     cols += ", extra";
@@ -88,9 +118,45 @@ class TableWriter {
     return w;
   }
 
-  Result<void> Insert(std::int64_t collection_id, const json& record) {
+  // A flat record as ParseFlatRecord returned it (duplicate keys: the last wins).
+  Result<void> Insert(std::int64_t collection_id, std::int64_t host_id, const std::vector<FlatField>& record) {
     stmt_.Bind(1, collection_id);
+    stmt_.Bind(2, host_id);
     json extra;  // stays null unless the record has undeclared fields
+    DeriveFrom from;
+    for (std::size_t k = 0; k < record.size(); ++k) {
+      const FlatField& f = record[k];
+      const KeyInfo& key = Lookup(k, f.key);
+      if (key.source != Source::kNone) {
+        NoteDeriveSource(key.source, f.value.type == FlatValue::Type::kString ? f.value.text : std::string_view(), from);
+      }
+      if (key.column == 0) {
+        extra[std::string(f.key)] = FlatToJson(f.value);
+        continue;
+      }
+      const int i = key.column;
+      const FlatValue& v = f.value;
+      switch (v.type) {
+        case FlatValue::Type::kNull: stmt_.BindNull(i); break;
+        case FlatValue::Type::kBool:
+        case FlatValue::Type::kInt: stmt_.Bind(i, v.i); break;
+        case FlatValue::Type::kUInt:
+          if (v.u <= static_cast<std::uint64_t>(INT64_MAX)) stmt_.Bind(i, static_cast<std::int64_t>(v.u));
+          else stmt_.Bind(i, std::string_view(std::to_string(v.u)));
+          break;
+        case FlatValue::Type::kDouble: stmt_.Bind(i, v.d); break;
+        case FlatValue::Type::kString: stmt_.BindNoCopy(i, v.text); break;
+      }
+    }
+    return Finish(from, extra);
+  }
+
+  // Any other record (nested values...), as nlohmann parsed it.
+  Result<void> Insert(std::int64_t collection_id, std::int64_t host_id, const json& record) {
+    stmt_.Bind(1, collection_id);
+    stmt_.Bind(2, host_id);
+    json extra;
+    DeriveFrom from;
     for (auto field = record.begin(); field != record.end(); ++field) {
       const std::string& key = field.key();
       const json& value = field.value();
@@ -110,55 +176,118 @@ class TableWriter {
           break;
         }
         case json::value_t::number_float: stmt_.Bind(i, value.get<double>()); break;
-        case json::value_t::string: stmt_.Bind(i, std::string_view(value.get_ref<const std::string&>())); break;
+        case json::value_t::string: stmt_.BindNoCopy(i, std::string_view(value.get_ref<const std::string&>())); break;
         case json::value_t::null: stmt_.BindNull(i); break;
         default: stmt_.Bind(i, std::string_view(value.dump(-1, ' ', false, json::error_handler_t::replace))); break;
       }
     }
-    BindDerived(record);
-    if (extra.is_object() && !extra.empty()) stmt_.Bind(extra_index_, std::string_view(extra.dump(-1, ' ', false, json::error_handler_t::replace)));
-    return stmt_.Run();
+    // The DOM holds each key once: look the sources up.
+    auto str = [&](const char* key, std::string_view& out) {
+      auto it = record.find(key);
+      if (it != record.end() && it->is_string()) out = it->get_ref<const std::string&>();
+    };
+    str("path", from.path);
+    str("exe", from.exe);
+    str("name", from.name);
+    str("dir", from.dir);
+    return Finish(from, extra);
   }
 
   const std::string& table() const { return table_; }
 
  private:
-  static std::string Str(const json& r, const char* key) {
-    auto it = r.find(key);
-    return it != r.end() && it->is_string() ? it->get<std::string>() : std::string();
+  enum class Derive { kNone, kPath, kExe, kDirEntry };
+  // The string values the derived columns come from ("" when the field is
+  // missing or not a string).
+  struct DeriveFrom {
+    std::string_view path, exe, name, dir;
+  };
+
+  // Which derived columns a key feeds.
+  enum class Source { kNone, kPath, kExe, kName, kDir };
+  struct KeyInfo {
+    std::string key;
+    int column = 0;  // 0: not declared (goes to extra)
+    Source source = Source::kNone;
+  };
+
+  // Records of one collector list their keys in the same order, so the key
+  // at position k is usually the one seen there last time: a compare instead
+  // of a hash lookup.
+  const KeyInfo& Lookup(std::size_t k, std::string_view key) {
+    if (k < keys_.size() && keys_[k].key == key) return keys_[k];
+    KeyInfo info;
+    info.key = std::string(key);
+    if (auto it = index_.find(key); it != index_.end()) info.column = it->second;
+    if (derive_ == Derive::kPath && key == "path") info.source = Source::kPath;
+    else if (derive_ == Derive::kExe && key == "exe") info.source = Source::kExe;
+    else if (derive_ == Derive::kDirEntry && key == "name") info.source = Source::kName;
+    else if (derive_ == Derive::kDirEntry && key == "dir") info.source = Source::kDir;
+    if (k >= keys_.size()) keys_.resize(k + 1);
+    keys_[k] = std::move(info);
+    return keys_[k];
   }
 
-  void BindDerived(const json& r) {
-    if (derived_.empty()) return;
-    // Computed straight into the bound slots: this runs once per record.
-    auto bind = [&](std::string_view name, std::string_view value) {
-      for (const auto& [col, index] : derived_) {
-        if (col == name) stmt_.Bind(index, value);
+  // The last occurrence of a key wins, as in nlohmann's DOM; a value that is
+  // not a string counts as "".
+  static void NoteDeriveSource(Source source, std::string_view text, DeriveFrom& from) {
+    switch (source) {
+      case Source::kPath: from.path = text; break;
+      case Source::kExe: from.exe = text; break;
+      case Source::kName: from.name = text; break;
+      case Source::kDir: from.dir = text; break;
+      case Source::kNone: break;
+    }
+  }
+
+  Result<void> Finish(const DeriveFrom& from, const json& extra) {
+    BindDerived(from);
+    if (extra.is_object() && !extra.empty()) {
+      stmt_.Bind(extra_index_, std::string_view(extra.dump(-1, ' ', false, json::error_handler_t::replace)));
+    }
+    return stmt_.Run();
+  }
+
+  void BindSlot(int slot, std::string_view value) {
+    if (slot != 0) stmt_.BindNoCopy(slot, value);
+  }
+
+  // Computed straight into the bound slots: this runs once per record.
+  void BindDerived(const DeriveFrom& from) {
+    switch (derive_) {
+      case Derive::kPath: {
+        const auto [dir, name] = SplitTargetPathView(from.path);
+        const std::string_view name_lc = LowerInto(name_lc_, name);
+        BindSlot(slot_name_, name);
+        BindSlot(slot_dir_, dir);
+        BindSlot(slot_name_lc_, name_lc);
+        BindSlot(slot_dir_lc_, LowerInto(dir_lc_, dir));
+        BindSlot(slot_ext_lc_, ExtOfView(name_lc));
+        break;
       }
-    };
-    if (table_ == "files" || table_ == "modules") {
-      const auto [dir, name] = SplitTargetPath(Str(r, "path"));
-      const std::string name_lc = Lower(name);
-      bind("name", name);
-      bind("dir", dir);
-      bind("name_lc", name_lc);
-      bind("dir_lc", Lower(dir));
-      bind("ext_lc", ExtOf(name_lc));
-    } else if (table_ == "processes") {
-      const auto [dir, name] = SplitTargetPath(Str(r, "exe"));
-      bind("exe_name_lc", Lower(name));
-      bind("exe_dir_lc", Lower(dir));
-    } else if (table_ == "dir_entries") {
-      bind("name_lc", Lower(Str(r, "name")));
-      bind("dir_lc", Lower(Str(r, "dir")));
+      case Derive::kExe: {
+        const auto [dir, name] = SplitTargetPathView(from.exe);
+        BindSlot(slot_exe_name_lc_, LowerInto(name_lc_, name));
+        BindSlot(slot_exe_dir_lc_, LowerInto(dir_lc_, dir));
+        break;
+      }
+      case Derive::kDirEntry:
+        BindSlot(slot_name_lc_, LowerInto(name_lc_, from.name));
+        BindSlot(slot_dir_lc_, LowerInto(dir_lc_, from.dir));
+        break;
+      case Derive::kNone: break;
     }
   }
 
   std::string table_;
   Stmt stmt_;
-  std::unordered_map<std::string, int> index_;
-  std::vector<std::pair<std::string, int>> derived_;
+  std::unordered_map<std::string, int, TransparentHash, std::equal_to<>> index_;
+  Derive derive_ = Derive::kNone;
+  int slot_name_ = 0, slot_dir_ = 0, slot_name_lc_ = 0, slot_dir_lc_ = 0, slot_ext_lc_ = 0;
+  int slot_exe_name_lc_ = 0, slot_exe_dir_lc_ = 0;
   int extra_index_ = 0;
+  std::string name_lc_, dir_lc_;  // bound without copying
+  std::vector<KeyInfo> keys_;     // by position in the last records
 };
 
 struct PeFacts {
@@ -221,14 +350,18 @@ class Ingester {
  public:
   Ingester(Db& db, IngestResult& result) : db_(db), result_(result) {}
 
-  Result<void> Prepare(std::int64_t collection_id) {
+  // Rows are written with `provisional_host_id` (the host id this archive is
+  // expected to get); Finish corrects them when the manifest says otherwise.
+  Result<void> Prepare(std::int64_t collection_id, std::int64_t provisional_host_id) {
     collection_id_ = collection_id;
+    host_id_ = provisional_host_id;
     for (const auto* spec : core::profile::RecordTables()) {
       auto w = TableWriter::Create(db_, *spec);
       if (!w) return std::unexpected(w.error());
       writers_.emplace(std::string(spec->table), std::move(*w));
     }
-    auto other = db_.Prepare("INSERT INTO other_records (collection_id, table_name, record) VALUES (?1, ?2, ?3)");
+    auto other = db_.Prepare(
+        "INSERT INTO other_records (collection_id, host_id, table_name, record) VALUES (?1, ?2, ?3, ?4)");
     if (!other) return std::unexpected(other.error());
     other_ = std::move(*other);
     auto log = db_.Prepare("INSERT INTO collection_log (collection_id, level, event, line) VALUES (?1, ?2, ?3, ?4)");
@@ -236,15 +369,15 @@ class Ingester {
     log_ = std::move(*log);
     auto pf = db_.Prepare(
         "INSERT INTO prefetch (collection_id, archive_path, executable, executable_lc, prefetch_hash, version, "
-        "compressed, run_count, last_run, run_times, exe_path, exe_dir_lc, error) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+        "compressed, run_count, last_run, run_times, exe_path, exe_dir_lc, error, host_id) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
     if (!pf) return std::unexpected(pf.error());
     prefetch_ = std::move(*pf);
-    auto runs = db_.Prepare("INSERT INTO prefetch_runs (prefetch_id, run_time) VALUES (?1, ?2)");
+    auto runs = db_.Prepare("INSERT INTO prefetch_runs (prefetch_id, run_time, host_id) VALUES (?1, ?2, ?3)");
     if (!runs) return std::unexpected(runs.error());
     prefetch_runs_ = std::move(*runs);
-    auto pff = db_.Prepare("INSERT INTO prefetch_files (prefetch_id, idx, path, rel_path_lc, dir_lc, name_lc) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    auto pff = db_.Prepare("INSERT INTO prefetch_files (prefetch_id, idx, path, rel_path_lc, dir_lc, name_lc, host_id) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     if (!pff) return std::unexpected(pff.error());
     prefetch_files_ = std::move(*pff);
     return {};
@@ -255,15 +388,33 @@ class Ingester {
     if (name.starts_with("records/") && name.ends_with(".jsonl")) {
       std::string table = name.substr(8);
       table = table.substr(0, table.find('.'));
-      return ReadLines(name, stream, [&](const json& rec) { return AddRecord(table, rec); });
+      auto it = writers_.find(table);
+      TableWriter* writer = it != writers_.end() ? &it->second : nullptr;
+      const bool files = table == "files";
+      return ReadLines(name, stream, [&](std::string_view line, std::uint64_t line_no) -> Result<void> {
+        // Flat records (all the collector writes) skip the DOM; anything else
+        // goes through nlohmann as before, errors included.
+        if (writer != nullptr && ParseFlatRecord(line, fields_, scratch_)) {
+          ++result_.records;
+          if (files) NoteCopiedPrefetch(fields_);
+          return AtLine(writer->Insert(collection_id_, host_id_, fields_), name, line_no);
+        }
+        auto rec = ParseLine(name, line, line_no);
+        if (!rec) return std::unexpected(rec.error());
+        ++result_.records;
+        return AtLine(AddRecord(table, writer, *rec), name, line_no);
+      });
     }
     if (name == "log.jsonl") {
-      return ReadLines(name, stream, [&](const json& rec) -> Result<void> {
+      return ReadLines(name, stream, [&](std::string_view line, std::uint64_t line_no) -> Result<void> {
+        auto parsed = ParseLine(name, line, line_no);
+        if (!parsed) return std::unexpected(parsed.error());
+        const json& rec = *parsed;
         log_.Bind(1, collection_id_);
         if (auto it = rec.find("level"); it != rec.end() && it->is_string()) log_.Bind(2, std::string_view(it->get_ref<const std::string&>()));
         if (auto it = rec.find("event"); it != rec.end() && it->is_string()) log_.Bind(3, std::string_view(it->get_ref<const std::string&>()));
         log_.Bind(4, std::string_view(rec.dump(-1, ' ', false, json::error_handler_t::replace)));
-        return log_.Run();
+        return AtLine(log_.Run(), name, line_no);
       });
     }
     if (!(name.starts_with("files/") || name.starts_with("deleted/"))) return {};
@@ -328,12 +479,16 @@ class Ingester {
     c->Bind(14, collection_id_);
     TRAWL_TRY_VOID(c->Run());
     // Rows of this transaction have ids above first_row: no index needed.
-    for (const auto& [t, first] : first_rows_) {
-      auto u = db_.Prepare(fmt::format("UPDATE {} SET host_id = ?1 WHERE id > ?2", t));
-      if (!u) return std::unexpected(u.error());
-      u->Bind(1, host_id);
-      u->Bind(2, first);
-      TRAWL_TRY_VOID(u->Run());
+    // Usually the provisional id was right and nothing is rewritten.
+    if (host_id != host_id_) {
+      for (const auto& [t, first] : first_rows_) {
+        auto u = db_.Prepare(fmt::format("UPDATE {} SET host_id = ?1 WHERE id > ?2", t));
+        if (!u) return std::unexpected(u.error());
+        u->Bind(1, host_id);
+        u->Bind(2, first);
+        TRAWL_TRY_VOID(u->Run());
+      }
+      host_id_ = host_id;
     }
     // Prefetch files' target paths, from the files records that copied them.
     auto pp = db_.Prepare("UPDATE prefetch SET path = ?1 WHERE id = ?2");
@@ -417,8 +572,10 @@ class Ingester {
   const std::string& duplicate_of() const { return duplicate_of_; }
 
  private:
+  // Calls on_line(line, line_no) for each non-empty line (without its line
+  // break); on_line names the line in its errors (ParseLine, AtLine).
   template <typename F>
-  Result<void> ReadLines(const std::string& member, core::archive::MemberStream& stream, F&& on_record) {
+  Result<void> ReadLines(const std::string& member, core::archive::MemberStream& stream, F&& on_line) {
     std::string pending;
     std::vector<std::byte> buf(1 << 20);
     std::uint64_t line_no = 0;
@@ -426,18 +583,7 @@ class Ingester {
       ++line_no;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (line.empty()) return {};
-      // nlohmann parses deep nesting but dump()/copies recurse per level:
-      // a line of a million '[' would overflow the stack (core/util/json_depth.h).
-      if (auto depth = core::CheckJsonNesting(line, member); !depth) {
-        return Fail(ErrorCode::kLimit, fmt::format("line {}: {}", line_no, depth.error().message));
-      }
-      json rec = json::parse(line, nullptr, false);
-      if (rec.is_discarded() || !rec.is_object()) {
-        return Fail(ErrorCode::kFormat, fmt::format("{}: line {}: not a JSON object", member, line_no));
-      }
-      auto r = on_record(rec);
-      if (!r) return std::unexpected(r.error().WithContext(fmt::format("{}: line {}", member, line_no)));
-      return {};
+      return on_line(line, line_no);
     };
     while (true) {
       auto n = stream.Read(buf);
@@ -468,9 +614,41 @@ class Ingester {
     return {};
   }
 
-  Result<void> AddRecord(const std::string& table, const json& rec) {
-    ++result_.records;
-    if (auto it = writers_.find(table); it != writers_.end()) {
+  static Result<void> AtLine(Result<void> r, const std::string& member, std::uint64_t line_no) {
+    if (!r) return std::unexpected(r.error().WithContext(fmt::format("{}: line {}", member, line_no)));
+    return {};
+  }
+
+  // The DOM parse of one line, with the nesting check first.
+  static Result<json> ParseLine(const std::string& member, std::string_view line, std::uint64_t line_no) {
+    // nlohmann parses deep nesting but dump()/copies recurse per level:
+    // a line of a million '[' would overflow the stack (core/util/json_depth.h).
+    if (auto depth = core::CheckJsonNesting(line, member); !depth) {
+      return Fail(ErrorCode::kLimit, fmt::format("line {}: {}", line_no, depth.error().message));
+    }
+    json rec = json::parse(line, nullptr, false);
+    if (rec.is_discarded() || !rec.is_object()) {
+      return Fail(ErrorCode::kFormat, fmt::format("{}: line {}: not a JSON object", member, line_no));
+    }
+    return rec;
+  }
+
+  // A files record that copied a prefetch file: the .pf's path on the target.
+  void NoteCopiedPrefetch(const std::vector<FlatField>& rec) {
+    const FlatValue* copied = nullptr;
+    const FlatValue* path = nullptr;
+    for (const FlatField& f : rec) {
+      if (f.key == "copied_as") copied = &f.value;
+      else if (f.key == "path") path = &f.value;
+    }
+    if (copied != nullptr && copied->type == FlatValue::Type::kString && path != nullptr &&
+        path->type == FlatValue::Type::kString && core::EndsWithIgnoreCaseAscii(copied->text, ".pf")) {
+      copied_paths_[std::string(copied->text)] = std::string(path->text);
+    }
+  }
+
+  Result<void> AddRecord(const std::string& table, TableWriter* writer, const json& rec) {
+    if (writer != nullptr) {
       if (table == "files") {
         auto c = rec.find("copied_as");
         auto p = rec.find("path");
@@ -479,11 +657,12 @@ class Ingester {
           copied_paths_[c->get<std::string>()] = p->get<std::string>();
         }
       }
-      return it->second.Insert(collection_id_, rec);
+      return writer->Insert(collection_id_, host_id_, rec);
     }
     other_.Bind(1, collection_id_);
-    other_.Bind(2, std::string_view(table));
-    other_.Bind(3, std::string_view(rec.dump(-1, ' ', false, json::error_handler_t::replace)));
+    other_.Bind(2, host_id_);
+    other_.Bind(3, std::string_view(table));
+    other_.Bind(4, std::string_view(rec.dump(-1, ' ', false, json::error_handler_t::replace)));
     return other_.Run();
   }
 
@@ -491,6 +670,7 @@ class Ingester {
     auto data = stream.ReadAll(kMaxPrefetch);
     prefetch_.Bind(1, collection_id_);
     prefetch_.Bind(2, std::string_view(member));
+    prefetch_.Bind(14, host_id_);
     if (!data) {
       prefetch_.Bind(13, std::string_view(data.error().ToString()));
       TRAWL_TRY_VOID(prefetch_.Run());
@@ -535,6 +715,7 @@ class Ingester {
     prefetch_rows_[member] = id;
     for (const auto& t : runs) {
       prefetch_runs_.Bind(1, id);
+      prefetch_runs_.Bind(3, host_id_);
       prefetch_runs_.Bind(2, std::string_view(t.get_ref<const std::string&>()));
       TRAWL_TRY_VOID(prefetch_runs_.Run());
     }
@@ -543,6 +724,7 @@ class Ingester {
       const std::string rel = StripVolume(m.filename);
       const auto [dir, name] = SplitTargetPath(rel);
       prefetch_files_.Bind(1, id);
+      prefetch_files_.Bind(7, host_id_);
       prefetch_files_.Bind(2, idx++);
       prefetch_files_.Bind(3, std::string_view(core::RepairUtf8(m.filename)));
       prefetch_files_.Bind(4, std::string_view(core::RepairUtf8(rel)));
@@ -578,6 +760,9 @@ class Ingester {
   std::int64_t collection_id_ = 0;
   std::map<std::string, std::int64_t, std::less<>> first_rows_;
   std::map<std::string, TableWriter, std::less<>> writers_;
+  std::int64_t host_id_ = 0;  // provisional until Finish
+  std::vector<FlatField> fields_;  // the current record (fast path)
+  std::string scratch_;            // its unescaped strings
   Stmt other_, log_, prefetch_, prefetch_runs_, prefetch_files_;
   std::map<std::string, std::string, std::less<>> copied_paths_;  // copied_as -> path (.pf)
   std::map<std::string, std::int64_t, std::less<>> prefetch_rows_;
@@ -590,6 +775,37 @@ Result<std::int64_t> MaxRowId(Db& db, std::string_view table) {
   if (!s) return std::unexpected(s.error());
   TRAWL_TRY_VOID(s->Step());
   return s->Int(0);
+}
+
+// The host id this archive will most likely get, known before the manifest
+// (the last member) is read: the existing host whose name the collector put
+// at the start of the file name (<host>_<time>..., collect.cpp SafeHostName),
+// else the id a new host gets (INTEGER PRIMARY KEY: max + 1). A wrong guess
+// only costs Finish one UPDATE per table.
+Result<std::int64_t> GuessHostId(Db& db, const std::string& archive_name) {
+  auto s = db.Prepare("SELECT id, hostname FROM hosts");
+  if (!s) return std::unexpected(s.error());
+  std::int64_t max_id = 0;
+  std::int64_t match = 0;
+  int matches = 0;
+  while (true) {
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    const std::int64_t id = s->Int(0);
+    max_id = std::max(max_id, id);
+    std::string safe;
+    for (char c : s->Text(1)) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+      safe.push_back(ok ? c : '_');
+    }
+    safe = safe.substr(0, 64);
+    if (!safe.empty() && archive_name.starts_with(safe + "_")) {
+      match = id;
+      ++matches;
+    }
+  }
+  return matches == 1 ? match : max_id + 1;
 }
 
 }  // namespace
@@ -629,6 +845,17 @@ IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
     if (!m) return rollback(m.error());
     first_rows[t] = *m;
   }
+  // Full secondary indexes of the tables this archive fills from empty (the
+  // first archive of a case) are dropped for the load and built once before
+  // the commit: sorting once is faster than growing them row by row, and
+  // packs them denser. Tables that already hold rows keep their indexes.
+  std::vector<std::string> deferred_indexes;
+  for (const auto& [t, m] : first_rows) {
+    if (m != 0) continue;
+    auto dropped = DropFullIndexes(db, t);
+    if (!dropped) return rollback(dropped.error());
+    deferred_indexes.insert(deferred_indexes.end(), dropped->begin(), dropped->end());
+  }
   auto ins = db.Prepare("INSERT INTO collections (archive_name, archive_sha256, ingested_at) VALUES (?1, ?2, ?3)");
   if (!ins) return rollback(ins.error());
   ins->Bind(1, std::string_view(archive.filename().string()));
@@ -637,8 +864,10 @@ IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
   if (auto r = ins->Run(); !r) return rollback(r.error());
   const std::int64_t collection_id = db.LastInsertRowId();
   result.collection_id = collection_id;
+  auto host_guess = GuessHostId(db, archive.filename().string());
+  if (!host_guess) return rollback(host_guess.error());
   Ingester ingester(db, result);
-  if (auto r = ingester.Prepare(collection_id); !r) return rollback(r.error());
+  if (auto r = ingester.Prepare(collection_id, *host_guess); !r) return rollback(r.error());
   for (const auto& [t, m] : first_rows) ingester.SetFirstRow(t, m);
   auto report = core::archive::WalkArchive(
       archive, identities, [&](const core::archive::MemberInfo& info, core::archive::MemberStream& stream) {
@@ -658,6 +887,9 @@ IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
     result.status = IngestResult::Status::kDuplicate;
     result.reason = "the same collection (host, start time, part) is already in the case as " + ingester.duplicate_of();
     return result;
+  }
+  for (const auto& sql : deferred_indexes) {
+    if (auto r = db.Exec(sql); !r) return rollback(r.error());
   }
   if (auto c = db.Exec("COMMIT"); !c) return rollback(c.error());
   result.status = IngestResult::Status::kIngested;

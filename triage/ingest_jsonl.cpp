@@ -68,7 +68,9 @@ class Parser {
     }
     if (c == '-' || IsDigit(c)) return Number(v);
     auto literal = [&](std::string_view word) {
-      if (static_cast<std::size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) return false;
+      if (static_cast<std::size_t>(end_ - p_) < word.size() ||
+          std::string_view(p_, word.size()) != word)
+        return false;
       p_ += word.size();
       return true;
     };
@@ -189,7 +191,8 @@ class Parser {
       if (special != 0) {
         // The lowest flagged byte is the first special one (false flags only
         // ever sit above a true one), so jump straight to it.
-        if constexpr (std::endian::native == std::endian::little) p_ += std::countr_zero(special) / 8;
+        if constexpr (std::endian::native == std::endian::little)
+          p_ += std::countr_zero(special) / 8;
         return;
       }
       p_ += 8;
@@ -208,7 +211,8 @@ class Parser {
     };
     if (c >= 0xC2 && c <= 0xDF) return next(0x80, 0xBF);
     if (c == 0xE0) return next(0xA0, 0xBF) && next(0x80, 0xBF);
-    if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) return next(0x80, 0xBF) && next(0x80, 0xBF);
+    if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
+      return next(0x80, 0xBF) && next(0x80, 0xBF);
     if (c == 0xED) return next(0x80, 0x9F) && next(0x80, 0xBF);
     if (c == 0xF0) return next(0x90, 0xBF) && next(0x80, 0xBF) && next(0x80, 0xBF);
     if (c >= 0xF1 && c <= 0xF3) return next(0x80, 0xBF) && next(0x80, 0xBF) && next(0x80, 0xBF);
@@ -222,10 +226,14 @@ class Parser {
     for (int k = 0; k < 4; ++k) {
       const char h = *p_++;
       v <<= 4;
-      if (h >= '0' && h <= '9') v |= h - '0';
-      else if (h >= 'a' && h <= 'f') v |= h - 'a' + 10;
-      else if (h >= 'A' && h <= 'F') v |= h - 'A' + 10;
-      else return -1;
+      if (h >= '0' && h <= '9')
+        v |= h - '0';
+      else if (h >= 'a' && h <= 'f')
+        v |= h - 'a' + 10;
+      else if (h >= 'A' && h <= 'F')
+        v |= h - 'A' + 10;
+      else
+        return -1;
     }
     return v;
   }
@@ -235,16 +243,34 @@ class Parser {
     if (p_ == end_) return false;
     const char e = *p_++;
     switch (e) {
-      case '"': scratch_ += '"'; return true;
-      case '\\': scratch_ += '\\'; return true;
-      case '/': scratch_ += '/'; return true;
-      case 'b': scratch_ += '\b'; return true;
-      case 'f': scratch_ += '\f'; return true;
-      case 'n': scratch_ += '\n'; return true;
-      case 'r': scratch_ += '\r'; return true;
-      case 't': scratch_ += '\t'; return true;
-      case 'u': break;
-      default: return false;
+      case '"':
+        scratch_ += '"';
+        return true;
+      case '\\':
+        scratch_ += '\\';
+        return true;
+      case '/':
+        scratch_ += '/';
+        return true;
+      case 'b':
+        scratch_ += '\b';
+        return true;
+      case 'f':
+        scratch_ += '\f';
+        return true;
+      case 'n':
+        scratch_ += '\n';
+        return true;
+      case 'r':
+        scratch_ += '\r';
+        return true;
+      case 't':
+        scratch_ += '\t';
+        return true;
+      case 'u':
+        break;
+      default:
+        return false;
     }
     int cp = Hex4();
     if (cp < 0) return false;
@@ -286,6 +312,18 @@ bool ParseFlatRecord(std::string_view line, std::vector<FlatField>& fields, std:
   fields.clear();
   Parser parser(line, scratch);
   return parser.Object(fields);
+}
+
+nlohmann::json FlatToJson(const FlatValue& v) {
+  switch (v.type) {
+    case FlatValue::Type::kNull: return nullptr;
+    case FlatValue::Type::kBool: return v.i != 0;
+    case FlatValue::Type::kInt: return v.i;
+    case FlatValue::Type::kUInt: return v.u;
+    case FlatValue::Type::kDouble: return v.d;
+    case FlatValue::Type::kString: return std::string(v.text);
+  }
+  return nullptr;
 }
 
 }  // namespace trawl::triage

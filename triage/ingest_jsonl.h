@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace trawl::triage {
 
 struct FlatValue {
@@ -29,6 +31,9 @@ struct FlatValue {
   std::uint64_t u = 0;    // kUInt
   double d = 0;           // kDouble
 };
+
+// The value as nlohmann would have parsed it (for what is kept as JSON).
+nlohmann::json FlatToJson(const FlatValue& v);
 
 struct FlatField {
   std::string_view key;  // unescaped

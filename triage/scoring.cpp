@@ -63,7 +63,7 @@ struct Hit {
   bool has_record = false;
   int score = 0;
   std::string message;
-  json evidence;
+  std::string evidence;  // JSON object text
 };
 
 Result<Stmt> PrepareRule(Db& ro, const Rule& rule) {
@@ -90,20 +90,70 @@ Result<Stmt> PrepareRule(Db& ro, const Rule& rule) {
   return s;
 }
 
-json ColumnJson(const Stmt& s, int i) {
+// nlohmann's dump of a string holding only printable ASCII (the usual case):
+// quoted, with '"' and '\\' escaped. Anything else goes through nlohmann.
+bool AppendPlainJsonString(std::string_view text, std::string& out) {
+  for (char c : text) {
+    if (c < 0x20 || c >= 0x7f) return false;
+  }
+  out.reserve(out.size() + text.size() + 8);
+  out.push_back('"');
+  for (char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return true;
+}
+
+// As json(text).dump() with error_handler replace.
+std::string JsonString(const std::string& text) {
+  std::string out;
+  if (AppendPlainJsonString(text, out)) return out;
+  return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// One result column as JSON text, as json(...).dump() of the column's value
+// (text repaired to UTF-8 first; blobs as their bytes).
+std::string ColumnJsonString(const Stmt& s, int i) {
   switch (s.ColumnType(i)) {
-    case SQLITE_INTEGER: return s.Int(i);
-    case SQLITE_FLOAT: return s.Real(i);
-    case SQLITE_NULL: return nullptr;
-    default: return core::RepairUtf8(s.Text(i));
+    case SQLITE_INTEGER: return std::to_string(s.Int(i));
+    case SQLITE_NULL: return "null";
+    case SQLITE_FLOAT: return json(s.Real(i)).dump();
+    default: {
+      const std::string text = s.Text(i);
+      std::string out;
+      if (AppendPlainJsonString(text, out)) return out;
+      return json(core::RepairUtf8(text)).dump(-1, ' ', false, json::error_handler_t::replace);
+    }
   }
 }
+
+// What each result column of a rule is for, worked out once per query.
+enum class ColumnRole { kHostId, kEntityKey, kRecordTable, kRecordId, kScore, kMessage, kEvidence };
 
 Result<std::vector<Hit>> RunRule(Db& ro, const Rule& rule) {
   auto s = PrepareRule(ro, rule);
   if (!s) return std::unexpected(s.error());
   std::vector<Hit> hits;
   const int n = s->ColumnCount();
+  std::vector<ColumnRole> roles(static_cast<std::size_t>(n), ColumnRole::kEvidence);
+  // Evidence is a JSON object written as nlohmann would dump it: keys in
+  // std::map order, a repeated name keeps its last column.
+  std::map<std::string, int> evidence_columns;
+  for (int i = 0; i < n; ++i) {
+    const std::string name = s->ColumnName(i);
+    auto& role = roles[static_cast<std::size_t>(i)];
+    if (name == "host_id") role = ColumnRole::kHostId;
+    else if (name == "entity_key") role = ColumnRole::kEntityKey;
+    else if (name == "record_table") role = ColumnRole::kRecordTable;
+    else if (name == "record_id") role = ColumnRole::kRecordId;
+    else if (name == "score") role = ColumnRole::kScore;
+    else if (name == "message") role = ColumnRole::kMessage;
+    else evidence_columns[name] = i;
+  }
+  std::vector<std::pair<std::string, int>> evidence;  // '"key":' and its column
+  for (const auto& [name, i] : evidence_columns) evidence.emplace_back(JsonString(name) + ":", i);
   while (true) {
     auto row = s->Step();
     if (!row) {
@@ -118,25 +168,31 @@ Result<std::vector<Hit>> RunRule(Db& ro, const Rule& rule) {
     Hit h;
     h.record_table = std::string(EntityTable(rule.entity));
     h.score = rule.score;
-    h.evidence = json::object();
     for (int i = 0; i < n; ++i) {
-      const std::string name = s->ColumnName(i);
-      if (name == "host_id") h.host_id = s->Int(i);
-      else if (name == "entity_key") h.entity_key = core::RepairUtf8(s->Text(i));
-      else if (name == "record_table") h.record_table = s->Text(i);
-      else if (name == "record_id") {
-        h.has_record = !s->IsNull(i);
-        h.record_id = s->Int(i);
-      } else if (name == "score") {
-        if (!s->IsNull(i)) h.score = static_cast<int>(std::clamp<std::int64_t>(s->Int(i), -100, 100));
-      } else if (name == "message") {
-        h.message = core::RepairUtf8(s->Text(i));
-      } else {
-        h.evidence[name] = ColumnJson(*s, i);
+      switch (roles[static_cast<std::size_t>(i)]) {
+        case ColumnRole::kHostId: h.host_id = s->Int(i); break;
+        case ColumnRole::kEntityKey: h.entity_key = core::RepairUtf8(s->Text(i)); break;
+        case ColumnRole::kRecordTable: h.record_table = s->Text(i); break;
+        case ColumnRole::kRecordId:
+          h.has_record = !s->IsNull(i);
+          h.record_id = s->Int(i);
+          break;
+        case ColumnRole::kScore:
+          if (!s->IsNull(i)) h.score = static_cast<int>(std::clamp<std::int64_t>(s->Int(i), -100, 100));
+          break;
+        case ColumnRole::kMessage: h.message = core::RepairUtf8(s->Text(i)); break;
+        case ColumnRole::kEvidence: break;
       }
     }
     if (h.message.empty()) h.message = rule.title;
     if (h.score == 0) continue;  // a zero sub-score carries no weight (formula ignores it)
+    std::string ev(1, '{');
+    for (const auto& [key, i] : evidence) {
+      if (ev.size() > 1) ev.push_back(',');
+      ev.append(key).append(ColumnJsonString(*s, i));
+    }
+    ev.push_back('}');
+    h.evidence = std::move(ev);
     hits.push_back(std::move(h));
   }
   return hits;
@@ -203,6 +259,9 @@ Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std
   for (const char* t : {"findings", "entity_scores", "host_scores", "rules"}) {
     if (auto r = db.Exec(fmt::format("DELETE FROM {}", t)); !r) return fail(r.error());
   }
+  // findings is rewritten whole: its index is built once, after the rows.
+  auto deferred = DropFullIndexes(db, "findings");
+  if (!deferred) return fail(deferred.error());
   auto rs = db.Prepare("INSERT INTO rules (id, file, title, description, rationale, author, refs, score, entity, query) "
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   auto fs = db.Prepare("INSERT INTO findings (host_id, rule_id, rule_file, entity_type, entity_key, record_table, "
@@ -248,7 +307,7 @@ Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std
       fs->Bind(8, static_cast<std::int64_t>(h.score));
       fs->Bind(9, std::string_view(message));
       fs->Bind(10, std::string_view(rule->author));
-      fs->Bind(11, std::string_view(h.evidence.dump(-1, ' ', false, json::error_handler_t::replace)));
+      fs->Bind(11, std::string_view(h.evidence));
       if (auto r = fs->Run(); !r) return fail(r.error());
       ++summary.findings;
       ++findings_per_host[h.host_id];
@@ -279,18 +338,23 @@ Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std
     std::sort(ordered.begin(), ordered.end(), [](const Reason* a, const Reason* b) { return a->score > b->score; });
     const double total = CombineScores(subs);
     const std::string level = LevelFor(total, max_sub);
-    json reasons_json = json::array();
+    // As nlohmann would dump [{rule_id, score, message, author, finding_id}]:
+    // keys in std::map order, strings escaped by its serializer.
+    std::string reasons_json = "[";
     for (const Reason* r : ordered) {
-      reasons_json.push_back({{"rule_id", r->rule->id}, {"score", r->score}, {"message", r->message},
-                              {"author", r->rule->author}, {"finding_id", r->finding_id}});
+      if (reasons_json.size() > 1) reasons_json += ',';
+      reasons_json += fmt::format(R"({{"author":{},"finding_id":{},"message":{},"rule_id":{},"score":{}}})",
+                                  JsonString(r->rule->author), r->finding_id, JsonString(r->message),
+                                  JsonString(r->rule->id), r->score);
     }
+    reasons_json += ']';
     es->Bind(1, host_id);
     es->Bind(2, std::string_view(type));
     es->Bind(3, std::string_view(entity_key));
     es->Bind(4, total);
     es->Bind(5, static_cast<std::int64_t>(std::llround(total)));
     es->Bind(6, std::string_view(level));
-    es->Bind(7, std::string_view(reasons_json.dump(-1, ' ', false, json::error_handler_t::replace)));
+    es->Bind(7, std::string_view(reasons_json));
     if (auto r = es->Run(); !r) return fail(r.error());
     ++summary.entities;
     auto& agg = hosts[host_id];
@@ -306,6 +370,9 @@ Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std
     hs->Bind(4, static_cast<std::int64_t>(agg.entities));
     hs->Bind(5, static_cast<std::int64_t>(findings_per_host[host_id]));
     if (auto r = hs->Run(); !r) return fail(r.error());
+  }
+  for (const auto& sql : *deferred) {
+    if (auto r = db.Exec(sql); !r) return fail(r.error());
   }
   // Hosts without findings still appear, with score 0.
   if (auto r = db.Exec("INSERT OR IGNORE INTO host_scores (host_id, score, level, entities, findings) "

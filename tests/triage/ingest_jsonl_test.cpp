@@ -9,33 +9,22 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/archive/archive_writer.h"
 #include "tests/support/test_env.h"
 #include "triage/case_db.h"
 #include "triage/ingest.h"
+#include "triage/rules.h"
+#include "triage/scoring.h"
 
 namespace trawl::triage {
 namespace {
 
 using nlohmann::json;
-
-json ToJson(const FlatValue& v) {
-  switch (v.type) {
-    case FlatValue::Type::kNull: return nullptr;
-    case FlatValue::Type::kBool: return v.i != 0;
-    case FlatValue::Type::kInt: return v.i;
-    case FlatValue::Type::kUInt: return v.u;
-    case FlatValue::Type::kDouble: return v.d;
-    case FlatValue::Type::kString: return std::string(v.text);
-  }
-  return nullptr;
-}
 
 // Same value, same nlohmann type, recursively over the (flat) object.
 void ExpectSame(const json& fast, const json& ref, const std::string& line) {
@@ -59,7 +48,7 @@ bool Check(const std::string& line) {
   EXPECT_TRUE(ref_ok) << "accepted what nlohmann rejects: " << line;
   if (!ref_ok) return true;
   json fast = json::object();
-  for (const auto& f : fields) fast[std::string(f.key)] = ToJson(f.value);  // the last one wins
+  for (const auto& f : fields) fast[std::string(f.key)] = FlatToJson(f.value);  // the last one wins
   ExpectSame(fast, ref, line);
   return true;
 }
@@ -109,10 +98,10 @@ TEST(IngestJsonl, DeclinesWhatItDoesNotHandleOrNlohmannRejects) {
       R"({"a":"\udc00"})",
       R"({"a":"\ud800\u0041"})",
       "{\"a\":\"tab\there\"}",
-      "{\"a\":\"\xc0\xaf\"}",      // overlong
-      "{\"a\":\"\xed\xa0\x80\"}",  // UTF-8 encoded surrogate
+      "{\"a\":\"\xc0\xaf\"}",          // overlong
+      "{\"a\":\"\xed\xa0\x80\"}",      // UTF-8 encoded surrogate
       "{\"a\":\"\xf4\x90\x80\x80\"}",  // above U+10FFFF
-      "{\"a\":\"\xe4\xb8\"}",      // truncated
+      "{\"a\":\"\xe4\xb8\"}",          // truncated
       "{\"a\":\"unterminated}",
       "{\"a\":1",
       R"({a:1})",
@@ -130,9 +119,11 @@ TEST(IngestJsonl, RandomMutationsAgreeWithNlohmann) {
   const std::vector<std::string> seeds = {
       R"({"path":"C:\\Windows\\System32\\drivers\\etc\\hosts","source_path":"/mnt/c/Windows/System32/drivers/etc/hosts","type":"file","size":824,"mode":33188,"uid":-1,"mtime":"2025-03-01T10:00:00.000000000Z","md5":"0123456789abcdef0123456789abcdef","entropy":4.25,"is_pe":false,"pe_signed":null})",
       R"({"pid":4,"ppid":0,"name":"System","exe":"\\Device\\HarddiskVolume2\\x.exe","cmdline":"a \"b\" \u00e9","start_time":"2026-01-01T00:00:00Z"})",
-      "{\"dir\":\"C:\\\\Users\\\\J\xc3\xbcrgen\",\"name\":\"\xe4\xb8\xad.dll\",\"type\":\"file\",\"n\":-12.5e-3}",
+      "{\"dir\":\"C:\\\\Users\\\\J\xc3\xbcrgen\",\"name\":\"\xe4\xb8\xad.dll\",\"type\":\"file\","
+      "\"n\":-12.5e-3}",
   };
-  const std::string alphabet = "{}[]\":,\\/ -+.eE0123456789abcdeftnrulsu\x01\x7f\x80\xbf\xc3\xe4\xed\xf0\xff";
+  const std::string alphabet =
+      "{}[]\":,\\/ -+.eE0123456789abcdeftnrulsu\x01\x7f\x80\xbf\xc3\xe4\xed\xf0\xff";
   std::mt19937 rng(20260101);
   int accepted = 0, declined = 0;
   for (int iter = 0; iter < 20000; ++iter) {
@@ -142,13 +133,21 @@ TEST(IngestJsonl, RandomMutationsAgreeWithNlohmann) {
       const std::size_t pos = rng() % (line.size() + 1);
       const char c = alphabet[rng() % alphabet.size()];
       switch (rng() % 3) {
-        case 0: if (pos < line.size()) line[pos] = c; break;
-        case 1: line.insert(pos, 1, c); break;
-        default: if (pos < line.size()) line.erase(pos, 1); break;
+        case 0:
+          if (pos < line.size()) line[pos] = c;
+          break;
+        case 1:
+          line.insert(pos, 1, c);
+          break;
+        default:
+          if (pos < line.size()) line.erase(pos, 1);
+          break;
       }
     }
-    if (Check(line)) ++accepted;
-    else ++declined;
+    if (Check(line))
+      ++accepted;
+    else
+      ++declined;
     if (::testing::Test::HasFailure()) break;
   }
   // Both sides of the boundary were exercised.
@@ -166,15 +165,18 @@ TEST(IngestJsonl, FastPathRowsMatchTheDomPath) {
   o.output_dir = dir / "out";
   o.base_name = "H1_20260101T000000Z";
   o.recipients = {id.ToRecipient()};
-  o.header = {{"tool", "trawl-collect"}, {"started", "2026-01-01T00:00:00Z"},
-              {"host", {{"hostname", "H1"}, {"os", "windows"}}}, {"target_os", "windows"}};
+  o.header = {{"tool", "trawl-collect"},
+              {"started", "2026-01-01T00:00:00Z"},
+              {"host", {{"hostname", "H1"}, {"os", "windows"}}},
+              {"target_os", "windows"}};
   auto w = core::archive::ArchiveWriter::Create(o);
   ASSERT_TRUE(w) << w.error().ToString();
   const std::string common =
       R"("path":"C:\\A\\B\\File.DLL","size":18446744073709551615,"uid":-5,"entropy":7.5,"is_pe":true,)"
       R"("md5":"\u00e9\"","path":"C:\\X\\y.Txt","aa_extra":"x",)";
-  const std::string lines = "{" + common + R"("zz_extra":[1,2]})" + "\n{" + common + R"("zz_extra":2})" +
-                            "\n" + R"({"path":7,"sha256":"ab"})" + "\r\n\n" + R"({"path":"/usr/lib/x.so"})" + "\n";
+  const std::string lines = "{" + common + R"("zz_extra":[1,2]})" + "\n{" + common +
+                            R"("zz_extra":2})" + "\n" + R"({"path":7,"sha256":"ab"})" + "\r\n\n" +
+                            R"({"path":"/usr/lib/x.so"})" + "\n";
   ASSERT_TRUE((*w)->BeginFile("records/files.0001.jsonl", {}));
   ASSERT_TRUE((*w)->WriteFile(core::AsBytes(lines)));
   core::archive::ItemRecord rec;
@@ -190,7 +192,8 @@ TEST(IngestJsonl, FastPathRowsMatchTheDomPath) {
   ASSERT_EQ(r.status, IngestResult::Status::kIngested) << r.reason << "\n" << problems;
   EXPECT_EQ(r.records, 4u);
   auto s = (*db)->Prepare(
-      "SELECT quote(path), quote(size), quote(uid), quote(entropy), quote(is_pe), quote(md5), quote(name), "
+      "SELECT quote(path), quote(size), quote(uid), quote(entropy), quote(is_pe), quote(md5), "
+      "quote(name), "
       "quote(dir), quote(name_lc), quote(dir_lc), quote(ext_lc), quote(extra), "
       "host_id = (SELECT id FROM hosts WHERE hostname = 'H1') FROM files ORDER BY id");
   ASSERT_TRUE(s);
@@ -201,16 +204,26 @@ TEST(IngestJsonl, FastPathRowsMatchTheDomPath) {
   }
   ASSERT_EQ(rows.size(), 4u);
   // (Column affinity: the unsigned's text becomes REAL in INTEGER size, 7 text in TEXT path.)
-  const std::vector<std::string> dom = {"'C:\\X\\y.Txt'", "1.84467440737095516156e+19", "-5", "7.5", "1", "'\xc3\xa9\"'",
-                                        "'y.Txt'", "'C:\\X'", "'y.txt'", "'c:\\x'", "'txt'",
-                                        R"('{"aa_extra":"x","zz_extra":[1,2]}')", "1"};
+  const std::vector<std::string> dom = {"'C:\\X\\y.Txt'",
+                                        "1.84467440737095516156e+19",
+                                        "-5",
+                                        "7.5",
+                                        "1",
+                                        "'\xc3\xa9\"'",
+                                        "'y.Txt'",
+                                        "'C:\\X'",
+                                        "'y.txt'",
+                                        "'c:\\x'",
+                                        "'txt'",
+                                        R"('{"aa_extra":"x","zz_extra":[1,2]}')",
+                                        "1"};
   EXPECT_EQ(rows[0], dom);
   std::vector<std::string> fast = dom;
   fast[11] = R"('{"aa_extra":"x","zz_extra":2}')";
   EXPECT_EQ(rows[1], fast);
   // A path that is not a string derives empty strings (not NULL), as before.
-  EXPECT_EQ(rows[2], (std::vector<std::string>{"'7'", "NULL", "NULL", "NULL", "NULL", "NULL", "''", "''", "''", "''",
-                                               "''", "NULL", "1"}));
+  EXPECT_EQ(rows[2], (std::vector<std::string>{"'7'", "NULL", "NULL", "NULL", "NULL", "NULL", "''",
+                                               "''", "''", "''", "''", "NULL", "1"}));
   EXPECT_EQ(rows[3][6], "'x.so'");
   EXPECT_EQ(rows[3][7], "'/usr/lib'");
 }
@@ -227,7 +240,8 @@ TEST(TriageCaseDb, MigratesSchemaVersion1) {
   };
   cut("files_dir ON files (dir_lc, ext_lc, host_id)", "files_dir ON files (dir_lc)");
   cut(") WITHOUT ROWID;", ");");
-  for (const char* partial : {"CREATE INDEX IF NOT EXISTS files_product", "CREATE INDEX IF NOT EXISTS files_pe_padding_anomaly",
+  for (const char* partial : {"CREATE INDEX IF NOT EXISTS files_product",
+                              "CREATE INDEX IF NOT EXISTS files_pe_padding_anomaly",
                               "CREATE INDEX IF NOT EXISTS files_pe_digest_mismatch"}) {
     const auto pos = v1.find(partial);
     ASSERT_NE(pos, std::string::npos) << partial;
@@ -235,10 +249,12 @@ TEST(TriageCaseDb, MigratesSchemaVersion1) {
   }
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open((dir / "case.db").string().c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, v1.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+  ASSERT_EQ(sqlite3_exec(raw, v1.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(raw);
   ASSERT_EQ(sqlite3_exec(raw,
                          "INSERT INTO pe (sha256, product_name) VALUES ('ab', '3CX'); "
-                         "INSERT INTO files (collection_id, path, sha256, dir_lc, ext_lc) VALUES (1, 'C:\\a.exe', 'ab', 'c:', 'exe'); "
+                         "INSERT INTO files (collection_id, path, sha256, dir_lc, ext_lc) VALUES "
+                         "(1, 'C:\\a.exe', 'ab', 'c:', 'exe'); "
                          "PRAGMA user_version = 1;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK)
@@ -258,13 +274,50 @@ TEST(TriageCaseDb, MigratesSchemaVersion1) {
   };
   EXPECT_EQ(one("PRAGMA user_version"), std::to_string(kCaseSchemaVersion));
   EXPECT_EQ(one("SELECT sql LIKE '%WITHOUT ROWID' FROM sqlite_schema WHERE name = 'pe'"), "1");
-  EXPECT_EQ(one("SELECT count(*) FROM sqlite_schema WHERE name IN ('files_product', 'files_pe_padding_anomaly', "
-                "'files_pe_digest_mismatch') OR sql LIKE '%files_dir ON files (dir_lc, ext_lc, host_id)%'"),
+  EXPECT_EQ(one("SELECT count(*) FROM sqlite_schema WHERE name IN ('files_product', "
+                "'files_pe_padding_anomaly', "
+                "'files_pe_digest_mismatch') OR sql LIKE '%files_dir ON files (dir_lc, ext_lc, "
+                "host_id)%'"),
             "4");
   EXPECT_EQ(one("SELECT product_name FROM pe WHERE sha256 = 'ab'"), "3CX");
   EXPECT_EQ(one("SELECT count(*) FROM files WHERE sha256 = 'ab'"), "1");
   EXPECT_EQ(one("SELECT count(*) FROM sqlite_schema WHERE name = 'pe_v1'"), "0");
   EXPECT_EQ(one("PRAGMA integrity_check"), "ok");
+}
+
+// Scoring writes findings.evidence and entity_scores.reasons as text without
+// a DOM (triage/scoring.cpp); they must read as nlohmann's own dump of the
+// same value, byte for byte. (Here rather than in scoring_test.cpp only to
+// keep this change inside the ingest test files.)
+TEST(TriageScoringJson, EvidenceAndReasonsAreNlohmannsDump) {
+  test::TempDir dir;
+  auto db = Db::Open(dir / "case.db", Db::Mode::kReadWriteCreate);
+  ASSERT_TRUE(db);
+  ASSERT_TRUE((*db)->Exec("INSERT INTO hosts (id, hostname) VALUES (1, 'h')"));
+  Rule rule;
+  rule.id = "test.evidence";
+  rule.file = "x/test/evidence.yaml";
+  rule.title = "t";
+  rule.author = "a \"q\" \\ \xc3\xa9 \xff";
+  rule.score = 50;
+  rule.entity = "file";
+  rule.query =
+      "SELECT 1 AS host_id, 'k' AS entity_key, 1.5 AS f, 0.1 AS g, 1e300 AS big, -3 AS neg, NULL "
+      "AS n, "
+      "'q\"\\' || char(10) || char(1) || 'é' AS s, x'ff41' AS b, 'dup1' AS d, 'dup2' AS d, "
+      "char(127) AS del, "
+      "'C:\\Program Files\\x' AS path, 'msg \"x\" \\ y' AS message, 1 AS \"a\"\"b\"";
+  auto scored = ScoreCase(**db, {rule}, {});
+  ASSERT_TRUE(scored) << scored.error().ToString();
+  ASSERT_EQ(scored->findings, 1u);
+  for (const char* sql : {"SELECT evidence FROM findings", "SELECT reasons FROM entity_scores"}) {
+    auto q = (*db)->Prepare(sql);
+    ASSERT_TRUE(q && *q->Step()) << sql;
+    const std::string text = q->Text(0);
+    const json parsed = json::parse(text, nullptr, false);
+    ASSERT_FALSE(parsed.is_discarded()) << text;
+    EXPECT_EQ(parsed.dump(-1, ' ', false, json::error_handler_t::replace), text) << sql;
+  }
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 -- SPDX-License-Identifier: Apache-2.0
--- trawl-triage case database, schema version 1 (PRAGMA user_version).
+-- trawl-triage case database, schema version 2 (PRAGMA user_version).
+-- Version 1 differed only in indexes and in pe being a rowid table; triage/case_db.cpp
+-- migrates such a case when it opens it for writing.
 -- Many hosts per case; each archive (or split part) is one collection.
 -- Record tables (processes, modules, files, dir_entries) are generated from
 -- the collector's column declarations (core/profile/kinds.cpp) at the marker
@@ -72,6 +74,7 @@ CREATE TABLE IF NOT EXISTS other_records (
 
 -- PE facts per file content, from triage's own analysis of copied members
 -- (core/formats/pe.h); the files records carry the collector's pe_* columns.
+-- WITHOUT ROWID: the key is stored once, not in the row and again in an index.
 CREATE TABLE IF NOT EXISTS pe (
   sha256 TEXT PRIMARY KEY,
   machine TEXT,
@@ -99,7 +102,7 @@ CREATE TABLE IF NOT EXISTS pe (
   overlay_size INTEGER,
   overlay_entropy REAL,
   notes TEXT                                     -- JSON array
-);
+) WITHOUT ROWID;
 
 -- Parsed prefetch files found in archives (files/**/*.pf).
 CREATE TABLE IF NOT EXISTS prefetch (
@@ -202,11 +205,19 @@ CREATE TABLE IF NOT EXISTS host_scores (
   findings INTEGER NOT NULL
 );
 
--- host_id is filled in after an archive verified (UPDATE by rowid range), so
--- no index contains it: rules join on the indexed column and then compare host_id.
-CREATE INDEX IF NOT EXISTS files_dir ON files (dir_lc);
+-- Rows are written with the host id the archive is expected to get and
+-- corrected after it verified (an UPDATE by rowid range, rarely needed), so
+-- host_id is in files_dir only, where it makes the "beside a DLL / EXE in the
+-- same folder" joins covering. A fresh case builds these indexes once, after
+-- its first archive's rows are in (triage/ingest.cpp).
+CREATE INDEX IF NOT EXISTS files_dir ON files (dir_lc, ext_lc, host_id);
 CREATE INDEX IF NOT EXISTS files_name ON files (name_lc);
 CREATE INDEX IF NOT EXISTS files_sha256 ON files (sha256);
+-- Partial indexes hold only the few rows a rule looks for, instead of a scan of
+-- every file: install_dirs products, and the rare Authenticode anomalies.
+CREATE INDEX IF NOT EXISTS files_product ON files (product) WHERE product IS NOT NULL;
+CREATE INDEX IF NOT EXISTS files_pe_padding_anomaly ON files (pe_padding_anomaly) WHERE pe_padding_anomaly = 1;
+CREATE INDEX IF NOT EXISTS files_pe_digest_mismatch ON files (pe_signed) WHERE pe_signed = 1 AND pe_digest_matches = 0;
 CREATE INDEX IF NOT EXISTS modules_name ON modules (name_lc);
 CREATE INDEX IF NOT EXISTS modules_sha256 ON modules (sha256);
 CREATE INDEX IF NOT EXISTS dir_entries_name ON dir_entries (name_lc);

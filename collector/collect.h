@@ -6,6 +6,8 @@
 // 3 fatal.
 #pragma once
 
+#include "core/util/exit_codes.h"
+
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -17,10 +19,10 @@
 
 namespace trawl::collector {
 
-inline constexpr int kExitComplete = 0;
-inline constexpr int kExitPartial = 1;
-inline constexpr int kExitUsage = 2;
-inline constexpr int kExitFatal = 3;
+inline constexpr int kExitComplete = core::kExitOk;
+inline constexpr int kExitPartial = core::kExitPartial;
+inline constexpr int kExitUsage = core::kExitUsage;
+inline constexpr int kExitFatal = core::kExitFatal;
 
 struct CollectOptions {
   std::string profile = "default";       // embedded name or a .yaml path

@@ -16,6 +16,8 @@
 #include <unistd.h>
 #endif
 
+#include "core/util/main_guard.h"
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -143,8 +145,10 @@ int wmain(int argc, wchar_t** wargv) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  return Main(argc, argv.data());
+  return trawl::core::RunGuarded("trawl-collect", [&] { return Main(argc, argv.data()); });
 }
 #else
-int main(int argc, char** argv) { return Main(argc, argv); }
+int main(int argc, char** argv) {
+  return trawl::core::RunGuarded("trawl-collect", [&] { return Main(argc, argv); });
+}
 #endif

@@ -58,13 +58,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   }
   if (auto report = archive::VerifyArchive(s.input, s.ids)) {
-    if (report->ok) FUZZ_CHECK(!report->manifest.is_null(), "verified without a manifest");
+    if (report->ok) FUZZ_CHECK(report->manifest.has_value(), "verified without a manifest");
   }
 
   archive::ReadLimits limits;
   limits.max_member_size = 1u << 20;
   limits.max_members = 1000;
-  limits.max_manifest_size = 1u << 20;
+  limits.manifest.max_bytes = 1u << 20;
   if (auto reader = archive::ArchiveReader::Open(s.input, s.ids, limits)) {
     while (true) {
       auto next = (*reader)->Next();

@@ -12,6 +12,7 @@
 #include "core/util/text.h"
 #include "triage/commands.h"
 #include "triage/embedded.h"
+#include "triage/tabular.h"
 
 namespace trawl::triage {
 
@@ -100,9 +101,9 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
   auto v = version();
   if (!v) return std::unexpected(v.error().WithContext(path.string()));
   if (mode == Mode::kReadOnly) {
-    if (*v == 1) {
-      return Fail(ErrorCode::kFormat, fmt::format("{}: case schema version 1: trawl-triage analyze on this case "
-                                                  "migrates it to version {}", path.string(), kCaseSchemaVersion));
+    if (*v == 1 || *v == 2) {
+      return Fail(ErrorCode::kFormat, fmt::format("{}: case schema version {}: trawl-triage analyze on this case "
+                                                  "migrates it to version {}", path.string(), *v, kCaseSchemaVersion));
     }
     if (*v != kCaseSchemaVersion) {
       return Fail(ErrorCode::kFormat, fmt::format("{}: not a trawl case database of schema version {} (user_version {})",
@@ -114,7 +115,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
     TRAWL_TRY_VOID(db->Exec("PRAGMA cache_size=-65536; PRAGMA mmap_size=2147418112;"));
     return db;
   }
-  if (*v != 0 && *v != 1 && *v != kCaseSchemaVersion) {
+  if (*v != 0 && *v != 1 && *v != 2 && *v != kCaseSchemaVersion) {
     return Fail(ErrorCode::kUnsupported, fmt::format("{}: case schema version {} is not supported (expected {})",
                                                      path.string(), *v, kCaseSchemaVersion));
   }
@@ -139,20 +140,39 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
     }
     TRAWL_TRY_VOID(db->Exec(fmt::format("PRAGMA user_version = {}", kCaseSchemaVersion)));
     TRAWL_TRY_VOID(db->Exec("COMMIT"));
-  } else if (*v == 1) {
+  } else if (*v == 1 || *v == 2) {
     // 1 -> 2: files_dir gained columns, new partial indexes, pe became
-    // WITHOUT ROWID. The schema script creates whatever is missing.
+    // WITHOUT ROWID. 2 -> 3: collections lost UNIQUE (host_id, started,
+    // part) and gained content_sha256 and conflict (SQLite's rebuild: new
+    // table, copy, drop, rename). The schema script creates what is missing.
+    std::vector<std::string> steps;
+    if (*v == 1) {
+      steps = {"ALTER TABLE pe RENAME TO pe_v1", "DROP INDEX IF EXISTS files_dir"};
+    }
+    steps.push_back("ALTER TABLE collections RENAME TO collections_v2");
+    steps.push_back(ExpandedSchemaSql());
+    if (*v == 1) {
+      steps.push_back("INSERT INTO pe SELECT * FROM pe_v1");
+      steps.push_back("DROP TABLE pe_v1");
+    }
+    const std::string cols = "id, host_id, archive_name, archive_sha256, started, ended, part, result, tool_version, "
+                             "profile_name, profile_sha256, target_os, live, root, limits_hit, counts, ingested_at";
+    steps.push_back(fmt::format("INSERT INTO collections ({0}) SELECT {0} FROM collections_v2", cols));
+    steps.push_back("DROP TABLE collections_v2");
+    steps.push_back(fmt::format("PRAGMA user_version = {}", kCaseSchemaVersion));
+    // Renaming must not rewrite the REFERENCES collections(id) of the other
+    // tables to the old table's new name.
+    TRAWL_TRY_VOID(db->Exec("PRAGMA legacy_alter_table=ON"));
     TRAWL_TRY_VOID(db->Exec("BEGIN IMMEDIATE"));
-    for (const std::string& sql : {std::string("ALTER TABLE pe RENAME TO pe_v1"),
-                                   std::string("DROP INDEX IF EXISTS files_dir"), ExpandedSchemaSql(),
-                                   std::string("INSERT INTO pe SELECT * FROM pe_v1"), std::string("DROP TABLE pe_v1"),
-                                   fmt::format("PRAGMA user_version = {}", kCaseSchemaVersion)}) {
+    for (const std::string& sql : steps) {
       if (auto r = db->Exec(sql); !r) {
         (void)db->Exec("ROLLBACK");
-        return std::unexpected(r.error().WithContext("migrating the case schema from version 1"));
+        (void)db->Exec("PRAGMA legacy_alter_table=OFF");
+        return std::unexpected(r.error().WithContext(fmt::format("migrating the case schema from version {}", *v)));
       }
     }
     TRAWL_TRY_VOID(db->Exec("COMMIT"));
+    TRAWL_TRY_VOID(db->Exec("PRAGMA legacy_alter_table=OFF"));
   }
   return db;
 }
@@ -351,20 +371,6 @@ std::pair<std::string, std::string> SplitTargetPath(std::string_view path) {
 
 // ---- query ----------------------------------------------------------------
 
-namespace {
-
-std::string CsvField(std::string_view v) {
-  if (v.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(v);
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-}  // namespace
-
 int RunQueryCommand(const std::filesystem::path& case_path, const std::string& sql, const std::string& format,
                     std::ostream& out, std::ostream& err) {
   auto db = Db::Open(case_path, Db::Mode::kReadOnly);
@@ -382,46 +388,14 @@ int RunQueryCommand(const std::filesystem::path& case_path, const std::string& s
     err << "trawl-triage query: refused: the statement is not read-only\n";
     return kExitUsage;
   }
-  const int n = stmt->ColumnCount();
-  nlohmann::json rows = nlohmann::json::array();
-  auto emit_header = [&] {
-    if (format == "json") return;
-    for (int i = 0; i < n; ++i) {
-      if (i > 0) out << (format == "csv" ? "," : "\t");
-      out << (format == "csv" ? CsvField(stmt->ColumnName(i)) : core::EscapeForTerminal(stmt->ColumnName(i)));
-    }
-    out << "\n";
-  };
-  emit_header();
-  while (true) {
-    auto row = stmt->Step();
-    if (!row) {
-      err << "trawl-triage query: " << core::EscapeForTerminal(row.error().message) << "\n";
-      return kExitProblems;
-    }
-    if (!*row) break;
-    nlohmann::json obj = nlohmann::json::object();
-    for (int i = 0; i < n; ++i) {
-      const int t = stmt->ColumnType(i);
-      if (format == "json") {
-        if (t == SQLITE_INTEGER) obj[stmt->ColumnName(i)] = stmt->Int(i);
-        else if (t == SQLITE_FLOAT) obj[stmt->ColumnName(i)] = stmt->Real(i);
-        else if (t == SQLITE_NULL) obj[stmt->ColumnName(i)] = nullptr;
-        else obj[stmt->ColumnName(i)] = core::RepairUtf8(stmt->Text(i));
-        continue;
-      }
-      if (i > 0) out << (format == "csv" ? "," : "\t");
-      std::string v = t == SQLITE_BLOB ? fmt::format("<blob {} bytes>", stmt->Text(i).size()) : stmt->Text(i);
-      if (format == "csv") {
-        out << CsvField(core::RepairUtf8(v));
-      } else {
-        // Tabs and newlines inside values would break the columns.
-        std::string esc = core::EscapeForTerminal(v);
-        out << esc;
-      }
-    }
-    if (format == "json") out << obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    else out << "\n";
+  auto fmt_kind = ParseTabularFormat(format);
+  if (!fmt_kind) {
+    err << "trawl-triage query: " << fmt_kind.error().message << "\n";
+    return kExitUsage;
+  }
+  if (auto r = WriteTabular(*stmt, *fmt_kind, out); !r) {
+    err << "trawl-triage query: " << core::EscapeForTerminal(r.error().message) << "\n";
+    return kExitProblems;
   }
   return kExitOk;
 }

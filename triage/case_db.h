@@ -30,7 +30,7 @@ namespace trawl::triage {
 
 // Version of the case schema, kept in PRAGMA user_version. Version 1 (other
 // indexes, pe with a rowid) is migrated by a read-write Open.
-inline constexpr int kCaseSchemaVersion = 2;
+inline constexpr int kCaseSchemaVersion = 3;
 
 class Stmt;
 

@@ -73,57 +73,68 @@ int RunKeygen(const std::string& output, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
+void AddArchiveLimitOptions(CLI::App* app, core::archive::ReadLimits& limits) {
+  app->add_option("--max-inflated", limits.max_total_inflated,
+                  "most bytes one archive may inflate to (all members; units: KiB, MiB, GiB)")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+  app->add_option("--max-inflation-ratio", limits.max_inflation_ratio,
+                  "most an archive may inflate to, as a multiple of its file size (above a 64 MiB floor)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
 int RunDecrypt(const std::vector<core::age::Identity>& ids, const std::string& archive, const std::string& out_path,
-               bool raw, std::ostream& out, std::ostream& err) {
+               bool raw, std::ostream& out, std::ostream& err, const core::archive::ExtractOptions& options) {
+  const std::string shown_out = core::EscapeForTerminal(out_path);
   if (raw) {
     auto n = core::archive::DecryptRaw(archive, ids, out_path);
     if (!n) {
       err << "trawl-triage decrypt: " << core::EscapeForTerminal(n.error().ToString()) << "\n";
       return kExitProblems;
     }
-    out << fmt::format("decrypted {} bytes to {}\n", *n, out_path);
+    out << fmt::format("decrypted {} bytes to {}\n", *n, shown_out);
     return kExitOk;
   }
-  auto report = core::archive::ExtractArchive(archive, ids, out_path);
+  auto report = core::archive::ExtractArchive(archive, ids, out_path, options);
   if (!report) {
     // The message may name a member: the archive author's bytes.
     err << "trawl-triage decrypt: " << core::EscapeForTerminal(report.error().ToString()) << "\n";
     return kExitProblems;
   }
+  for (const auto& p : report->problems) {
+    err << "did not verify: " << core::EscapeForTerminal(p.member) << ": " << core::EscapeForTerminal(p.problem) << "\n";
+  }
   for (const auto& r : report->refused) {
     err << "refused: " << core::EscapeForTerminal(r.member) << ": " << core::EscapeForTerminal(r.problem) << "\n";
   }
-  out << fmt::format("extracted {} members to {}{}\n", report->extracted, out_path,
-                     report->refused.empty() ? "" : fmt::format(" ({} refused)", report->refused.size()));
-  return report->refused.empty() ? kExitOk : kExitProblems;
+  out << fmt::format("extracted {} members ({} bytes) to {}{}{}\n", report->extracted, report->bytes, shown_out,
+                     report->refused.empty() ? "" : fmt::format(" ({} refused)", report->refused.size()),
+                     report->problems.empty() ? "" : fmt::format("; the archive did NOT verify ({} problem(s))",
+                                                                 report->problems.size()));
+  return report->refused.empty() && report->problems.empty() ? kExitOk : kExitProblems;
 }
 
 int RunVerify(const std::vector<core::age::Identity>& ids, const std::vector<std::string>& archives,
-              std::ostream& out, std::ostream& err) {
+              std::ostream& out, std::ostream& err, const core::archive::ReadLimits& limits) {
   int rc = kExitOk;
   for (const auto& a : archives) {
-    auto report = core::archive::VerifyArchive(a, ids);
+    // Archive names come from whoever handed the files over: escaped too.
+    const std::string name = core::EscapeForTerminal(a);
+    auto report = core::archive::VerifyArchive(a, ids, limits);
     if (!report) {
-      out << "FAIL " << a << ": " << core::EscapeForTerminal(report.error().ToString()) << "\n";
+      out << "FAIL " << name << ": " << core::EscapeForTerminal(report.error().ToString()) << "\n";
       rc = kExitProblems;
       continue;
     }
-    if (report->ok) {
-      const auto& m = report->manifest;
-      // The manifest is the archive author's: json::value() throws on a
-      // type mismatch, and any string may hold terminal escapes.
-      auto field = [&m](const char* pointer) -> std::string {
-        const nlohmann::json::json_pointer p(pointer);
-        if (!m.contains(p)) return "?";
-        const auto& v = m.at(p);
-        return core::EscapeForTerminal(
-            v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-      };
-      out << fmt::format("OK   {}: {} members verified; host {}, result {}, part {}\n", a, report->members_checked,
-                         field("/host/hostname"), field("/result"), field("/part"));
+    if (report->ok && report->manifest) {
+      const auto& m = *report->manifest;
+      out << fmt::format("OK   {}: {} members verified; host {}, result {}, part {}, content SHA-256 {}\n", name,
+                         report->members_checked, core::EscapeForTerminal(m.host.hostname), m.result, m.part,
+                         report->content_sha256);
     } else {
       rc = kExitProblems;
-      out << fmt::format("FAIL {}: {} problem(s)\n", a, report->problems.size());
+      out << fmt::format("FAIL {}: {} problem(s)\n", name, report->problems.size());
       for (const auto& p : report->problems) {
         out << "  " << core::EscapeForTerminal(p.member) << ": " << core::EscapeForTerminal(p.problem) << "\n";
       }

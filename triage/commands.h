@@ -10,15 +10,23 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
+#include "core/archive/archive_reader.h"
 #include "core/crypto/age.h"
 #include "core/util/error.h"
+#include "core/util/exit_codes.h"
 
 namespace trawl::triage {
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitProblems = 1;
-inline constexpr int kExitUsage = 2;
-inline constexpr int kExitFatal = 3;
+inline constexpr int kExitOk = core::kExitOk;
+inline constexpr int kExitProblems = core::kExitProblems;
+inline constexpr int kExitUsage = core::kExitUsage;
+inline constexpr int kExitFatal = core::kExitFatal;
+
+// The per-archive caps of core::archive::ReadLimits as options of `app`
+// (--max-inflated, --max-inflation-ratio).
+void AddArchiveLimitOptions(CLI::App* app, core::archive::ReadLimits& limits);
 
 // Loads identities from -i files (age-keygen format) and a passphrase file.
 core::Result<std::vector<core::age::Identity>> LoadIdentities(
@@ -26,9 +34,10 @@ core::Result<std::vector<core::age::Identity>> LoadIdentities(
 
 int RunKeygen(const std::string& output, std::ostream& out, std::ostream& err);
 int RunDecrypt(const std::vector<core::age::Identity>& ids, const std::string& archive,
-               const std::string& out_path, bool raw, std::ostream& out, std::ostream& err);
+               const std::string& out_path, bool raw, std::ostream& out, std::ostream& err,
+               const core::archive::ExtractOptions& options = {});
 int RunVerify(const std::vector<core::age::Identity>& ids, const std::vector<std::string>& archives,
-              std::ostream& out, std::ostream& err);
+              std::ostream& out, std::ostream& err, const core::archive::ReadLimits& limits = {});
 int RunInspectPrefetch(const std::vector<std::string>& files, bool json, std::ostream& out, std::ostream& err);
 int RunInspectPe(const std::vector<std::string>& files, bool json, std::ostream& out, std::ostream& err);
 

@@ -31,6 +31,7 @@ struct ExtraOptions {
   std::size_t stack_limit = 50;
   std::string report_format = "html";
   std::string report_out;
+  IngestOptions ingest;
   CLI::App* analyze = nullptr;
   CLI::App* query = nullptr;
   CLI::App* stack = nullptr;
@@ -49,6 +50,10 @@ void AddExtraCommands(CLI::App& app, ExtraCommands& extra, const std::function<v
   o.analyze->add_flag("--no-builtin-rules", o.no_builtin_rules, "run only the rules given with --rules");
   o.analyze->add_option("--top", o.top, "findings shown in the summary")->capture_default_str();
   o.analyze->add_option("archives", o.archives, "archives (.zip.age, split parts); none: re-score the case");
+  AddArchiveLimitOptions(o.analyze, o.ingest.limits);
+  o.analyze->add_option("--max-rows", o.ingest.max_rows_per_table, "most rows one archive may add to one table")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 
   o.query = app.add_subcommand("query", "run one read-only SQL statement against a case");
   o.query->add_option("--case", o.case_path, "case database")->required();
@@ -118,12 +123,21 @@ int RunAnalyze(ExtraOptions& o, const std::vector<std::string>& identity_files, 
   const auto t0 = std::chrono::steady_clock::now();
   std::uint64_t records = 0;
   for (const auto& a : o.archives) {
-    const IngestResult r = IngestArchive(**db, a, ids);
+    const IngestResult r = IngestArchive(**db, a, ids, o.ingest);
     switch (r.status) {
       case IngestResult::Status::kIngested:
         records += r.records;
         out << fmt::format("ingested  {}: host {}, {} records, {} prefetch, {} PE\n", core::EscapeForTerminal(a),
                            core::EscapeForTerminal(r.hostname), r.records, r.prefetch, r.pe);
+        if (!r.conflict.empty()) {
+          // Both stay in the case; the analyst decides which one is genuine.
+          rc = kExitProblems;
+          out << fmt::format("CONFLICT  {}: claims the same collection (host {}, start, part) as {}, with other "
+                             "content: at most one is genuine; compare each file's SHA-256 with what the collection "
+                             "channel reported (rule integrity.conflicting_collections)\n",
+                             core::EscapeForTerminal(a), core::EscapeForTerminal(r.hostname),
+                             core::EscapeForTerminal(r.conflict));
+        }
         break;
       case IngestResult::Status::kDuplicate:
         out << fmt::format("unchanged {}: {}\n", core::EscapeForTerminal(a), core::EscapeForTerminal(r.reason));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -60,6 +61,20 @@ std::string_view LowerInto(std::string& buf, std::string_view s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   return buf;
+}
+
+// SQLite and most tools that read a case treat NUL as the end of a string:
+// a value holding one (a forged "\u0000") would be cut short wherever it is
+// shown. NUL becomes U+FFFD, as an invalid UTF-8 byte does.
+bool HasNul(std::string_view v) { return v.find('\0') != std::string_view::npos; }
+std::string WithoutNul(std::string_view v) {
+  std::string out;
+  out.reserve(v.size() + 8);
+  for (char c : v) {
+    if (c == '\0') out += "\xEF\xBF\xBD";
+    else out += c;
+  }
+  return out;
 }
 
 std::string_view ExtOfView(std::string_view name_lc) {
@@ -145,7 +160,7 @@ class TableWriter {
           else stmt_.Bind(i, std::string_view(std::to_string(v.u)));
           break;
         case FlatValue::Type::kDouble: stmt_.Bind(i, v.d); break;
-        case FlatValue::Type::kString: stmt_.BindNoCopy(i, v.text); break;
+        case FlatValue::Type::kString: BindText(i, v.text); break;
       }
     }
     return Finish(from, extra);
@@ -176,7 +191,7 @@ class TableWriter {
           break;
         }
         case json::value_t::number_float: stmt_.Bind(i, value.get<double>()); break;
-        case json::value_t::string: stmt_.BindNoCopy(i, std::string_view(value.get_ref<const std::string&>())); break;
+        case json::value_t::string: BindText(i, std::string_view(value.get_ref<const std::string&>())); break;
         case json::value_t::null: stmt_.BindNull(i); break;
         default: stmt_.Bind(i, std::string_view(value.dump(-1, ' ', false, json::error_handler_t::replace))); break;
       }
@@ -245,11 +260,24 @@ class TableWriter {
     if (extra.is_object() && !extra.empty()) {
       stmt_.Bind(extra_index_, std::string_view(extra.dump(-1, ' ', false, json::error_handler_t::replace)));
     }
-    return stmt_.Run();
+    auto r = stmt_.Run();
+    repaired_.clear();
+    return r;
+  }
+
+  // Bound without copying unless it holds a NUL (then a repaired copy that
+  // lives until the row is written).
+  void BindText(int i, std::string_view v) {
+    if (!HasNul(v)) {
+      stmt_.BindNoCopy(i, v);
+      return;
+    }
+    repaired_.push_back(WithoutNul(v));
+    stmt_.BindNoCopy(i, repaired_.back());
   }
 
   void BindSlot(int slot, std::string_view value) {
-    if (slot != 0) stmt_.BindNoCopy(slot, value);
+    if (slot != 0) BindText(slot, value);
   }
 
   // Computed straight into the bound slots: this runs once per record.
@@ -288,6 +316,7 @@ class TableWriter {
   int extra_index_ = 0;
   std::string name_lc_, dir_lc_;  // bound without copying
   std::vector<KeyInfo> keys_;     // by position in the last records
+  std::deque<std::string> repaired_;  // NUL-free copies bound for the current row
 };
 
 struct PeFacts {
@@ -380,6 +409,19 @@ class Ingester {
                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     if (!pff) return std::unexpected(pff.error());
     prefetch_files_ = std::move(*pff);
+    auto e = db_.Prepare(
+        "INSERT INTO archive_entries (collection_id, archive_path, source_path, type, size, sha256, status, error, "
+        "artifact) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    if (!e) return std::unexpected(e.error());
+    entry_ = std::move(*e);
+    auto p = db_.Prepare(
+        "INSERT OR IGNORE INTO pe (sha256, machine, is_dll, is_64, timestamp, subsystem, imphash, signed, signer, "
+        "issuer, serial, digest_algorithm, digest_matches, padding_anomaly, padding_bytes, padding_feedface, "
+        "company_name, product_name, product_version, file_version, original_filename, internal_name, "
+        "file_description, overlay_size, overlay_entropy, notes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+        "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)");
+    if (!p) return std::unexpected(p.error());
+    pe_insert_ = std::move(*p);
     return {};
   }
 
@@ -396,12 +438,14 @@ class Ingester {
         // goes through nlohmann as before, errors included.
         if (writer != nullptr && ParseFlatRecord(line, fields_, scratch_)) {
           ++result_.records;
+          TRAWL_TRY_VOID(AtLine(Row(table), name, line_no));
           if (files) NoteCopiedPrefetch(fields_);
           return AtLine(writer->Insert(collection_id_, host_id_, fields_), name, line_no);
         }
         auto rec = ParseLine(name, line, line_no);
         if (!rec) return std::unexpected(rec.error());
         ++result_.records;
+        TRAWL_TRY_VOID(AtLine(Row(writer != nullptr ? table : std::string("other_records")), name, line_no));
         return AtLine(AddRecord(table, writer, *rec), name, line_no);
       });
     }
@@ -410,9 +454,10 @@ class Ingester {
         auto parsed = ParseLine(name, line, line_no);
         if (!parsed) return std::unexpected(parsed.error());
         const json& rec = *parsed;
+        TRAWL_TRY_VOID(AtLine(Row("collection_log"), name, line_no));
         log_.Bind(1, collection_id_);
-        if (auto it = rec.find("level"); it != rec.end() && it->is_string()) log_.Bind(2, std::string_view(it->get_ref<const std::string&>()));
-        if (auto it = rec.find("event"); it != rec.end() && it->is_string()) log_.Bind(3, std::string_view(it->get_ref<const std::string&>()));
+        if (auto it = rec.find("level"); it != rec.end() && it->is_string()) log_.Bind(2, std::string_view(WithoutNul(it->get_ref<const std::string&>())));
+        if (auto it = rec.find("event"); it != rec.end() && it->is_string()) log_.Bind(3, std::string_view(WithoutNul(it->get_ref<const std::string&>())));
         log_.Bind(4, std::string_view(rec.dump(-1, ' ', false, json::error_handler_t::replace)));
         return AtLine(log_.Run(), name, line_no);
       });
@@ -422,14 +467,69 @@ class Ingester {
     return MaybePe(name, stream);
   }
 
-  // After a verified walk: hosts, collection facts, host ids, paths, PE rows.
-  Result<void> Finish(const json& manifest) {
-    const json host = manifest.value("host", json::object());
-    std::string hostname = host.is_object() ? host.value("hostname", std::string()) : std::string();
+  // One manifest entry, as the walk checked it: its row, and the PE facts
+  // of its member keyed by the member's (verified) content hash.
+  Result<void> OnEntry(const core::archive::ManifestEntry& entry) {
+    TRAWL_TRY_VOID(Row("archive_entries"));
+    entry_.Bind(1, collection_id_);
+    if (entry.archive_path) entry_.Bind(2, std::string_view(WithoutNul(*entry.archive_path)));
+    else entry_.BindNull(2);
+    entry_.Bind(3, std::string_view(WithoutNul(entry.source_path)));
+    entry_.Bind(4, std::string_view(WithoutNul(entry.type)));
+    entry_.Bind(5, static_cast<std::int64_t>(entry.size));
+    if (entry.sha256) entry_.Bind(6, std::string_view(*entry.sha256));
+    else entry_.BindNull(6);
+    entry_.Bind(7, std::string_view(entry.status));
+    entry_.Bind(8, std::string_view(WithoutNul(entry.error)));
+    entry_.Bind(9, std::string_view(WithoutNul(entry.artifact)));
+    TRAWL_TRY_VOID(entry_.Run());
+    if (!entry.archive_path || !entry.sha256) return {};
+    auto it = pe_.find(*entry.archive_path);
+    if (it == pe_.end()) return {};
+    const PeFacts& f = it->second;
+    TRAWL_TRY_VOID(Row("pe"));
+    Stmt& p = pe_insert_;
+    int i = 1;
+    p.Bind(i++, std::string_view(*entry.sha256));
+    p.Bind(i++, std::string_view(f.machine));
+    p.Bind(i++, static_cast<std::int64_t>(f.is_dll));
+    p.Bind(i++, static_cast<std::int64_t>(f.is_64));
+    p.Bind(i++, f.timestamp);
+    p.Bind(i++, std::string_view(f.subsystem));
+    p.Bind(i++, std::string_view(f.imphash));
+    p.Bind(i++, static_cast<std::int64_t>(f.signed_));
+    p.Bind(i++, std::string_view(f.signer));
+    p.Bind(i++, std::string_view(f.issuer));
+    p.Bind(i++, std::string_view(f.serial));
+    p.Bind(i++, std::string_view(f.digest_algorithm));
+    p.Bind(i++, static_cast<std::int64_t>(f.digest_matches));
+    p.Bind(i++, static_cast<std::int64_t>(f.padding_anomaly));
+    p.Bind(i++, f.padding_bytes);
+    p.Bind(i++, static_cast<std::int64_t>(f.feedface));
+    p.Bind(i++, std::string_view(f.company));
+    p.Bind(i++, std::string_view(f.product));
+    p.Bind(i++, std::string_view(f.product_version));
+    p.Bind(i++, std::string_view(f.file_version));
+    p.Bind(i++, std::string_view(f.original_filename));
+    p.Bind(i++, std::string_view(f.internal_name));
+    p.Bind(i++, std::string_view(f.description));
+    p.Bind(i++, f.overlay_size);
+    if (f.overlay_entropy) p.Bind(i++, *f.overlay_entropy);
+    else p.BindNull(i++);
+    p.Bind(i++, std::string_view(f.notes.dump()));
+    TRAWL_TRY_VOID(p.Run());
+    ++result_.pe;
+    return {};
+  }
+
+  // After a verified walk: hosts, collection facts, host ids, paths, and the
+  // archives that claim the same collection.
+  Result<void> Finish(const core::archive::Manifest& m, const std::string& content_sha256) {
+    std::string hostname = WithoutNul(m.host.hostname);
     if (hostname.empty()) hostname = "(unnamed host)";
     result_.hostname = hostname;
-    const std::string started = manifest.value("started", std::string());
-    const std::int64_t part = manifest.value("part", 0);
+    const std::string started = WithoutNul(m.started);
+    const std::int64_t part = m.part;
     auto h = db_.Prepare(
         "INSERT INTO hosts (hostname, os, os_version, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?4) "
         "ON CONFLICT (hostname) DO UPDATE SET os = coalesce(excluded.os, os), "
@@ -437,8 +537,8 @@ class Ingester {
         "last_seen = max(last_seen, excluded.last_seen)");
     if (!h) return std::unexpected(h.error());
     h->Bind(1, std::string_view(hostname));
-    h->Bind(2, std::string_view(host.value("os", std::string())));
-    h->Bind(3, std::string_view(host.value("os_version", std::string())));
+    h->Bind(2, std::string_view(WithoutNul(m.host.os)));
+    h->Bind(3, std::string_view(WithoutNul(m.host.os_version)));
     h->Bind(4, std::string_view(started));
     TRAWL_TRY_VOID(h->Run());
     auto id = db_.Prepare("SELECT id FROM hosts WHERE hostname = ?1");
@@ -446,37 +546,72 @@ class Ingester {
     id->Bind(1, std::string_view(hostname));
     TRAWL_TRY_VOID(id->Step());
     const std::int64_t host_id = id->Int(0);
-    // The same collection under another archive file (re-encrypted, copied).
-    auto dup = db_.Prepare("SELECT archive_name FROM collections WHERE host_id = ?1 AND started = ?2 AND part = ?3 AND id <> ?4");
-    if (!dup) return std::unexpected(dup.error());
-    dup->Bind(1, host_id);
-    dup->Bind(2, std::string_view(started));
-    dup->Bind(3, part);
-    dup->Bind(4, collection_id_);
-    if (auto row = dup->Step(); row && *row) {
-      duplicate_of_ = dup->Text(0);
-      return {};
+    // The same collection under another archive file (re-encrypted, copied):
+    // the same plaintext. Only someone holding it can make such a file.
+    {
+      auto dup = db_.Prepare("SELECT archive_name FROM collections WHERE content_sha256 = ?1 AND id <> ?2");
+      if (!dup) return std::unexpected(dup.error());
+      dup->Bind(1, std::string_view(content_sha256));
+      dup->Bind(2, collection_id_);
+      if (auto row = dup->Step(); row && *row) {
+        duplicate_of_ = dup->Text(0);
+        return {};
+      }
     }
+    // Another archive claiming this host, start and part with other content:
+    // anyone with the public recipient can copy those from the sidecar. Both
+    // stay in the case, each flagged with the other.
+    std::string conflict;
+    {
+      auto claim = db_.Prepare(
+          "SELECT id, archive_name, archive_sha256 FROM collections WHERE host_id = ?1 AND started = ?2 AND part = ?3 "
+          "AND id <> ?4 ORDER BY id");
+      if (!claim) return std::unexpected(claim.error());
+      claim->Bind(1, host_id);
+      claim->Bind(2, std::string_view(started));
+      claim->Bind(3, part);
+      claim->Bind(4, collection_id_);
+      std::vector<std::pair<std::int64_t, std::string>> others;
+      while (true) {
+        auto row = claim->Step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) break;
+        others.emplace_back(claim->Int(0), claim->Text(1) + " (SHA-256 " + claim->Text(2) + ")");
+      }
+      claim->Reset();
+      for (const auto& [other_id, other_name] : others) {
+        conflict += (conflict.empty() ? "" : "; ") + other_name;
+        auto u = db_.Prepare(
+            "UPDATE collections SET conflict = coalesce(conflict || '; ', '') || ?1 WHERE id = ?2");
+        if (!u) return std::unexpected(u.error());
+        u->Bind(1, std::string_view(fmt::format("{} (SHA-256 {})", archive_name_, archive_sha256_)));
+        u->Bind(2, other_id);
+        TRAWL_TRY_VOID(u->Run());
+      }
+    }
+    result_.conflict = conflict;
     auto c = db_.Prepare(
         "UPDATE collections SET host_id = ?1, started = ?2, ended = ?3, part = ?4, result = ?5, tool_version = ?6, "
         "profile_name = ?7, profile_sha256 = ?8, target_os = ?9, live = ?10, root = ?11, limits_hit = ?12, "
-        "counts = ?13 WHERE id = ?14");
+        "counts = ?13, content_sha256 = ?15, conflict = ?16 WHERE id = ?14");
     if (!c) return std::unexpected(c.error());
-    const json profile = manifest.value("profile", json::object());
     c->Bind(1, host_id);
     c->Bind(2, std::string_view(started));
-    c->Bind(3, std::string_view(manifest.value("ended", std::string())));
+    c->Bind(3, std::string_view(WithoutNul(m.ended)));
     c->Bind(4, part);
-    c->Bind(5, std::string_view(manifest.value("result", std::string())));
-    c->Bind(6, std::string_view(manifest.value("tool_version", std::string())));
-    c->Bind(7, std::string_view(profile.is_object() ? profile.value("name", std::string()) : std::string()));
-    c->Bind(8, std::string_view(profile.is_object() ? profile.value("sha256", std::string()) : std::string()));
-    c->Bind(9, std::string_view(manifest.value("target_os", std::string())));
-    c->Bind(10, static_cast<std::int64_t>(host.is_object() && host.value("live", false) ? 1 : 0));
-    c->Bind(11, std::string_view(host.is_object() ? host.value("root", std::string()) : std::string()));
-    c->Bind(12, std::string_view(manifest.value("limits_hit", json::array()).dump()));
-    c->Bind(13, std::string_view(manifest.value("counts", json::object()).dump()));
+    c->Bind(5, std::string_view(m.result));
+    c->Bind(6, std::string_view(WithoutNul(m.tool_version)));
+    c->Bind(7, std::string_view(WithoutNul(m.profile_name)));
+    c->Bind(8, std::string_view(WithoutNul(m.profile_sha256)));
+    c->Bind(9, std::string_view(WithoutNul(m.target_os)));
+    c->Bind(10, static_cast<std::int64_t>(m.host.live ? 1 : 0));
+    c->Bind(11, std::string_view(WithoutNul(m.host.root)));
+    c->Bind(12, std::string_view(json(m.limits_hit).dump(-1, ' ', false, json::error_handler_t::replace)));
+    c->Bind(13, std::string_view((m.counts.is_null() ? json::object() : m.counts).dump(-1, ' ', false, json::error_handler_t::replace)));
     c->Bind(14, collection_id_);
+    c->Bind(15, std::string_view(content_sha256));
+    if (conflict.empty()) c->BindNull(16);
+    else c->Bind(16, std::string_view(conflict));
     TRAWL_TRY_VOID(c->Run());
     // Rows of this transaction have ids above first_row: no index needed.
     // Usually the provisional id was right and nothing is rewritten.
@@ -495,83 +630,38 @@ class Ingester {
     if (!pp) return std::unexpected(pp.error());
     for (const auto& [apath, row] : prefetch_rows_) {
       if (auto it = copied_paths_.find(apath); it != copied_paths_.end()) {
-        pp->Bind(1, std::string_view(it->second));
+        pp->Bind(1, std::string_view(WithoutNul(it->second)));
         pp->Bind(2, row);
         TRAWL_TRY_VOID(pp->Run());
       }
     }
-    // Manifest entries, and PE facts keyed by the verified content hash.
-    auto e = db_.Prepare(
-        "INSERT INTO archive_entries (collection_id, archive_path, source_path, type, size, sha256, status, error, "
-        "artifact) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-    if (!e) return std::unexpected(e.error());
-    std::map<std::string, std::string, std::less<>> sha_of;
-    const json entries = manifest.value("entries", json::array());
-    for (const auto& entry : entries) {
-      if (!entry.is_object()) continue;
-      const std::string apath = entry.value("archive_path", std::string());
-      const std::string sha = entry.value("sha256", std::string());
-      if (!apath.empty()) sha_of[apath] = sha;
-      e->Bind(1, collection_id_);
-      e->Bind(2, std::string_view(apath));
-      e->Bind(3, std::string_view(entry.value("source_path", std::string())));
-      e->Bind(4, std::string_view(entry.value("type", std::string())));
-      e->Bind(5, entry.value("size", std::int64_t{0}));
-      e->Bind(6, std::string_view(sha));
-      e->Bind(7, std::string_view(entry.value("status", std::string())));
-      e->Bind(8, std::string_view(entry.value("error", std::string())));
-      e->Bind(9, std::string_view(entry.value("artifact", std::string())));
-      TRAWL_TRY_VOID(e->Run());
-    }
-    auto p = db_.Prepare(
-        "INSERT OR IGNORE INTO pe (sha256, machine, is_dll, is_64, timestamp, subsystem, imphash, signed, signer, "
-        "issuer, serial, digest_algorithm, digest_matches, padding_anomaly, padding_bytes, padding_feedface, "
-        "company_name, product_name, product_version, file_version, original_filename, internal_name, "
-        "file_description, overlay_size, overlay_entropy, notes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-        "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)");
-    if (!p) return std::unexpected(p.error());
-    for (const auto& [apath, f] : pe_) {
-      auto it = sha_of.find(apath);
-      if (it == sha_of.end() || it->second.empty()) continue;
-      int i = 1;
-      p->Bind(i++, std::string_view(it->second));
-      p->Bind(i++, std::string_view(f.machine));
-      p->Bind(i++, static_cast<std::int64_t>(f.is_dll));
-      p->Bind(i++, static_cast<std::int64_t>(f.is_64));
-      p->Bind(i++, f.timestamp);
-      p->Bind(i++, std::string_view(f.subsystem));
-      p->Bind(i++, std::string_view(f.imphash));
-      p->Bind(i++, static_cast<std::int64_t>(f.signed_));
-      p->Bind(i++, std::string_view(f.signer));
-      p->Bind(i++, std::string_view(f.issuer));
-      p->Bind(i++, std::string_view(f.serial));
-      p->Bind(i++, std::string_view(f.digest_algorithm));
-      p->Bind(i++, static_cast<std::int64_t>(f.digest_matches));
-      p->Bind(i++, static_cast<std::int64_t>(f.padding_anomaly));
-      p->Bind(i++, f.padding_bytes);
-      p->Bind(i++, static_cast<std::int64_t>(f.feedface));
-      p->Bind(i++, std::string_view(f.company));
-      p->Bind(i++, std::string_view(f.product));
-      p->Bind(i++, std::string_view(f.product_version));
-      p->Bind(i++, std::string_view(f.file_version));
-      p->Bind(i++, std::string_view(f.original_filename));
-      p->Bind(i++, std::string_view(f.internal_name));
-      p->Bind(i++, std::string_view(f.description));
-      p->Bind(i++, f.overlay_size);
-      if (f.overlay_entropy) p->Bind(i++, *f.overlay_entropy);
-      else p->BindNull(i++);
-      p->Bind(i++, std::string_view(f.notes.dump()));
-      TRAWL_TRY_VOID(p->Run());
-      ++result_.pe;
-    }
     return {};
   }
+
+  void SetArchive(std::string name, std::string sha256) {
+    archive_name_ = std::move(name);
+    archive_sha256_ = std::move(sha256);
+  }
+  void SetMaxRows(std::uint64_t max_rows) { max_rows_ = max_rows; }
 
   // Rows this archive adds to `table` get ids above `max_id`.
   void SetFirstRow(const std::string& table, std::int64_t max_id) { first_rows_[table] = max_id; }
   const std::string& duplicate_of() const { return duplicate_of_; }
 
  private:
+  // Counts one row of `table` for this archive; past max_rows_ the archive
+  // is refused (a few KB of identical deflated lines make millions of rows).
+  Result<void> Row(const std::string& table) {
+    auto it = rows_.find(table);
+    if (it == rows_.end()) it = rows_.emplace(table, 0).first;
+    if (++it->second > max_rows_) {
+      return Fail(ErrorCode::kLimit, fmt::format("more than {} rows for table {} from one archive; raise --max-rows "
+                                                 "for a genuine collection this large",
+                                                 max_rows_, table));
+    }
+    return {};
+  }
+
   // Calls on_line(line, line_no) for each non-empty line (without its line
   // break); on_line names the line in its errors (ParseLine, AtLine).
   template <typename F>
@@ -667,6 +757,7 @@ class Ingester {
   }
 
   Result<void> AddPrefetch(const std::string& member, core::archive::MemberStream& stream) {
+    TRAWL_TRY_VOID(Row("prefetch"));
     auto data = stream.ReadAll(kMaxPrefetch);
     prefetch_.Bind(1, collection_id_);
     prefetch_.Bind(2, std::string_view(member));
@@ -685,7 +776,7 @@ class Ingester {
       prefetch_rows_[member] = db_.LastInsertRowId();
       return {};
     }
-    const std::string exe = core::RepairUtf8(pf->executable);
+    const std::string exe = WithoutNul(core::RepairUtf8(pf->executable));
     const std::string exe_lc = Lower(exe);
     std::string exe_path;
     std::string exe_dir_lc;
@@ -708,12 +799,13 @@ class Ingester {
     prefetch_.Bind(8, static_cast<std::int64_t>(pf->run_count));
     if (!runs.empty()) prefetch_.Bind(9, std::string_view(runs[0].get_ref<const std::string&>()));
     prefetch_.Bind(10, std::string_view(runs.dump()));
-    prefetch_.Bind(11, std::string_view(core::RepairUtf8(exe_path)));
+    prefetch_.Bind(11, std::string_view(WithoutNul(core::RepairUtf8(exe_path))));
     prefetch_.Bind(12, std::string_view(exe_dir_lc));
     TRAWL_TRY_VOID(prefetch_.Run());
     const std::int64_t id = db_.LastInsertRowId();
     prefetch_rows_[member] = id;
     for (const auto& t : runs) {
+      TRAWL_TRY_VOID(Row("prefetch_runs"));
       prefetch_runs_.Bind(1, id);
       prefetch_runs_.Bind(3, host_id_);
       prefetch_runs_.Bind(2, std::string_view(t.get_ref<const std::string&>()));
@@ -723,13 +815,14 @@ class Ingester {
     for (const auto& m : pf->file_metrics) {
       const std::string rel = StripVolume(m.filename);
       const auto [dir, name] = SplitTargetPath(rel);
+      TRAWL_TRY_VOID(Row("prefetch_files"));
       prefetch_files_.Bind(1, id);
       prefetch_files_.Bind(7, host_id_);
       prefetch_files_.Bind(2, idx++);
-      prefetch_files_.Bind(3, std::string_view(core::RepairUtf8(m.filename)));
-      prefetch_files_.Bind(4, std::string_view(core::RepairUtf8(rel)));
-      prefetch_files_.Bind(5, std::string_view(core::RepairUtf8(dir)));
-      prefetch_files_.Bind(6, std::string_view(core::RepairUtf8(name)));
+      prefetch_files_.Bind(3, std::string_view(WithoutNul(core::RepairUtf8(m.filename))));
+      prefetch_files_.Bind(4, std::string_view(WithoutNul(core::RepairUtf8(rel))));
+      prefetch_files_.Bind(5, std::string_view(WithoutNul(core::RepairUtf8(dir))));
+      prefetch_files_.Bind(6, std::string_view(WithoutNul(core::RepairUtf8(name))));
       TRAWL_TRY_VOID(prefetch_files_.Run());
     }
     ++result_.prefetch;
@@ -763,7 +856,10 @@ class Ingester {
   std::int64_t host_id_ = 0;  // provisional until Finish
   std::vector<FlatField> fields_;  // the current record (fast path)
   std::string scratch_;            // its unescaped strings
-  Stmt other_, log_, prefetch_, prefetch_runs_, prefetch_files_;
+  Stmt other_, log_, prefetch_, prefetch_runs_, prefetch_files_, entry_, pe_insert_;
+  std::map<std::string, std::uint64_t, std::less<>> rows_;
+  std::uint64_t max_rows_ = IngestOptions{}.max_rows_per_table;
+  std::string archive_name_, archive_sha256_;
   std::map<std::string, std::string, std::less<>> copied_paths_;  // copied_as -> path (.pf)
   std::map<std::string, std::int64_t, std::less<>> prefetch_rows_;
   std::map<std::string, PeFacts, std::less<>> pe_;
@@ -811,7 +907,7 @@ Result<std::int64_t> GuessHostId(Db& db, const std::string& archive_name) {
 }  // namespace
 
 IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
-                           const std::vector<core::age::Identity>& identities) {
+                           const std::vector<core::age::Identity>& identities, const IngestOptions& options) {
   IngestResult result;
   result.archive = archive.string();
   auto fail = [&](const core::Error& e) {
@@ -869,23 +965,30 @@ IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
   Ingester ingester(db, result);
   if (auto r = ingester.Prepare(collection_id, *host_guess); !r) return rollback(r.error());
   for (const auto& [t, m] : first_rows) ingester.SetFirstRow(t, m);
-  auto report = core::archive::WalkArchive(
-      archive, identities, [&](const core::archive::MemberInfo& info, core::archive::MemberStream& stream) {
-        return ingester.Visit(info, stream);
-      });
+  ingester.SetArchive(archive.filename().string(), *sha);
+  ingester.SetMaxRows(options.max_rows_per_table);
+  core::archive::WalkOptions walk;
+  walk.limits = options.limits;
+  walk.visit = [&](const core::archive::MemberInfo& info, core::archive::MemberStream& stream) {
+    return ingester.Visit(info, stream);
+  };
+  walk.on_entry = [&](const core::archive::ManifestEntry& entry, std::uint64_t) { return ingester.OnEntry(entry); };
+  auto report = core::archive::WalkArchive(archive, identities, walk);
   if (!report) return rollback(report.error());
-  if (!report->ok || report->manifest.is_null() || !report->manifest.is_object()) {
+  if (!report->ok || !report->manifest) {
     result.problems = report->problems;
-    if (report->manifest.is_null()) result.problems.push_back({"manifest.json", "missing"});
-    return rollback(core::Error{core::ErrorCode::kAuthentication,
-                                fmt::format("{}: failed verification ({} problem(s)); not ingested",
-                                            archive.filename().string(), result.problems.size())});
+    if (result.problems.empty()) result.problems.push_back({"manifest.json", "missing"});
+    const auto& first = result.problems.front();
+    return rollback(core::Error{core::ErrorCode::kFormat,
+                                fmt::format("{}: did not verify, not ingested: {} problem(s); first: {}: {}",
+                                            archive.filename().string(), result.problems.size(), first.member,
+                                            first.problem)});
   }
-  if (auto r = ingester.Finish(report->manifest); !r) return rollback(r.error());
+  if (auto r = ingester.Finish(*report->manifest, report->content_sha256); !r) return rollback(r.error());
   if (!ingester.duplicate_of().empty()) {
     (void)db.Exec("ROLLBACK");
     result.status = IngestResult::Status::kDuplicate;
-    result.reason = "the same collection (host, start time, part) is already in the case as " + ingester.duplicate_of();
+    result.reason = "the same collection (identical decrypted content) is already in the case as " + ingester.duplicate_of();
     return result;
   }
   for (const auto& sql : deferred_indexes) {

@@ -38,10 +38,24 @@ struct IngestResult {
   std::uint64_t prefetch = 0;
   std::uint64_t pe = 0;
   std::string reason;  // duplicate: of which collection; skipped: the error
+  // Ingested, but another archive in the case claims the same collection
+  // (host, start, part) with other content: at most one of them is genuine.
+  std::string conflict;
   std::vector<core::archive::VerifyProblem> problems;
 };
 
+// What one archive may cost (defaults far above a genuine collection; the
+// analyze flags --max-inflated, --max-inflation-ratio, --max-rows raise them).
+struct IngestOptions {
+  core::archive::ReadLimits limits;
+  std::uint64_t max_rows_per_table = 20'000'000;
+};
+
+// Identity: an archive is the same as one in the case when its file's
+// SHA-256 or its plaintext's SHA-256 (content_sha256) matches; what the
+// manifest claims (host, start, part) is never enough, since anyone with
+// the public recipient can copy it from the plaintext sidecar.
 IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
-                           const std::vector<core::age::Identity>& identities);
+                           const std::vector<core::age::Identity>& identities, const IngestOptions& options = {});
 
 }  // namespace trawl::triage

@@ -6,10 +6,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/util/main_guard.h"
 #include "triage/commands.h"
 #include "triage/extra_commands.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int Main(int argc, char** argv) {
   OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
   namespace t = trawl::triage;
   CLI::App app{"trawl-triage: decrypt, verify, inspect and score trawl collections offline"};
@@ -38,11 +41,15 @@ int main(int argc, char** argv) {
   decrypt->add_option("archive", archive, "the .zip.age file")->required();
   decrypt->add_option("-o,--output", out_path, "folder to extract into (file with --raw)")->required();
   decrypt->add_flag("--raw", raw, "write the decrypted payload as it is");
+  trawl::core::archive::ExtractOptions extract_options;
+  t::AddArchiveLimitOptions(decrypt, extract_options.limits);
 
   std::vector<std::string> archives;
   auto* verify = app.add_subcommand("verify", "check authenticity and every manifest hash");
   add_ids(verify);
   verify->add_option("archives", archives, "archives")->required();
+  trawl::core::archive::ReadLimits verify_limits;
+  t::AddArchiveLimitOptions(verify, verify_limits);
 
   auto* inspect = app.add_subcommand("inspect", "parse Windows artifacts");
   inspect->require_subcommand(1);
@@ -76,8 +83,14 @@ int main(int argc, char** argv) {
       std::cerr << "trawl-triage: " << ids.error().message << "\n";
       return t::kExitUsage;
     }
-    if (*decrypt) return t::RunDecrypt(*ids, archive, out_path, raw, std::cout, std::cerr);
-    return t::RunVerify(*ids, archives, std::cout, std::cerr);
+    if (*decrypt) return t::RunDecrypt(*ids, archive, out_path, raw, std::cout, std::cerr, extract_options);
+    return t::RunVerify(*ids, archives, std::cout, std::cerr, verify_limits);
   }
   return t::RunExtraCommands(app, extra, identity_files, passphrase_file, std::cout, std::cerr);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return trawl::core::RunGuarded("trawl-triage", [&] { return Main(argc, argv); });
 }

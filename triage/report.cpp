@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/util/text.h"
+#include "triage/tabular.h"
 
 namespace trawl::triage {
 
@@ -20,20 +21,6 @@ using nlohmann::json;
 namespace {
 
 std::string T(std::string_view s) { return core::EscapeForTerminal(s); }
-
-std::string Csv(std::string_view v) {
-  std::string s = core::RepairUtf8(v);
-  // A leading = + - @ makes spreadsheets evaluate the cell (CSV injection).
-  const bool formula = !s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r');
-  if (formula) s.insert(0, "'");
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 json Cell(const Stmt& s, int i) {
   switch (s.ColumnType(i)) {
@@ -80,7 +67,10 @@ constexpr std::string_view kEntitiesSql =
 }  // namespace
 
 std::string HtmlEscape(std::string_view in) {
-  const std::string s = core::RepairUtf8(in);
+  // Bidirectional overrides and other invisible characters would reorder or
+  // hide what the analyst reads ("evil\u202egpj.exe" shows as "evilexe.jpg"):
+  // they are shown as \uNNNN, control characters as \xNN.
+  const std::string s = core::EscapeInvisible(core::RepairUtf8(in));
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
@@ -189,20 +179,8 @@ Result<void> WriteJson(Db& db, std::ostream& out) {
   return {};
 }
 
-// Every row of `s` as CSV lines, in column order.
-Result<void> WriteCsvRows(Stmt& s, std::ostream& out) {
-  while (true) {
-    auto r = s.Step();
-    if (!r) return std::unexpected(r.error());
-    if (!*r) break;
-    for (int i = 0; i < s.ColumnCount(); ++i) {
-      if (i > 0) out << ",";
-      out << Csv(s.Text(i));
-    }
-    out << "\n";
-  }
-  return {};
-}
+// Every row of `s` as CSV lines, in column order (triage/tabular.h).
+Result<void> WriteCsvRows(Stmt& s, std::ostream& out) { return WriteTabular(s, TabularFormat::kCsv, out, false); }
 
 Result<void> WriteCsv(Db& db, std::ostream& out) {
   auto s = db.Prepare("SELECT h.hostname, e.score_int, e.level, f.entity_type, f.entity_key, f.rule_id, f.score, "

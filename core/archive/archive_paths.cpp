@@ -98,6 +98,10 @@ Result<void> CheckSafeEntryName(std::string_view name) {
   if (name.find('\\') != std::string_view::npos) return bad("backslash in name");
   if (name.front() == '/') return bad("absolute path");
   if (name.size() >= 2 && name[1] == ':') return bad("drive letter");
+  // Anywhere else, ':' names an NTFS alternate data stream on Windows
+  // ("a.txt:evil" writes a hidden stream of a.txt); the collector encodes
+  // every ':' as %3A, so only a hand-made archive has one.
+  if (name.find(':') != std::string_view::npos) return bad("':' in name (an alternate data stream on Windows)");
   std::size_t start = 0;
   for (std::size_t i = 0; i <= name.size(); ++i) {
     if (i < name.size() && name[i] != '/') continue;
@@ -105,6 +109,11 @@ Result<void> CheckSafeEntryName(std::string_view name) {
     // A trailing slash marks a directory entry; other empty parts are refused.
     if (part.empty() && i != name.size()) return bad("empty path component");
     if (part == "." || part == "..") return bad("'.' or '..' component escapes the folder");
+    // Win32 drops a trailing dot or space silently ("a." opens "a"): two
+    // members could land on one file. The collector encodes them (%2E, %20).
+    if (!part.empty() && (part.back() == '.' || part.back() == ' ')) {
+      return bad("component ending in '.' or ' ' (Windows would strip it)");
+    }
     start = i + 1;
   }
   return {};

@@ -26,7 +26,9 @@ std::string EncodeComponent(std::string_view component);
 
 // Checks an entry name read from an archive before extraction: relative,
 // '/'-separated, no empty, "." or ".." components, no backslashes, no NUL,
-// no drive letters. The error names the entry.
+// no drive letters, no ':' anywhere (an NTFS alternate data stream), no
+// component ending in '.' or ' ' (Windows strips those). The collector never
+// writes such names (EncodeComponent). The error names the entry.
 Result<void> CheckSafeEntryName(std::string_view name);
 
 }  // namespace trawl::core::archive

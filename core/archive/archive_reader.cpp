@@ -4,9 +4,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <array>
 #include <fstream>
+#include <istream>
 #include <map>
 #include <set>
+#include <streambuf>
 
 #include <fmt/format.h>
 
@@ -125,17 +128,33 @@ Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(const std::filesystem
   auto in = OpenInput(path);
   if (!in) return std::unexpected(in.error());
   r->file_ = std::move(*in);
+  std::error_code ec;
+  const std::uint64_t file_size = std::filesystem::file_size(path, ec);
+  const std::uint64_t by_ratio =
+      ec ? limits.max_total_inflated
+         : (file_size > limits.max_total_inflated / std::max<std::uint64_t>(1, limits.max_inflation_ratio)
+                ? limits.max_total_inflated
+                : file_size * limits.max_inflation_ratio);
+  r->inflation_cap_ = std::min(limits.max_total_inflated, std::max(limits.inflation_floor, by_ratio));
   ByteSource file_source = StreamSource(r->file_.get(), path);
+  ByteSource plain;
   if (*is_zip) {
-    r->source_ = file_source;
+    plain = file_source;
   } else {
     auto dec = age::Decryptor::Open(file_source, identities);
     if (!dec) return std::unexpected(dec.error().WithContext(path.string()));
     r->decryptor_ = std::move(*dec);
     r->encrypted_ = true;
     age::Decryptor* d = r->decryptor_.get();
-    r->source_ = [d](std::span<std::byte> buf) { return d->Read(buf); };
+    plain = [d](std::span<std::byte> buf) { return d->Read(buf); };
   }
+  // Every plaintext byte passes here once: the content hash.
+  ArchiveReader* self = r.get();
+  r->source_ = [self, plain](std::span<std::byte> buf) -> Result<std::size_t> {
+    auto n = plain(buf);
+    if (n && *n > 0) self->content_hash_.Update(Bytes(buf.data(), *n));
+    return n;
+  };
   r->archive_ = archive_read_new();
   archive_read_support_format_zip_streamable(r->archive_);
   archive_read_set_options(r->archive_, "zip:hdrcharset=UTF-8");
@@ -172,12 +191,32 @@ Result<std::size_t> ArchiveReader::Read(std::span<std::byte> out) {
   const la_ssize_t n = archive_read_data(archive_, out.data(), out.size());
   if (n < 0) return std::unexpected(LibError("data"));
   current_read_ += static_cast<std::uint64_t>(n);
+  inflated_ += static_cast<std::uint64_t>(n);
   if (current_read_ > limits_.max_member_size) {
     return Fail(ErrorCode::kLimit, fmt::format("{}: member '{}' exceeds {} bytes (compression bomb?)",
                                                path_.string(), EscapeForTerminal(current_),
                                                limits_.max_member_size));
   }
+  if (inflated_ > inflation_cap_) {
+    return Fail(ErrorCode::kLimit,
+                fmt::format("{}: inflates to more than {} bytes (at member '{}'; the cap is the larger of {} bytes "
+                            "and {}x the archive's size, at most {}): a compression bomb? Raise --max-inflated or "
+                            "--max-inflation-ratio for a genuine archive",
+                            path_.string(), inflation_cap_, EscapeForTerminal(current_), limits_.inflation_floor,
+                            limits_.max_inflation_ratio, limits_.max_total_inflated));
+  }
   return static_cast<std::size_t>(n);
+}
+
+Result<std::string> ArchiveReader::FinishContent() {
+  std::vector<std::byte> buf(kBufferSize);
+  while (!source_failed_) {
+    auto n = source_(buf);
+    if (!n) return std::unexpected(n.error().WithContext(path_.string()));
+    if (*n == 0) break;
+  }
+  if (source_failed_) return std::unexpected(source_error_.WithContext(path_.string()));
+  return content_hash_.Hex();
 }
 
 Result<std::string> ArchiveReader::ReadAll(std::uint64_t max_bytes) {
@@ -185,20 +224,67 @@ Result<std::string> ArchiveReader::ReadAll(std::uint64_t max_bytes) {
                       fmt::format("{}: member '{}'", path_.string(), EscapeForTerminal(current_)));
 }
 
+namespace {
+
+// A member's data as a std::streambuf, for the streaming manifest parser; a
+// read error is kept (and ends the input) so the caller can report it as is.
+class MemberBuf final : public std::streambuf {
+ public:
+  explicit MemberBuf(MemberStream& r) : r_(r) {}
+  const std::optional<Error>& error() const { return error_; }
+
+ protected:
+  int_type underflow() override {
+    if (error_) return traits_type::eof();
+    auto n = r_.Read(std::span<std::byte>(reinterpret_cast<std::byte*>(buf_.data()), buf_.size()));
+    if (!n) {
+      error_ = n.error();
+      return traits_type::eof();
+    }
+    if (*n == 0) return traits_type::eof();
+    setg(buf_.data(), buf_.data(), buf_.data() + *n);
+    return traits_type::to_int_type(buf_[0]);
+  }
+
+ private:
+  MemberStream& r_;
+  std::array<char, kBufferSize> buf_{};
+  std::optional<Error> error_;
+};
+
+// Errors after which the rest of an archive cannot be trusted: the walk
+// ends with them.
+bool EndsTheWalk(const Error& e) {
+  return e.code == ErrorCode::kAuthentication || e.code == ErrorCode::kTruncated;
+}
+
+}  // namespace
+
 Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
                                  const std::vector<age::Identity>& identities,
                                  const MemberVisitor& visit) {
-  auto reader = ArchiveReader::Open(path, identities);
+  WalkOptions options;
+  options.visit = visit;
+  return WalkArchive(path, identities, options);
+}
+
+Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
+                                 const std::vector<age::Identity>& identities,
+                                 const WalkOptions& options) {
+  auto reader = ArchiveReader::Open(path, identities, options.limits);
   if (!reader) return std::unexpected(reader.error());
   ArchiveReader& r = **reader;
   VerifyReport report;
   struct Seen {
     std::uint64_t size;
     std::string sha256;
+    bool listed = false;
   };
-  std::map<std::string, Seen> seen;
+  std::map<std::string, Seen, std::less<>> seen;
   std::vector<std::byte> buf(kBufferSize);
   bool have_manifest = false;
+  bool manifest_parsed = false;
+  const std::string where = fmt::format("{}: manifest.json", path.filename().string());
   while (true) {
     auto next = r.Next();
     if (!next) return std::unexpected(next.error());
@@ -208,34 +294,68 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
       report.problems.push_back({m.name, safe.error().message});
     }
     if (m.is_link || (!m.is_regular && !m.is_dir)) {
-      report.problems.push_back({m.name, "member is a link or special file"});
+      // trawl never writes links. libarchive's streaming reader cannot tell
+      // where a compressed link member ends, so members after one may be
+      // lost; the manifest check below then names what is missing.
+      report.problems.push_back({m.name, "member is a link or special file (never written by trawl; members after "
+                                         "a compressed link may be unreadable by a streaming reader)"});
       continue;
     }
     if (m.is_dir) continue;
+    if (have_manifest) {
+      report.problems.push_back({m.name, m.name == "manifest.json" ? "duplicate manifest.json"
+                                                                    : "member after manifest.json (it must be last)"});
+      continue;
+    }
     if (m.name == "manifest.json") {
-      if (have_manifest) report.problems.push_back({m.name, "duplicate manifest.json"});
-      auto text = r.ReadAll(ReadLimits{}.max_manifest_size);
-      if (!text) return std::unexpected(text.error());
-      // Depth first: a deeply nested manifest parses but overflows the stack
-      // when it is later copied or printed (core/util/json_depth.h).
-      if (auto depth = CheckJsonNesting(*text, m.name); !depth) {
-        report.problems.push_back({m.name, depth.error().message});
+      have_manifest = true;
+      // Each entry is checked as it streams past; nothing of the entries is kept.
+      auto on_entry = [&](const ManifestEntry& e, std::uint64_t index) -> Result<void> {
+        if (e.archive_path) {
+          const std::string& ap = *e.archive_path;
+          auto it = seen.find(ap);
+          if (it == seen.end()) {
+            report.problems.push_back({ap, "listed in the manifest but missing from the archive"});
+          } else {
+            if (it->second.listed) report.problems.push_back({ap, "listed twice in the manifest"});
+            it->second.listed = true;
+            if (e.size != it->second.size) {
+              report.problems.push_back({ap, fmt::format("size {} differs from the manifest's {}", it->second.size, e.size)});
+            }
+            if (e.sha256.value_or("") != it->second.sha256) {
+              report.problems.push_back(
+                  {ap, fmt::format("SHA-256 {} differs from the manifest's {}", it->second.sha256, e.sha256.value_or(""))});
+            }
+          }
+        }
+        if (options.on_entry) return options.on_entry(e, index);
+        return {};
+      };
+      HashingStream stream(r);
+      MemberBuf mbuf(stream);
+      std::istream min(&mbuf);
+      auto parsed = ParseManifest(min, where, on_entry, options.limits.manifest);
+      if (mbuf.error()) return std::unexpected(*mbuf.error());
+      // What the parser left (trailing bytes, or all after an error) is
+      // read too: the member's size is what an extraction would write.
+      while (true) {
+        auto n = stream.Read(buf);
+        if (!n) return std::unexpected(n.error());
+        if (*n == 0) break;
+      }
+      report.manifest_bytes = stream.size();
+      if (!parsed) {
+        report.problems.push_back({"manifest.json", parsed.error().message});
         continue;
       }
-      try {
-        report.manifest = nlohmann::json::parse(*text, nullptr, true, false);
-        have_manifest = true;
-      } catch (const std::exception& e) {
-        report.problems.push_back({m.name, std::string("not valid JSON: ") + e.what()});
-      }
+      report.manifest = std::move(*parsed);
+      manifest_parsed = true;
       continue;
     }
     HashingStream stream(r);
-    if (visit) {
-      if (auto v = visit(m, stream); !v) {
-        if (v.error().code == ErrorCode::kAuthentication || v.error().code == ErrorCode::kTruncated) {
-          return std::unexpected(v.error());
-        }
+    if (options.visit) {
+      if (auto v = options.visit(m, stream); !v) {
+        if (EndsTheWalk(v.error())) return std::unexpected(v.error());
         report.problems.push_back({m.name, v.error().ToString()});
       }
     }
@@ -245,64 +365,98 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
       if (*n == 0) break;
     }
     const std::uint64_t size = stream.size();
-    if (seen.contains(m.name)) report.problems.push_back({m.name, "duplicate member"});
+    if (seen.contains(m.name)) {
+      report.problems.push_back({m.name, "duplicate member"});
+    } else if (seen.size() >= options.limits.max_members) {
+      return Fail(ErrorCode::kLimit, fmt::format("{}: more than {} members", path.string(), options.limits.max_members));
+    }
     seen[m.name] = Seen{size, stream.Hex()};
     ++report.members_checked;
   }
+  auto content = r.FinishContent();
+  if (!content) return std::unexpected(content.error());
+  report.content_sha256 = std::move(*content);
+  report.inflated_bytes = r.inflated();
   if (!have_manifest) {
     report.problems.push_back({"manifest.json", "missing: the archive is incomplete or not a trawl archive"});
     return report;
   }
-  const auto& entries = report.manifest.contains("entries") ? report.manifest["entries"] : nlohmann::json();
-  if (!entries.is_array()) {
-    report.problems.push_back({"manifest.json", "has no entries array"});
-    return report;
-  }
-  std::set<std::string> listed;
-  for (const auto& e : entries) {
-    if (!e.is_object() || !e.contains("archive_path") || !e["archive_path"].is_string()) continue;
-    const std::string ap = e["archive_path"].get<std::string>();
-    listed.insert(ap);
-    auto it = seen.find(ap);
-    if (it == seen.end()) {
-      report.problems.push_back({ap, "listed in the manifest but missing from the archive"});
-      continue;
-    }
-    // json::value() throws on a type mismatch: a lying manifest may hold
-    // "size": "12" or -1; anything but an unsigned number counts as 0.
-    const auto size_it = e.find("size");
-    const auto size = size_it != e.end() && size_it->is_number_unsigned() ? size_it->get<std::uint64_t>()
-                                                                         : std::uint64_t{0};
-    const auto sha = e.contains("sha256") && e["sha256"].is_string() ? e["sha256"].get<std::string>() : "";
-    if (size != it->second.size) {
-      report.problems.push_back({ap, fmt::format("size {} differs from the manifest's {}", it->second.size, size)});
-    }
-    if (sha != it->second.sha256) {
-      report.problems.push_back({ap, fmt::format("SHA-256 {} differs from the manifest's {}", it->second.sha256, sha)});
-    }
-  }
+  if (!manifest_parsed) return report;
   for (const auto& [name, s] : seen) {
-    if (!listed.contains(name)) report.problems.push_back({name, "member not listed in the manifest"});
+    if (!s.listed) report.problems.push_back({name, "member not listed in the manifest"});
   }
   report.ok = report.problems.empty();
   return report;
 }
 
 Result<VerifyReport> VerifyArchive(const std::filesystem::path& path,
-                                   const std::vector<age::Identity>& identities) {
-  return WalkArchive(path, identities, nullptr);
+                                   const std::vector<age::Identity>& identities,
+                                   const ReadLimits& limits) {
+  WalkOptions options;
+  options.limits = limits;
+  return WalkArchive(path, identities, options);
 }
+
+namespace {
+
+Result<std::uint64_t> AvailableBytes(const std::filesystem::path& dir, const std::optional<std::uint64_t>& given) {
+  if (given) return *given;
+  std::error_code ec;
+  const auto info = std::filesystem::space(dir, ec);
+  if (ec) return Fail(ErrorCode::kIo, fmt::format("{}: cannot tell the free space: {}", dir.string(), ec.message()));
+  return static_cast<std::uint64_t>(info.available);
+}
+
+Result<void> CheckRoom(const std::filesystem::path& dir, std::uint64_t need, const ExtractOptions& options) {
+  auto available = AvailableBytes(dir, options.available);
+  if (!available) return std::unexpected(available.error());
+  if (need + options.reserve > *available) {
+    return Fail(ErrorCode::kLimit,
+                fmt::format("{}: needs {} bytes ({:.1f} MiB) plus {} MiB kept free, but only {} bytes ({:.1f} MiB) "
+                            "are available; nothing was written",
+                            dir.string(), need, static_cast<double>(need) / 1048576.0, options.reserve >> 20,
+                            *available, static_cast<double>(*available) / 1048576.0));
+  }
+  return {};
+}
+
+}  // namespace
 
 Result<ExtractReport> ExtractArchive(const std::filesystem::path& path,
                                      const std::vector<age::Identity>& identities,
-                                     const std::filesystem::path& out_dir) {
-  auto reader = ArchiveReader::Open(path, identities);
-  if (!reader) return std::unexpected(reader.error());
-  ArchiveReader& r = **reader;
+                                     const std::filesystem::path& out_dir,
+                                     const ExtractOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) return Fail(ErrorCode::kIo, fmt::format("{}: cannot create: {}", out_dir.string(), ec.message()));
+  // Pass 1: verify, and measure what each member inflates to (the manifest's
+  // sizes are the archive author's claim; these are what will be written).
+  std::map<std::string, std::uint64_t, std::less<>> sizes;
+  std::uint64_t need = 0;
+  WalkOptions walk;
+  walk.limits = options.limits;
+  walk.visit = [&](const MemberInfo& m, MemberStream& stream) -> Result<void> {
+    std::vector<std::byte> buf(kBufferSize);
+    std::uint64_t n = 0;
+    while (true) {
+      auto got = stream.Read(buf);
+      if (!got) return std::unexpected(got.error());
+      if (*got == 0) break;
+      n += *got;
+    }
+    if (sizes.emplace(m.name, n).second) need += n;
+    return {};
+  };
+  auto verified = WalkArchive(path, identities, walk);
+  if (!verified) return std::unexpected(verified.error());
+  if (sizes.emplace("manifest.json", verified->manifest_bytes).second) need += verified->manifest_bytes;
+  TRAWL_TRY_VOID(CheckRoom(out_dir, need, options));
   ExtractReport report;
+  report.problems = verified->problems;
+  // Pass 2: write.
+  auto reader = ArchiveReader::Open(path, identities, options.limits);
+  if (!reader) return std::unexpected(reader.error());
+  ArchiveReader& r = **reader;
   std::vector<std::byte> buf(kBufferSize);
   while (true) {
     auto next = r.Next();
@@ -329,6 +483,8 @@ Result<ExtractReport> ExtractArchive(const std::filesystem::path& path,
       report.refused.push_back({m.name, "target exists (duplicate member or planted link)"});
       continue;
     }
+    const auto measured = sizes.find(m.name);
+    const std::uint64_t allowed = measured == sizes.end() ? 0 : measured->second;
     std::ofstream out(target, std::ios::binary | std::ios::trunc);
     if (!out) {
       // A name this file system refuses (on Windows: < > " | ? * or a device
@@ -337,14 +493,23 @@ Result<ExtractReport> ExtractArchive(const std::filesystem::path& path,
       report.refused.push_back({m.name, "cannot create it here (the local file system refuses the name or path)"});
       continue;
     }
+    std::uint64_t written = 0;
     while (true) {
       auto n = r.Read(buf);
       if (!n) return std::unexpected(n.error());
       if (*n == 0) break;
+      if (written + *n > allowed) {
+        // The file changed between the passes: never write more than was measured.
+        return Fail(ErrorCode::kFormat, fmt::format("{}: member '{}' grew between the verification and the "
+                                                    "extraction pass; stopped",
+                                                    path.string(), EscapeForTerminal(m.name)));
+      }
       out.write(reinterpret_cast<const char*>(buf.data()), static_cast<std::streamsize>(*n));
+      written += *n;
     }
     if (!out) return Fail(ErrorCode::kIo, fmt::format("{}: write failed", target.string()));
     ++report.extracted;
+    report.bytes += written;
   }
   return report;
 }
@@ -358,6 +523,14 @@ Result<std::uint64_t> DecryptRaw(const std::filesystem::path& in_path,
   if (!dec) return std::unexpected(dec.error().WithContext(in_path.string()));
   std::filesystem::path partial = out_path;
   partial += ".partial";
+  {
+    // The plaintext is a little smaller than the age file.
+    std::error_code ec;
+    const std::uint64_t size = std::filesystem::file_size(in_path, ec);
+    std::filesystem::path dir = out_path.parent_path();
+    if (dir.empty()) dir = ".";
+    if (!ec) TRAWL_TRY_VOID(CheckRoom(dir, size, ExtractOptions{}));
+  }
   std::uint64_t total = 0;
   {
     std::ofstream out(partial, std::ios::binary | std::ios::trunc);

@@ -19,7 +19,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/archive/manifest.h"
 #include "core/crypto/age.h"
+#include "core/hash/multi_hasher.h"
 #include "core/util/error.h"
 #include "core/util/stream.h"
 
@@ -27,10 +29,20 @@ struct archive;  // libarchive handle (global namespace)
 
 namespace trawl::core::archive {
 
+// What one archive may cost. Defaults sit far above any genuine collection
+// (docs/archive-format.md, "Threat model") and can be raised from the
+// command line (trawl-triage --max-inflated, --max-inflation-ratio).
 struct ReadLimits {
   std::uint64_t max_member_size = 64ull << 30;   // decompressed bytes per member
-  std::uint64_t max_members = 5'000'000;
-  std::uint64_t max_manifest_size = 1ull << 30;
+  std::uint64_t max_members = 2'000'000;
+  // Decompressed bytes of all members together: at most
+  // min(max_total_inflated, max(inflation_floor, max_inflation_ratio x the
+  // archive file's size)). A deflate bomb inflates ~1000x; real collections
+  // (JSON records, PE files, hives, logs) stay well under 50x.
+  std::uint64_t max_total_inflated = 256ull << 30;
+  std::uint64_t max_inflation_ratio = 200;
+  std::uint64_t inflation_floor = 64ull << 20;
+  ManifestLimits manifest;
 };
 
 struct MemberInfo {
@@ -56,6 +68,13 @@ class ArchiveReader {
   // Reads the rest of the current member into memory (capped at max_bytes).
   Result<std::string> ReadAll(std::uint64_t max_bytes);
   bool encrypted() const { return encrypted_; }
+  // After Next() returned nullopt: reads what libarchive left of the
+  // plaintext (the central directory), so the age stream is authenticated to
+  // its final chunk, and returns the SHA-256 of the whole plaintext zip: the
+  // collection's identity, which no one can reproduce without the plaintext.
+  Result<std::string> FinishContent();
+  std::uint64_t inflated() const { return inflated_; }
+  std::uint64_t inflation_cap() const { return inflation_cap_; }
 
  private:
   ArchiveReader() = default;
@@ -76,6 +95,9 @@ class ArchiveReader {
   std::string current_;
   std::uint64_t current_read_ = 0;
   std::uint64_t members_ = 0;
+  std::uint64_t inflated_ = 0;
+  std::uint64_t inflation_cap_ = 0;
+  core::Sha256 content_hash_;
 };
 
 struct VerifyProblem {
@@ -85,8 +107,11 @@ struct VerifyProblem {
 
 struct VerifyReport {
   bool ok = false;
-  nlohmann::json manifest;          // null when none was found
+  std::optional<Manifest> manifest;  // absent when none was found or it did not parse
   std::uint64_t members_checked = 0;
+  std::uint64_t inflated_bytes = 0;  // decompressed bytes of every member
+  std::uint64_t manifest_bytes = 0;  // size of (the first) manifest.json
+  std::string content_sha256;        // of the plaintext zip (ArchiveReader::FinishContent)
   std::vector<VerifyProblem> problems;
 };
 
@@ -96,7 +121,8 @@ struct VerifyReport {
 // all (wrong key, authentication failure, truncation); content problems are
 // listed in the report.
 Result<VerifyReport> VerifyArchive(const std::filesystem::path& path,
-                                   const std::vector<age::Identity>& identities);
+                                   const std::vector<age::Identity>& identities,
+                                   const ReadLimits& limits = {});
 
 // A member's data as handed to a visitor: what it reads is hashed, and what
 // it leaves unread is drained and hashed after it returns.
@@ -110,21 +136,47 @@ class MemberStream {
 
 // Visits each regular member except manifest.json; used by triage ingest.
 // A visitor error is recorded as a problem of that member and the walk goes
-// on. The manifest's hashes are checked as in VerifyArchive.
+// on (kAuthentication, kTruncated and kLimit errors end the walk: the archive
+// cannot be trusted or costs too much). Then manifest.json, which must be
+// the last member, is parsed as a stream (core/archive/manifest.h): each
+// entry is checked against the members seen and handed to on_entry. A
+// manifest that does not parse is a problem naming the field.
 using MemberVisitor = std::function<Result<void>(const MemberInfo&, MemberStream&)>;
+struct WalkOptions {
+  MemberVisitor visit;
+  ManifestEntryFn on_entry;
+  ReadLimits limits;
+};
+Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
+                                 const std::vector<age::Identity>& identities,
+                                 const WalkOptions& options);
 Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
                                  const std::vector<age::Identity>& identities,
                                  const MemberVisitor& visit);
 
 struct ExtractReport {
   std::uint64_t extracted = 0;
+  std::uint64_t bytes = 0;
   std::vector<VerifyProblem> refused;  // unsafe names, links, special files
+  std::vector<VerifyProblem> problems;  // what verification found (extraction goes on)
+};
+struct ExtractOptions {
+  ReadLimits limits;
+  // Bytes free in out_dir; unset: asked from the file system. Tests set it.
+  std::optional<std::uint64_t> available;
+  // Kept free beyond what the archive needs.
+  std::uint64_t reserve = 64ull << 20;
 };
 // Extracts into out_dir (created if missing), refusing members that would
-// escape it (absolute, "..", links) with a named error per member.
+// escape it (absolute, "..", links) with a named error per member. A first
+// pass verifies the archive and totals what it would write; if that does not
+// fit in the free space of out_dir (less `reserve`), nothing is written and
+// the error says how much is needed. The second pass writes no member beyond
+// the size the first pass measured.
 Result<ExtractReport> ExtractArchive(const std::filesystem::path& path,
                                      const std::vector<age::Identity>& identities,
-                                     const std::filesystem::path& out_dir);
+                                     const std::filesystem::path& out_dir,
+                                     const ExtractOptions& options = {});
 
 // Decrypts any age file as it is into `out`. Output goes to `out.partial`
 // and is renamed only after the final chunk authenticated; on failure the

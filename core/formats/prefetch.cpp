@@ -58,6 +58,21 @@ Result<void> CheckArray(std::uint64_t offset, std::uint64_t count, std::uint64_t
   return {};
 }
 
+// Bytes of strings a file may decode to, whatever its references say.
+struct StringBudget {
+  std::uint64_t left;
+  Result<void> Take(std::uint64_t bytes, std::string_view what) {
+    if (bytes > left) {
+      return Fail(ErrorCode::kLimit,
+                  fmt::format("prefetch: {} decode to more than twice the file's size: strings are referenced "
+                              "repeatedly (a forged file?)",
+                              what));
+    }
+    left -= bytes;
+    return {};
+  }
+};
+
 Result<std::string> ReadUtf16(const ByteReader& r, std::uint64_t offset, std::uint64_t chars,
                               std::string_view field) {
   auto slice = r.Slice(offset, chars * 2, field);
@@ -68,7 +83,7 @@ Result<std::string> ReadUtf16(const ByteReader& r, std::uint64_t offset, std::ui
 // Offsets inside a volume entry are relative to the volumes information
 // block (`vr`, which starts at `base` in the file); error messages say so.
 Result<PrefetchVolume> ParseVolume(const ByteReader& vr, std::uint64_t base, std::uint64_t entry,
-                                   const Layout& layout, std::size_t index) {
+                                   const Layout& layout, std::size_t index, StringBudget& budget) {
   auto field = [&](std::string_view name) {
     return fmt::format("volume {} {} (relative to volumes information at {})", index, name,
                        HexOffset(base));
@@ -84,6 +99,7 @@ Result<PrefetchVolume> ParseVolume(const ByteReader& vr, std::uint64_t base, std
   const std::uint32_t dirs_offset = vr.U32Unchecked(entry + 28);
   const std::uint32_t dirs_count = vr.U32Unchecked(entry + 32);
 
+  TRAWL_TRY_VOID(budget.Take(std::uint64_t{path_chars} * 2, "volume device paths"));
   PF_ASSIGN(path, ReadUtf16(vr, path_offset, path_chars, field("device path")));
   v.device_path = std::move(path);
 
@@ -107,6 +123,7 @@ Result<PrefetchVolume> ParseVolume(const ByteReader& vr, std::uint64_t base, std
     for (std::uint32_t k = 0; k < dirs_count; ++k) {
       auto chars = vr.U16(pos, field(fmt::format("directory string {} length", k)));
       if (!chars) return std::unexpected(Prefixed(chars.error()));
+      TRAWL_TRY_VOID(budget.Take(std::uint64_t{*chars} * 2 + 4, "volume directory strings"));
       PF_ASSIGN(dir, ReadUtf16(vr, pos + 2, *chars, field(fmt::format("directory string {}", k))));
       // Each string is followed by a 2-byte NUL terminator.
       const std::uint64_t end = pos + 2 + std::uint64_t{*chars} * 2;
@@ -201,6 +218,11 @@ Result<PrefetchFile> ParseScca(Bytes data, bool compressed) {
   TRAWL_TRY_VOID(CheckArray(volumes_offset, volumes_size, 1, r.size(), "volumes information"));
   const ByteReader strings(data.subspan(strings_offset, strings_size));
   const ByteReader volumes(data.subspan(volumes_offset, volumes_size));
+  // Names are references into the string areas: a forged file can point
+  // 20,000 metrics at one 1-million-character name and ask for gigabytes.
+  // Genuine files reference each string once, so what the names decode from
+  // never exceeds the file; allow twice that.
+  StringBudget budget{2 * static_cast<std::uint64_t>(data.size()) + 65536};
 
   pf.file_metrics.reserve(metrics_count);
   for (std::uint32_t i = 0; i < metrics_count; ++i) {
@@ -216,6 +238,7 @@ Result<PrefetchFile> ParseScca(Bytes data, bool compressed) {
       m.flags = r.U32Unchecked(e + 20);
       m.file_reference = r.U64Unchecked(e + 24);
     }
+    TRAWL_TRY_VOID(budget.Take(std::uint64_t{m.filename_length} * 2, "file metric names"));
     PF_ASSIGN(filename, ReadUtf16(strings, m.filename_offset, m.filename_length,
                                   fmt::format("file metric {} filename (filename strings at {})",
                                               i, HexOffset(strings_offset))));
@@ -228,7 +251,7 @@ Result<PrefetchFile> ParseScca(Bytes data, bool compressed) {
   pf.volumes.reserve(volumes_count);
   for (std::uint32_t i = 0; i < volumes_count; ++i) {
     auto v = ParseVolume(volumes, volumes_offset, std::uint64_t{i} * layout.volume_entry_size,
-                         layout, i);
+                         layout, i, budget);
     if (!v) return std::unexpected(std::move(v.error()));
     pf.volumes.push_back(std::move(*v));
   }

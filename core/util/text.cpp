@@ -138,7 +138,15 @@ std::string RepairUtf8(std::string_view s) {
   return out;
 }
 
-std::string EscapeForTerminal(std::string_view s) {
+bool IsInvisibleFormatChar(std::uint32_t cp) {
+  return cp == 0x061C || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202E) ||
+         (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF ||
+         (cp >= 0xFFF9 && cp <= 0xFFFB) || cp == 0x115F || cp == 0x1160 || cp == 0x3164 || cp == 0x180E;
+}
+
+namespace {
+
+std::string EscapeVisible(std::string_view s, bool double_backslash) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
@@ -149,12 +157,12 @@ std::string EscapeForTerminal(std::string_view s) {
       i += 1;
       continue;
     }
-    if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0) || cp == '\\') {
-      if (cp == '\\') {
-        out += "\\\\";
-      } else {
-        out += fmt::format("\\x{:02x}", cp);
-      }
+    if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp < 0xA0)) {
+      out += fmt::format("\\x{:02x}", cp);
+    } else if (IsInvisibleFormatChar(cp)) {
+      out += fmt::format("\\u{:04x}", cp);
+    } else if (cp == '\\' && double_backslash) {
+      out += "\\\\";
     } else {
       out.append(s.substr(i, len));
     }
@@ -162,6 +170,12 @@ std::string EscapeForTerminal(std::string_view s) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string EscapeForTerminal(std::string_view s) { return EscapeVisible(s, true); }
+
+std::string EscapeInvisible(std::string_view s) { return EscapeVisible(s, false); }
 
 std::string ToHex(Bytes bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";

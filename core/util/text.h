@@ -26,8 +26,17 @@ bool IsValidUtf8(std::string_view s);
 // Replaces each invalid byte with U+FFFD so the result is valid UTF-8.
 std::string RepairUtf8(std::string_view s);
 // Makes a name from a hostile host safe to print on a terminal: control
-// characters (C0, DEL, C1) and invalid UTF-8 become \xNN escapes.
+// characters (C0, DEL, C1) and invalid UTF-8 become \xNN escapes, invisible
+// and bidirectional format characters (U+202E RIGHT-TO-LEFT OVERRIDE makes
+// "evil\u202egpj.exe" look like "evilexe.jpg") become \uNNNN, and a
+// backslash is doubled so every escape reads back unambiguously.
 std::string EscapeForTerminal(std::string_view s);
+// The same escapes without doubling backslashes, for cells and pages that
+// show Windows paths as they are (CSV, HTML): what a human reads is never
+// reordered or hidden by the text itself.
+std::string EscapeInvisible(std::string_view s);
+// Bidirectional controls, zero-width and other invisible format characters.
+bool IsInvisibleFormatChar(std::uint32_t cp);
 
 std::string ToHex(Bytes bytes);
 std::string ToLowerAscii(std::string_view s);

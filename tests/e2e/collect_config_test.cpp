@@ -69,7 +69,8 @@ class CollectConfigTest : public ::testing::Test {
         });
     ASSERT_TRUE(report) << report.error().ToString();
     EXPECT_TRUE(report->ok);
-    EXPECT_EQ(report->manifest["profile"]["name"], "stick");
+    ASSERT_TRUE(report->manifest);
+    EXPECT_EQ(report->manifest->profile_name, "stick");
     EXPECT_TRUE(found) << "no files record with the evidence's SHA-256";
   }
 

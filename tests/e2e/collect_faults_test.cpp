@@ -71,7 +71,7 @@ Collection ReadCollection(const fs::path& archive, const core::age::X25519Identi
   EXPECT_TRUE(report) << report.error().ToString();
   if (report) {
     c.verified = report->ok;
-    c.manifest = report->manifest;
+    c.manifest = report->manifest ? core::archive::ManifestToJson(*report->manifest) : nlohmann::json();
     for (const auto& p : report->problems) c.problems.push_back(p.member + ": " + p.problem);
   }
   return c;

@@ -53,7 +53,7 @@ Collection ReadCollection(const std::filesystem::path& archive, const core::age:
   EXPECT_TRUE(report) << report.error().ToString();
   if (report) {
     c.verified = report->ok;
-    c.manifest = report->manifest;
+    c.manifest = report->manifest ? core::archive::ManifestToJson(*report->manifest) : nlohmann::json();
     for (const auto& p : report->problems) ADD_FAILURE() << p.member << ": " << p.problem;
   }
   return c;

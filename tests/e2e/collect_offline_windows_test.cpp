@@ -77,8 +77,9 @@ TEST(CollectOfflineWindowsTest, MountedVolumeYieldsPrefetchInstallDirsAndSystemL
       });
   ASSERT_TRUE(report) << report.error().ToString();
   EXPECT_TRUE(report->ok);
-  EXPECT_EQ(report->manifest["host"]["live"], false);
-  EXPECT_EQ(report->manifest["target_os"], "windows");
+  ASSERT_TRUE(report->manifest);
+  EXPECT_EQ(report->manifest->host.live, false);
+  EXPECT_EQ(report->manifest->target_os, "windows");
 
   // Prefetch copied raw under a readable path; the copy parses like the original.
   const std::string pf_member = "files/C/Windows/Prefetch/CALC.EXE-3FBEF7FD.pf";

@@ -141,4 +141,26 @@ std::string ManifestSha256(std::string_view data) {
   return hex;
 }
 
+std::string ManifestText(const nlohmann::json& entries, const nlohmann::json& fields) {
+  nlohmann::json m = {{"format", "trawl-archive"},
+                      {"format_version", 1},
+                      {"part", 1},
+                      {"tool", "test"},
+                      {"host", {{"hostname", "test-host"}, {"os", "linux"}}},
+                      {"started", "2026-12-01T00:00:00.000Z"},
+                      {"ended", "2026-12-01T00:00:01.000Z"},
+                      {"result", "complete"},
+                      {"entries", entries}};
+  for (auto it = fields.begin(); it != fields.end(); ++it) {
+    if (it.value().is_null()) m.erase(it.key());
+    else m[it.key()] = it.value();
+  }
+  return m.dump();
+}
+
+nlohmann::json MemberEntry(std::string_view archive_path, std::string_view data) {
+  return {{"archive_path", archive_path}, {"source_path", ""}, {"type", "records"},
+          {"size", data.size()},          {"sha256", ManifestSha256(data)}, {"status", "ok"}};
+}
+
 }  // namespace trawl::test

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 namespace trawl::test {
 
 class ZipBuilder {
@@ -42,5 +44,12 @@ class ZipBuilder {
 // Lower-case hex SHA-256 for manifest fixtures, straight from OpenSSL's
 // one-shot EVP_Digest (not the code under test).
 std::string ManifestSha256(std::string_view data);
+
+// A manifest.json the reader accepts (docs/archive-format.md): the required
+// fields around `entries`; `fields` replace or add top-level fields (null
+// removes one).
+std::string ManifestText(const nlohmann::json& entries, const nlohmann::json& fields = nlohmann::json::object());
+// The manifest entry of a stored member holding `data`.
+nlohmann::json MemberEntry(std::string_view archive_path, std::string_view data);
 
 }  // namespace trawl::test

@@ -106,8 +106,7 @@ TEST_F(TriageCommandsTest, HostileNamesDoNotReachTheTerminalRaw) {
                .Add("records/<script>alert(1)</script>.jsonl", "x")
                .Add("records/'; DROP TABLE files; --.jsonl", "x")
                .Add("../\x1b[1A\rupline.txt", "x")
-               .Add("manifest.json",
-                    R"({"entries": [{"archive_path": "\u001b]0;x\u0007", "size": 1}]})"),
+               .Add("manifest.json", test::ManifestText(json::array({test::MemberEntry("\x1b]0;x\x07", "x")}))),
            "names");
   const Output v = Verify(age_file);
   EXPECT_NE(v.rc, kExitOk) << "a hostile archive verified";
@@ -141,12 +140,18 @@ TEST_F(TriageCommandsTest, ExtractionErrorsNamingAMemberAreEscaped) {
 // only where the file system takes it.
 TEST_F(TriageCommandsTest, SqlAndHtmlNamesAreExtractedAsData) {
   test::ZipBuilder zip;
+  json entries = json::array();
   zip.Add("records/'; DROP TABLE files; --.jsonl", "x");
+  entries.push_back(test::MemberEntry("records/'; DROP TABLE files; --.jsonl", "x"));
   const fs::path probe = dir_ / "<probe>";
   { std::ofstream touch(probe); }
   std::error_code ec;
   const bool angle_brackets = fs::exists(probe, ec);
-  if (angle_brackets) zip.Add("records/<script>alert(1)</script>.jsonl", "x");
+  if (angle_brackets) {
+    zip.Add("records/<script>alert(1)</script>.jsonl", "x");
+    entries.push_back(test::MemberEntry("records/<script>alert(1)</script>.jsonl", "x"));
+  }
+  zip.Add("manifest.json", test::ManifestText(entries));
   const Output d = Decrypt(Seal(zip, "data-names"), dir_ / "out");
   EXPECT_EQ(d.rc, kExitOk) << d.out << d.err;
   EXPECT_TRUE(fs::exists(dir_ / "out/records/'; DROP TABLE files; --.jsonl")) << d.out << d.err;
@@ -161,24 +166,38 @@ TEST_F(TriageCommandsTest, SqlAndHtmlNamesAreExtractedAsData) {
 // printed `result` without escaping. The manifest is the archive author's.
 TEST_F(TriageCommandsTest, VerifiedManifestFieldsAreTypeCheckedAndEscaped) {
   const std::string data = "{}\n";
-  const json manifest = {{"host", {{"hostname", 5}}},
-                         {"result", "\x1b]0;pwned\x07"},
-                         {"part", "one"},
-                         {"entries", json::array({{{"archive_path", "records/a.jsonl"},
-                                                   {"size", data.size()},
-                                                   {"sha256", test::ManifestSha256(data)}}})}};
-  const fs::path age_file =
-      Seal(test::ZipBuilder().Add("records/a.jsonl", data).Add("manifest.json", manifest.dump()),
-           "consistent");
-  auto report = core::archive::VerifyArchive(age_file, ids_);
-  ASSERT_TRUE(report && report->ok) << (report ? "problems" : report.error().ToString());
-  Output v;
-  ASSERT_NO_THROW(v = Verify(age_file));
-  EXPECT_EQ(v.rc, kExitOk) << v.out << v.err;
-  EXPECT_NE(v.out.find("OK "), std::string::npos) << v.out << v.err;
-  EXPECT_EQ(v.out.find('\x1b'), std::string::npos) << v.out;
-  EXPECT_NE(v.out.find("pwned"), std::string::npos) << v.out;
-  ExpectNoControlBytes(v, "verify");
+  const std::string entries = json::array({test::MemberEntry("records/a.jsonl", data)}).dump();
+  // Consistent but hostile: a hostname holding escapes verifies and is printed escaped.
+  {
+    const fs::path age_file = Seal(test::ZipBuilder().Add("records/a.jsonl", data).Add(
+                                       "manifest.json", test::ManifestText(json::parse(entries),
+                                                                           {{"host", {{"hostname", "\x1b]0;pwned\x07"}}}})),
+                                   "consistent");
+    auto report = core::archive::VerifyArchive(age_file, ids_);
+    ASSERT_TRUE(report && report->ok) << (report ? "problems" : report.error().ToString());
+    Output v;
+    ASSERT_NO_THROW(v = Verify(age_file));
+    EXPECT_EQ(v.rc, kExitOk) << v.out << v.err;
+    EXPECT_NE(v.out.find("OK "), std::string::npos) << v.out << v.err;
+    EXPECT_EQ(v.out.find('\x1b'), std::string::npos) << v.out;
+    EXPECT_NE(v.out.find("pwned"), std::string::npos) << v.out;
+    ExpectNoControlBytes(v, "verify");
+  }
+  // Wrong types: refused, the field named, the process alive.
+  const std::vector<std::pair<json, std::string>> wrong = {
+      {{{"host", {{"hostname", 5}}}}, "host.hostname: expected a string"},
+      {{{"result", "\x1b]0;pwned\x07"}}, "is not one of complete, partial, aborted, continued"},
+      {{{"part", "one"}}, "part: expected an unsigned integer"}};
+  for (const auto& [fields, needle] : wrong) {
+    const fs::path age_file = Seal(test::ZipBuilder().Add("records/a.jsonl", data).Add(
+                                       "manifest.json", test::ManifestText(json::parse(entries), fields)),
+                                   "wrong-type");
+    Output v;
+    ASSERT_NO_THROW(v = Verify(age_file));
+    EXPECT_EQ(v.rc, kExitProblems) << v.out << v.err;
+    EXPECT_NE(v.out.find(needle), std::string::npos) << needle << "\n" << v.out;
+    ExpectNoControlBytes(v, "verify");
+  }
 }
 
 }  // namespace

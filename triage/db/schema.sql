@@ -1,6 +1,7 @@
 -- SPDX-License-Identifier: Apache-2.0
--- trawl-triage case database, schema version 2 (PRAGMA user_version).
--- Version 1 differed only in indexes and in pe being a rowid table; triage/case_db.cpp
+-- trawl-triage case database, schema version 3 (PRAGMA user_version).
+-- Version 2 had UNIQUE (host_id, started, part) on collections and no content_sha256;
+-- version 1 differed from 2 in indexes and in pe being a rowid table. triage/case_db.cpp
 -- migrates such a case when it opens it for writing.
 -- Many hosts per case; each archive (or split part) is one collection.
 -- Record tables (processes, modules, files, dir_entries) are generated from
@@ -22,6 +23,7 @@ CREATE TABLE IF NOT EXISTS collections (
   host_id INTEGER REFERENCES hosts(id),
   archive_name TEXT NOT NULL,
   archive_sha256 TEXT NOT NULL UNIQUE,           -- of the .zip.age as ingested (idempotence key)
+  content_sha256 TEXT,                           -- of the decrypted zip: the same collection re-encrypted
   started TEXT,
   ended TEXT,
   part INTEGER NOT NULL DEFAULT 0,
@@ -35,8 +37,13 @@ CREATE TABLE IF NOT EXISTS collections (
   limits_hit TEXT,                               -- JSON array
   counts TEXT,                                   -- JSON object
   ingested_at TEXT NOT NULL,
-  UNIQUE (host_id, started, part)                -- the same collection re-encrypted is still a duplicate
+  conflict TEXT                                  -- another archive claims the same host, start and part
 );
+-- What a collection claims (host, start, part) is plaintext in the sidecar and easy to copy: a
+-- forgery can claim a genuine collection's identity. Both are kept and flagged (conflict, rule
+-- integrity.conflicting_collections); only content_sha256 makes two archives the same collection.
+CREATE INDEX IF NOT EXISTS collections_claim ON collections (host_id, started, part);
+CREATE UNIQUE INDEX IF NOT EXISTS collections_content ON collections (content_sha256) WHERE content_sha256 IS NOT NULL;
 
 -- Manifest entries: every member and every item that was not stored, with its status.
 CREATE TABLE IF NOT EXISTS archive_entries (

@@ -314,5 +314,32 @@ TEST(PrefetchJsonTest, TextEscapesHostStrings) {
   EXPECT_NE(text.find(R"(\\DEVICE\\HARDDISKVOLUME1)"), std::string::npos) << text;
 }
 
+// Issue #18, finding 2: a v17 file whose file metrics all point at one long
+// name asked for gigabytes (20,000 metrics x a 1-million-character name) in
+// `inspect prefetch` and in `analyze`. Names may decode to at most twice the
+// file's size; every real file stays far below (the golden tests parse all).
+TEST(PrefetchRegression, RepeatedReferencesToOneNameAreRefusedNotDecoded) {
+  std::vector<std::byte> d = Load("ericzimmerman-prefetch/XPPro/EXPLORER.EXE-082F38A9.pf");
+  ASSERT_FALSE(d.empty());
+  ASSERT_TRUE(ParsePrefetch(d)) << "the unmodified file must parse";
+  auto u32 = [&](std::size_t off) {
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) v |= std::to_integer<std::uint32_t>(d[off + i]) << (8 * i);
+    return v;
+  };
+  ASSERT_EQ(u32(0), 17u);
+  const std::uint32_t metrics = u32(0x54), count = u32(0x58), strings_size = u32(0x68);
+  ASSERT_GT(count, 10u);
+  // Every metric's name: the whole strings area from its start.
+  for (std::uint32_t i = 0; i < count; ++i) {
+    PutU32(d, metrics + i * 20 + 8, 0);
+    PutU32(d, metrics + i * 20 + 12, strings_size / 2);
+  }
+  auto pf = ParsePrefetch(d);
+  ASSERT_FALSE(pf) << "decoded " << pf->file_metrics.size() << " names";
+  EXPECT_EQ(pf.error().code, ErrorCode::kLimit) << pf.error().ToString();
+  EXPECT_NE(pf.error().message.find("referenced repeatedly"), std::string::npos) << pf.error().message;
+}
+
 }  // namespace
 }  // namespace trawl::core::formats

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "core/profile/kinds.h"
 #include "core/archive/archive_paths.h"
 #include "core/formats/pe.h"
 #include "core/util/text.h"
@@ -149,7 +150,32 @@ void AddMetaFields(const FileMeta& meta, nlohmann::json& r) {
 
 core::Result<void> FilePipeline::AddRecord(std::string_view table, const nlohmann::json& record) {
   std::lock_guard lock(archive_mu_);
+  CheckDeclared(table, record);
   return archive_.AddRecord(table, record);
+}
+
+// Records follow their table's declared columns (core/profile/kinds.cpp);
+// a key that is not declared (nor the <column>_hex of a declared text
+// column) is a collector bug: it would land in triage's `extra` JSON where
+// no rule looks. Logged once per table and key as an error event, which the
+// end-to-end tests look for in every archive they read.
+void FilePipeline::CheckDeclared(std::string_view table, const nlohmann::json& record) {
+  const core::profile::RecordSpec* spec = core::profile::FindRecordTable(table);
+  auto declared = [&](std::string_view key) {
+    if (spec == nullptr) return false;
+    for (const auto& c : spec->columns) {
+      if (c.name == key) return true;
+    }
+    return false;
+  };
+  for (auto it = record.begin(); it != record.end(); ++it) {
+    const std::string& key = it.key();
+    if (declared(key)) continue;
+    if (key.ends_with("_hex") && declared(std::string_view(key).substr(0, key.size() - 4))) continue;
+    std::string id = std::string(table) + "." + key;
+    if (!undeclared_.insert(id).second) continue;
+    archive_.Log("error", "undeclared_record_field", {{"table", std::string(table)}, {"field", key}});
+  }
 }
 
 void FilePipeline::AddItem(core::archive::ItemRecord item) {

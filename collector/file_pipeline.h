@@ -15,6 +15,7 @@
 #include <vector>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 
@@ -124,6 +125,8 @@ class FilePipeline {
   core::archive::ArchiveWriter& archive_;
   StopControl& stop_;
   std::mutex archive_mu_;
+  std::set<std::string> undeclared_;  // "<table>.<key>" already logged (under archive_mu_)
+  void CheckDeclared(std::string_view table, const nlohmann::json& record);
   std::mutex cache_mu_;
   std::unordered_map<CacheKey, CacheValue, CacheKeyHash> cache_;
   std::vector<CacheExtra> cache_extra_;

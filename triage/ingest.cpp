@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "core/archive/layout.h"
 #include "triage/ingest.h"
 
 #include <openssl/evp.h>
@@ -427,9 +428,8 @@ class Ingester {
 
   Result<void> Visit(const core::archive::MemberInfo& info, core::archive::MemberStream& stream) {
     const std::string& name = info.name;
-    if (name.starts_with("records/") && name.ends_with(".jsonl")) {
-      std::string table = name.substr(8);
-      table = table.substr(0, table.find('.'));
+    if (auto record_table = core::archive::RecordTableOf(name)) {
+      const std::string& table = *record_table;
       auto it = writers_.find(table);
       TableWriter* writer = it != writers_.end() ? &it->second : nullptr;
       const bool files = table == "files";
@@ -449,7 +449,7 @@ class Ingester {
         return AtLine(AddRecord(table, writer, *rec), name, line_no);
       });
     }
-    if (name == "log.jsonl") {
+    if (name == core::archive::kLogMember) {
       return ReadLines(name, stream, [&](std::string_view line, std::uint64_t line_no) -> Result<void> {
         auto parsed = ParseLine(name, line, line_no);
         if (!parsed) return std::unexpected(parsed.error());
@@ -462,8 +462,10 @@ class Ingester {
         return AtLine(log_.Run(), name, line_no);
       });
     }
-    if (!(name.starts_with("files/") || name.starts_with("deleted/"))) return {};
-    if (core::EndsWithIgnoreCaseAscii(name, ".pf") && name.starts_with("files/")) return AddPrefetch(name, stream);
+    if (!core::archive::IsCopiedContent(name)) return {};
+    if (core::EndsWithIgnoreCaseAscii(name, ".pf") && name.starts_with(core::archive::kFilesPrefix)) {
+      return AddPrefetch(name, stream);
+    }
     return MaybePe(name, stream);
   }
 
@@ -875,7 +877,7 @@ Result<std::int64_t> MaxRowId(Db& db, std::string_view table) {
 
 // The host id this archive will most likely get, known before the manifest
 // (the last member) is read: the existing host whose name the collector put
-// at the start of the file name (<host>_<time>..., collect.cpp SafeHostName),
+// at the start of the file name (core::archive::ArchiveBaseName),
 // else the id a new host gets (INTEGER PRIMARY KEY: max + 1). A wrong guess
 // only costs Finish one UPDATE per table.
 Result<std::int64_t> GuessHostId(Db& db, const std::string& archive_name) {
@@ -890,12 +892,7 @@ Result<std::int64_t> GuessHostId(Db& db, const std::string& archive_name) {
     if (!*row) break;
     const std::int64_t id = s->Int(0);
     max_id = std::max(max_id, id);
-    std::string safe;
-    for (char c : s->Text(1)) {
-      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-      safe.push_back(ok ? c : '_');
-    }
-    safe = safe.substr(0, 64);
+    const std::string safe = core::archive::SafeHostName(s->Text(1));
     if (!safe.empty() && archive_name.starts_with(safe + "_")) {
       match = id;
       ++matches;
@@ -935,8 +932,9 @@ IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
   // Rows of this archive get ids above the current maxima (one writer: the
   // transaction is IMMEDIATE), so host ids are filled in without an index.
   std::map<std::string, std::int64_t> first_rows;
-  for (const char* t : {"processes", "modules", "files", "dir_entries", "other_records", "prefetch", "prefetch_runs",
-                        "prefetch_files"}) {
+  std::vector<std::string> host_tables = {"other_records", "prefetch", "prefetch_runs", "prefetch_files"};
+  for (const auto* spec : core::profile::RecordTables()) host_tables.emplace_back(spec->table);
+  for (const std::string& t : host_tables) {
     auto m = MaxRowId(db, t);
     if (!m) return rollback(m.error());
     first_rows[t] = *m;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "core/archive/layout.h"
 #include "core/archive/archive_reader.h"
 
 #include <archive.h>
@@ -303,11 +304,11 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
     }
     if (m.is_dir) continue;
     if (have_manifest) {
-      report.problems.push_back({m.name, m.name == "manifest.json" ? "duplicate manifest.json"
+      report.problems.push_back({m.name, m.name == kManifestMember ? "duplicate manifest.json"
                                                                     : "member after manifest.json (it must be last)"});
       continue;
     }
-    if (m.name == "manifest.json") {
+    if (m.name == kManifestMember) {
       have_manifest = true;
       // Each entry is checked as it streams past; nothing of the entries is kept.
       auto on_entry = [&](const ManifestEntry& e, std::uint64_t index) -> Result<void> {
@@ -449,7 +450,7 @@ Result<ExtractReport> ExtractArchive(const std::filesystem::path& path,
   };
   auto verified = WalkArchive(path, identities, walk);
   if (!verified) return std::unexpected(verified.error());
-  if (sizes.emplace("manifest.json", verified->manifest_bytes).second) need += verified->manifest_bytes;
+  if (sizes.emplace(std::string(kManifestMember), verified->manifest_bytes).second) need += verified->manifest_bytes;
   TRAWL_TRY_VOID(CheckRoom(out_dir, need, options));
   ExtractReport report;
   report.problems = verified->problems;

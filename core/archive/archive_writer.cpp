@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "core/archive/layout.h"
 #include "core/archive/archive_writer.h"
 
 #include <fstream>
@@ -209,7 +210,7 @@ Result<void> ArchiveWriter::FlushRecords() {
     if (text.empty()) continue;
     int& seq = record_segments_[table];
     ++seq;
-    const std::string path = fmt::format("records/{}.{:04}.jsonl", table, seq);
+    const std::string path = RecordSegmentName(table, static_cast<std::uint32_t>(seq));
     TRAWL_TRY_VOID(part_->zip->BeginEntry(path, {}));
     TRAWL_TRY_VOID(part_->zip->Write(AsBytes(text)));
     TRAWL_TRY_VOID(part_->zip->EndEntry());
@@ -265,9 +266,9 @@ Result<void> ArchiveWriter::ClosePart(const nlohmann::json& trailer) {
     Log("warning", "log_truncated", {{"dropped_events", log_dropped_}});
   }
   if (!log_.empty()) {
-    TRAWL_TRY_VOID(p.zip->AddEntry("log.jsonl", AsBytes(log_), {}));
+    TRAWL_TRY_VOID(p.zip->AddEntry(std::string(kLogMember), AsBytes(log_), {}));
     ItemRecord item;
-    item.archive_path = "log.jsonl";
+    item.archive_path = std::string(kLogMember);
     item.type = "log";
     item.size = log_.size();
     item.sha256 = Sha256Hex(AsBytes(log_));
@@ -282,7 +283,7 @@ Result<void> ArchiveWriter::ClosePart(const nlohmann::json& trailer) {
   for (auto& [k, v] : trailer.items()) manifest[k] = v;
   manifest["entries"] = std::move(p.entries);
   const std::string text = manifest.dump(1, ' ', false, nlohmann::json::error_handler_t::replace);
-  TRAWL_TRY_VOID(p.zip->AddEntry("manifest.json", AsBytes(text), {}));
+  TRAWL_TRY_VOID(p.zip->AddEntry(std::string(kManifestMember), AsBytes(text), {}));
   TRAWL_TRY_VOID(p.zip->Close());
   if (p.encryptor) TRAWL_TRY_VOID(p.encryptor->Finish());
   auto sha = p.file.Close();

@@ -26,6 +26,9 @@ constexpr ColumnSpec kProcessColumns[] = {
     {"user", ColumnType::kText, "user name or SID of the process owner"},
     {"start_time", ColumnType::kText, "start time, ISO 8601 UTC"},
     {"cwd", ColumnType::kText, "current working directory"},
+    {"error", ColumnType::kText, "what could not be read of this process (command line, owner, ...)"},
+    {"exe_copied_as", ColumnType::kText, "archive member holding the image of a deleted executable"},
+    {"exe_error", ColumnType::kText, "why the executable could not be hashed"},
     {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
     {"sid", ColumnType::kText, "Windows: SID of the process owner"},
     {"session", ColumnType::kInt, "Windows: terminal services session id, or -1"},
@@ -42,12 +45,19 @@ constexpr ColumnSpec kModuleColumns[] = {
     {"deleted", ColumnType::kBool, "the mapped file was deleted"},
     {"kind", ColumnType::kText, "file | anon_exec | memfd"},
     {"sha256", ColumnType::kText, "SHA-256 of the mapped file (hash_modules)"},
+    {"error", ColumnType::kText, "why the mapped file could not be hashed"},
     {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
 };
 
 constexpr ColumnSpec kKnownDllColumns[] = {
     {"name", ColumnType::kText, "value name under the KnownDLLs registry key"},
     {"value", ColumnType::kText, "value data: the DLL file name"},
+    {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
+};
+
+constexpr ColumnSpec kProcessErrorColumns[] = {
+    {"pid", ColumnType::kInt, "process id whose modules could not be listed"},
+    {"error", ColumnType::kText, "why (access denied, the process exited, ...)"},
     {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
 };
 
@@ -71,6 +81,7 @@ constexpr ColumnSpec kFileColumns[] = {
     {"status", ColumnType::kText, "ok | skipped | error (why the record is partial)"},
     {"error", ColumnType::kText, "reason for a skipped or failed item"},
     {"copied_as", ColumnType::kText, "name of the raw copy inside the archive, empty if not copied"},
+    {"copy_error", ColumnType::kText, "why the copy was not made or was cut short"},
     {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
     {"product", ColumnType::kText, "install_dirs: catalog product id"},
     {"vendor", ColumnType::kText, "install_dirs: vendor"},
@@ -100,6 +111,8 @@ constexpr RecordSpec kModuleRecords{"modules", "one record per executable mappin
 constexpr RecordSpec kKnownDllRecords{
     "known_dlls", "Windows: one record per value of HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\KnownDLLs",
     kKnownDllColumns};
+constexpr RecordSpec kProcessErrorRecords{
+    "process_errors", "one record per process whose modules could not be listed", kProcessErrorColumns};
 constexpr RecordSpec kFileRecords{"files", "one record per file or directory visited",
                                   kFileColumns};
 constexpr RecordSpec kDirEntryRecords{"dir_entries", "one record per name in a listed directory",
@@ -150,7 +163,8 @@ constexpr ParamSpec kDirListingParams[] = {
     {"pattern", ParamType::kNameGlob, "*", false, "glob of the entry names to record, e.g. *.dll"},
 };
 
-constexpr const RecordSpec* kProcessTables[] = {&kProcessRecords, &kModuleRecords, &kKnownDllRecords};
+constexpr const RecordSpec* kProcessTables[] = {&kProcessRecords, &kModuleRecords, &kKnownDllRecords,
+                                                &kProcessErrorRecords};
 constexpr const RecordSpec* kFileTables[] = {&kFileRecords};
 constexpr const RecordSpec* kDirTables[] = {&kDirEntryRecords};
 

@@ -74,6 +74,8 @@ Collection ReadCollection(const fs::path& archive, const core::age::X25519Identi
     c.manifest = report->manifest ? core::archive::ManifestToJson(*report->manifest) : nlohmann::json();
     for (const auto& p : report->problems) c.problems.push_back(p.member + ": " + p.problem);
   }
+  // Every record key is a declared column (collector/file_pipeline.cpp CheckDeclared).
+  for (const auto& l : c.log) EXPECT_NE(l.value("event", ""), "undeclared_record_field") << l.dump();
   return c;
 }
 

@@ -37,6 +37,13 @@ Collection ReadCollection(const std::filesystem::path& archive, const core::age:
   c.archives.push_back(archive);
   auto report = core::archive::WalkArchive(
       archive, {id}, [&](const core::archive::MemberInfo& m, core::archive::MemberStream& s) -> core::Result<void> {
+        if (m.name == "log.jsonl") {
+          // Every record key is a declared column (collector/file_pipeline.cpp CheckDeclared).
+          auto log = s.ReadAll(64u << 20);
+          if (!log) return std::unexpected(log.error());
+          EXPECT_EQ(log->find("undeclared_record_field"), std::string::npos) << *log;
+          return {};
+        }
         if (!m.name.starts_with("records/")) return {};
         auto text = s.ReadAll(512u << 20);
         if (!text) return std::unexpected(text.error());
@@ -190,6 +197,57 @@ TEST_F(CollectLinuxTest, TimeBudgetClosesAValidPartialArchive) {
   auto v = test::RunCommand({(test::BinDir() / "trawl-triage").string(), "verify", "-i", key_file_.string(),
                              archives[0].string()});
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+// Issue #18, finding 1: a genuine collection that hit --max-output writes
+// skipped-artifact entries with "archive_path": null and "sha256": null (as
+// the format document allows), and `analyze` aborted on them with a
+// nlohmann type_error while `verify` said OK.
+TEST_F(CollectLinuxTest, CollectionThatHitMaxOutputIsAnalyzed) {
+  const auto root = dir_ / "profiles";
+  test::WriteFile(root / "artifacts/linux/test/copy_docs.yaml",
+                  "name: linux.test.copy_docs\n"
+                  "description: copies of /usr/share, to fill the output budget\n"
+                  "rationale: max-output tests\n"
+                  "references: [{title: 'budget tests', source: 'tests/e2e/collect_linux_test.cpp'}]\n"
+                  "kind: files\n"
+                  "platforms: [linux]\n"
+                  "parameters:\n"
+                  "  paths: ['/usr/share/**']\n"
+                  "  max_depth: 20\n"
+                  "  copy: true\n");
+  test::WriteFile(root / "artifacts/linux/test/list_etc.yaml",
+                  "name: linux.test.list_etc\n"
+                  "description: runs after the budget is spent, so it is skipped\n"
+                  "rationale: max-output tests\n"
+                  "references: [{title: 'budget tests', source: 'tests/e2e/collect_linux_test.cpp'}]\n"
+                  "kind: files\n"
+                  "platforms: [linux]\n"
+                  "parameters:\n"
+                  "  paths: ['/etc/*']\n");
+  test::WriteFile(root / "fill.yaml",
+                  "name: fill\ndescription: copies until the budget is spent, then a skipped artifact\n"
+                  "artifacts:\n  - linux.test.copy_docs\n  - linux.test.list_etc\n");
+  auto r = test::RunCommand({collect_, "--profile", (root / "fill.yaml").string(), "--output", (dir_ / "out").string(),
+                             "--recipient", id_.ToRecipient().Encode(), "--max-output", "3000000", "--quiet"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto archives = Archives(dir_ / "out");
+  ASSERT_EQ(archives.size(), 1u);
+  std::uint64_t null_entries = 0;
+  core::archive::WalkOptions walk;
+  walk.on_entry = [&](const core::archive::ManifestEntry& e, std::uint64_t) -> core::Result<void> {
+    if (!e.archive_path) ++null_entries;
+    return {};
+  };
+  auto report = core::archive::WalkArchive(archives[0], {id_}, walk);
+  ASSERT_TRUE(report) << report.error().ToString();
+  ASSERT_TRUE(report->ok) << (report->problems.empty() ? "" : report->problems[0].problem);
+  EXPECT_EQ(report->manifest->result, "partial");
+  EXPECT_GE(null_entries, 1u) << "no skipped or not-stored item: the budget was not hit";
+  auto a = test::RunCommand({(test::BinDir() / "trawl-triage").string(), "analyze", "-i", key_file_.string(), "--case",
+                             (dir_ / "case.db").string(), archives[0].string()});
+  EXPECT_EQ(a.exit_code, 0) << a.out << a.err;
+  EXPECT_NE(a.out.find("ingested "), std::string::npos) << a.out << a.err;
 }
 
 TEST_F(CollectLinuxTest, SigtermClosesAValidArchive) {

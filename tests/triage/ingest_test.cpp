@@ -195,7 +195,9 @@ TEST(TriageIngest, IngestsOnceAndIsIdempotent) {
   EXPECT_EQ(Count(**db, "SELECT count(*) FROM files WHERE extra LIKE '%path_hex%'"), 100);
   EXPECT_EQ(Count(**db, "SELECT count(*) FROM files WHERE name_lc = 'lib7.dll' AND dir_lc = 'c:\\app' AND ext_lc = 'dll'"), 1);
   EXPECT_EQ(Count(**db, "SELECT count(*) FROM dir_entries WHERE name_lc = 'winscard.dll' AND host_id IS NOT NULL"), 1);
-  EXPECT_EQ(Count(**db, "SELECT count(*) FROM other_records WHERE table_name = 'process_errors'"), 1);
+  // Declared since issue #11 (core/profile/kinds.cpp): its own table, not other_records.
+  EXPECT_EQ(Count(**db, "SELECT count(*) FROM process_errors WHERE host_id IS NOT NULL"), 1);
+  EXPECT_EQ(Count(**db, "SELECT count(*) FROM other_records"), 0);
   EXPECT_EQ(Count(**db, "SELECT count(*) FROM prefetch WHERE executable = 'CMD.EXE' AND run_count > 0 AND path LIKE 'C:\\Windows\\Prefetch\\CMD.EXE-0BD30981.pf'"), 1);
   EXPECT_GT(Count(**db, "SELECT count(*) FROM prefetch_files WHERE rel_path_lc LIKE '\\windows\\system32\\%' AND host_id IS NOT NULL"), 5);
   EXPECT_EQ(Count(**db, "SELECT count(*) FROM archive_entries WHERE archive_path LIKE '%CMD.EXE-0BD30981.pf'"), 1);

@@ -70,7 +70,7 @@ CREATE TABLE IF NOT EXISTS collection_log (
 
 -- trawl:record-tables
 
--- Records of tables the case schema does not know (e.g. process_errors).
+-- Records of tables the case schema does not know (from a newer collector).
 CREATE TABLE IF NOT EXISTS other_records (
   id INTEGER PRIMARY KEY,
   collection_id INTEGER NOT NULL REFERENCES collections(id),

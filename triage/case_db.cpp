@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/util/text.h"
-#include "triage/commands.h"
+#include "triage/archive_commands.h"
 #include "triage/embedded.h"
 #include "triage/tabular.h"
 

@@ -7,8 +7,8 @@
 #include <CLI/CLI.hpp>
 
 #include "core/util/main_guard.h"
-#include "triage/commands.h"
-#include "triage/extra_commands.h"
+#include "triage/archive_commands.h"
+#include "triage/case_commands.h"
 
 namespace {
 
@@ -62,8 +62,8 @@ int Main(int argc, char** argv) {
   pe->add_option("files", files)->required();
   pe->add_flag("--json", as_json, "one JSON object per file");
 
-  t::ExtraCommands extra;
-  t::AddExtraCommands(app, extra, add_ids);
+  t::CaseCommands extra;
+  t::AddCaseCommands(app, extra, add_ids);
 
   try {
     app.parse(argc, argv);
@@ -86,7 +86,7 @@ int Main(int argc, char** argv) {
     if (*decrypt) return t::RunDecrypt(*ids, archive, out_path, raw, std::cout, std::cerr, extract_options);
     return t::RunVerify(*ids, archives, std::cout, std::cerr, verify_limits);
   }
-  return t::RunExtraCommands(app, extra, identity_files, passphrase_file, std::cout, std::cerr);
+  return t::RunCaseCommands(app, extra, identity_files, passphrase_file, std::cout, std::cerr);
 }
 
 }  // namespace

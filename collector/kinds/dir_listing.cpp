@@ -16,8 +16,8 @@ using nlohmann::json;
 
 DirListingParams DirListingParams::From(const profile::ResolvedArtifact& art) {
   DirListingParams p;
-  p.pattern = art.parameters.GetString("pattern");
-  if (p.pattern.empty()) p.pattern = "*";
+  const std::string& pattern = art.parameters.GetString("pattern");
+  p.pattern = pattern.empty() ? std::string(1, '*') : pattern;
   return p;
 }
 

@@ -27,71 +27,10 @@
 #include <vector>
 
 #include "core/profile/glob.h"
+#include "core/profile/target.h"
 #include "core/util/error.h"
 
 namespace trawl::core::profile {
-
-enum class TargetOs { kLinux, kWindows, kMacos };
-
-std::string_view TargetOsName(TargetOs os);  // "linux" | "windows" | "macos"
-std::optional<TargetOs> ParseTargetOs(std::string_view name);
-
-// One entry of a directory, lstat semantics: a symlink to a directory has
-// is_symlink set and is_dir clear.
-struct DirEntry {
-  std::string name;
-  bool is_dir = false;
-  bool is_symlink = false;
-  bool is_regular = false;
-};
-
-// Lists one directory of the host. The collector's platform layer may supply
-// its own; FsDirectoryLister serves tests, offline roots and plain live use.
-class DirectoryLister {
- public:
-  virtual ~DirectoryLister() = default;
-  // Entries of the host directory `dir`, without "." and "..".
-  virtual Result<std::vector<DirEntry>> List(const std::string& dir) = 0;
-};
-
-// std::filesystem implementation (error_code overloads, no exceptions). Stops
-// with kLimit after max_entries names in one directory.
-class FsDirectoryLister final : public DirectoryLister {
- public:
-  explicit FsDirectoryLister(std::size_t max_entries = 1'000'000) : max_entries_(max_entries) {}
-  Result<std::vector<DirEntry>> List(const std::string& dir) override;
-
- private:
-  std::size_t max_entries_;
-};
-
-struct UserProfile {
-  std::string name;  // account / folder name
-  std::string home;  // in target notation: C:\Users\alice or /home/alice
-};
-
-struct ExpansionContext {
-  TargetOs os = TargetOs::kLinux;
-  std::string root = "/";  // host directory holding the target's file tree
-  std::vector<UserProfile> users;
-  // Machine-wide variable overrides (Windows: SystemRoot, ProgramFiles, ...;
-  // names compared case-insensitively). Unset ones take the Windows defaults
-  // (C:\Windows, C:\Program Files, ...).
-  std::map<std::string, std::string> env;
-};
-
-// Builds a context from a root. Windows: users are the folders under
-// <root>/Users (Public, Default, "Default User", "All Users" are not users;
-// %PUBLIC% still maps to Users\Public). Linux / macOS: users come from
-// <root>/etc/passwd (parsed here, never NSS: root, uid >= 1000 on Linux or
-// >= 500 on macOS, except nobody, whose home exists) plus the folders under
-// <root>/home and <root>/Users ("Shared" excluded); duplicates by home removed.
-Result<ExpansionContext> MakeExpansionContext(TargetOs os, std::string root,
-                                              DirectoryLister& lister);
-Result<ExpansionContext> MakeExpansionContext(TargetOs os, std::string root);
-// Guesses the OS of the tree at root: Windows/System32 -> windows,
-// System/Library/CoreServices -> macos, else linux.
-TargetOs DetectTargetOs(const std::string& root, DirectoryLister& lister);
 
 // ---- variables -----------------------------------------------------------
 

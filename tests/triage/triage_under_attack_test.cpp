@@ -154,7 +154,7 @@ TEST_F(TriageUnderAttack, RowFloodFromATinyArchiveIsCapped) {
 
 // Finding 6: a NUL inside a string was stored as is (cut short by C tools).
 TEST_F(TriageUnderAttack, NulInsideAStringIsStoredVisibly) {
-  const auto a = Collection(dir_ / "nul.zip", R"({"path":"C:\\evil.dll\u0000.txt","type":"file"})",
+  const auto a = Collection(dir_ / "nul-in-strings.zip", R"({"path":"C:\\evil.dll\u0000.txt","type":"file"})",
                             {{"host", {{"hostname", std::string("pc\0x", 4)}}}});
   const IngestResult r = IngestArchive(*db_, a, {});
   ASSERT_EQ(r.status, IngestResult::Status::kIngested) << r.reason;

@@ -13,15 +13,15 @@
 
 namespace trawl::triage {
 
-struct ExtraOptions;  // option storage, defined in extra_commands.cpp
+struct CaseOptions;  // option storage, defined in case_commands.cpp
 
-struct ExtraCommands {
+struct CaseCommands {
   std::vector<CLI::App*> apps;
-  std::shared_ptr<ExtraOptions> options;
+  std::shared_ptr<CaseOptions> options;
 };
 
-void AddExtraCommands(CLI::App& app, ExtraCommands& extra, const std::function<void(CLI::App*)>& add_ids);
-int RunExtraCommands(CLI::App& app, ExtraCommands& extra, const std::vector<std::string>& identity_files,
+void AddCaseCommands(CLI::App& app, CaseCommands& extra, const std::function<void(CLI::App*)>& add_ids);
+int RunCaseCommands(CLI::App& app, CaseCommands& extra, const std::vector<std::string>& identity_files,
                      const std::string& passphrase_file, std::ostream& out, std::ostream& err);
 
 }  // namespace trawl::triage

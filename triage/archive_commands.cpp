@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "triage/commands.h"
+#include "triage/archive_commands.h"
 
 #include <sys/stat.h>
 

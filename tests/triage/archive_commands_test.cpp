@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// trawl-triage's verify and decrypt commands (triage/commands.h; main.cpp
+// trawl-triage's verify and decrypt commands (triage/archive_commands.h; main.cpp
 // hands them std::cout and std::cerr) on hostile archives: nothing they print
 // carries a raw terminal control byte, and manifest fields of the wrong type
 // do not throw. Called in-process so the checks run on every platform; the
 // binary's own argument handling is tests/e2e/triage_cli_test.cpp's subject.
-#include "triage/commands.h"
+#include "triage/archive_commands.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "triage/extra_commands.h"
+#include "triage/case_commands.h"
 
 #include <chrono>
 #include <fstream>
@@ -10,7 +10,7 @@
 #include "core/util/file.h"
 #include "core/util/text.h"
 #include "triage/case_db.h"
-#include "triage/commands.h"
+#include "triage/archive_commands.h"
 #include "triage/ingest.h"
 #include "triage/report.h"
 #include "triage/rules.h"
@@ -18,7 +18,7 @@
 
 namespace trawl::triage {
 
-struct ExtraOptions {
+struct CaseOptions {
   std::string case_path;
   std::vector<std::string> archives;
   std::vector<std::string> rule_dirs;
@@ -39,9 +39,9 @@ struct ExtraOptions {
   CLI::App* rules = nullptr;
 };
 
-void AddExtraCommands(CLI::App& app, ExtraCommands& extra, const std::function<void(CLI::App*)>& add_ids) {
-  extra.options = std::make_shared<ExtraOptions>();
-  ExtraOptions& o = *extra.options;
+void AddCaseCommands(CLI::App& app, CaseCommands& extra, const std::function<void(CLI::App*)>& add_ids) {
+  extra.options = std::make_shared<CaseOptions>();
+  CaseOptions& o = *extra.options;
   o.analyze = app.add_subcommand("analyze", "decrypt, verify and ingest archives into a case database, then score it");
   add_ids(o.analyze);
   o.analyze->add_option("--case", o.case_path, "case database (SQLite; created if missing)")->required();
@@ -83,7 +83,7 @@ std::vector<std::filesystem::path> Paths(const std::vector<std::string>& v) {
   return {v.begin(), v.end()};
 }
 
-int RunAnalyze(ExtraOptions& o, const std::vector<std::string>& identity_files, const std::string& passphrase_file,
+int RunAnalyze(CaseOptions& o, const std::vector<std::string>& identity_files, const std::string& passphrase_file,
                std::ostream& out, std::ostream& err) {
   // Rules and IOC lists first: a typo must not cost a long ingest.
   auto rules = LoadRules(Paths(o.rule_dirs), !o.no_builtin_rules);
@@ -165,7 +165,7 @@ int RunAnalyze(ExtraOptions& o, const std::vector<std::string>& identity_files, 
   return rc;
 }
 
-int RunRulesList(ExtraOptions& o, std::ostream& out, std::ostream& err) {
+int RunRulesList(CaseOptions& o, std::ostream& out, std::ostream& err) {
   auto rules = LoadRules(Paths(o.rule_dirs));
   if (!rules) {
     err << "trawl-triage rules: " << core::EscapeForTerminal(rules.error().message) << "\n";
@@ -196,13 +196,13 @@ int RunRulesList(ExtraOptions& o, std::ostream& out, std::ostream& err) {
 
 }  // namespace
 
-int RunExtraCommands(CLI::App&, ExtraCommands& extra, const std::vector<std::string>& identity_files,
+int RunCaseCommands(CLI::App&, CaseCommands& extra, const std::vector<std::string>& identity_files,
                      const std::string& passphrase_file, std::ostream& out, std::ostream& err) {
   if (!extra.options) {
     err << "trawl-triage: unknown command\n";
     return kExitUsage;
   }
-  ExtraOptions& o = *extra.options;
+  CaseOptions& o = *extra.options;
   if (*o.analyze) return RunAnalyze(o, identity_files, passphrase_file, out, err);
   if (*o.query) return RunQueryCommand(o.case_path, o.sql, o.query_format, out, err);
   if (*o.rules) return RunRulesList(o, out, err);

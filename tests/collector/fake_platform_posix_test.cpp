@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: Apache-2.0
+// RunCollect in-process on a scripted platform (tests/support/fake_platform.h):
+// every collector kind over an in-memory host, with the failures a live host
+// produces (sharing violation, vanished file, file growing while read,
+// modules that cannot be listed). POSIX-only because the live root of a
+// Windows build is a drive ("C:/"); the end-to-end tests on real processes
+// and the Wine tests cover the platforms themselves.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "collector/collect.h"
+#include "core/archive/archive_reader.h"
+#include "core/crypto/age.h"
+#include "core/hash/multi_hasher.h"
+#include "tests/support/fake_platform.h"
+#include "tests/support/test_env.h"
+
+namespace trawl::collector {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct Read {
+  std::map<std::string, std::vector<json>> records;
+  std::vector<std::string> members;
+  std::string log;
+  std::optional<core::archive::Manifest> manifest;
+  bool ok = false;
+};
+
+Read ReadArchive(const fs::path& dir, const core::age::X25519Identity& id) {
+  Read out;
+  fs::path archive;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().string().ends_with(".zip.age")) archive = e.path();
+  }
+  auto report = core::archive::WalkArchive(
+      archive, {id}, [&](const core::archive::MemberInfo& m, core::archive::MemberStream& s) -> core::Result<void> {
+        out.members.push_back(m.name);
+        auto text = s.ReadAll(64u << 20);
+        if (!text) return std::unexpected(text.error());
+        if (m.name == "log.jsonl") out.log = *text;
+        if (!m.name.starts_with("records/")) return {};
+        const std::string table = m.name.substr(8, m.name.find('.') - 8);
+        std::istringstream lines(*text);
+        for (std::string line; std::getline(lines, line);) {
+          if (!line.empty()) out.records[table].push_back(json::parse(line));
+        }
+        return {};
+      });
+  EXPECT_TRUE(report) << report.error().ToString();
+  if (report) {
+    out.ok = report->ok;
+    out.manifest = report->manifest;
+  }
+  return out;
+}
+
+const json* Find(const std::vector<json>& v, const char* key, const std::string& value) {
+  for (const auto& r : v) {
+    if (r.value(key, json()).dump() == json(value).dump()) return &r;
+  }
+  return nullptr;
+}
+
+std::string Sha256(const std::string& s) { return core::Sha256Hex(core::AsBytes(s)); }
+
+TEST(FakePlatformCollect, EveryKindRunsInProcessWithLiveHostFailures) {
+  test::TempDir dir;
+  test::FakePlatform host;
+  host.AddFile("/data/ok.txt", "hello");
+  host.AddFile("/data/locked.dat", "held open by the system");
+  host.at("/data/locked.dat").open_error = core::Error{core::ErrorCode::kIo, "/data/locked.dat: sharing violation"};
+  host.AddFile("/data/gone.txt", "deleted after the listing");
+  host.at("/data/gone.txt").vanish_on_open = true;
+  host.AddFile("/data/growing.log", "a log that is written to");
+  host.at("/data/growing.log").grows_by = 100;
+  const std::string exe = "MZ" + std::string(200, 'x');
+  host.AddFile("/opt/testapp/app.exe", exe);
+  host.AddFile("/opt/testapp/config.ini", "[a]\nb=1\n");
+  host.AddFile("/usr/lib/libc.so", "ELF-ish");
+  host.AddFile("/usr/lib/libz.so", "zlib");
+  host.AddFile("/usr/lib/readme.txt", "not a library");
+  ProcessInfo app;
+  app.pid = 100;
+  app.ppid = 1;
+  app.name = "app.exe";
+  app.exe = app.exe_open_path = "/opt/testapp/app.exe";
+  app.cmdline = "/opt/testapp/app.exe --serve";
+  ModuleInfo libc;
+  libc.pid = 100;
+  libc.path = libc.open_path = "/usr/lib/libc.so";
+  libc.kind = "file";
+  host.AddProcess(app, {libc});
+  ProcessInfo denied;
+  denied.pid = 200;
+  denied.name = "protected";
+  host.AddProcess(denied, {});
+  host.DenyModules(200, "access denied");
+
+  const fs::path profiles = dir / "profiles";
+  auto artifact = [&](const std::string& name, const std::string& kind, const std::string& params) {
+    test::WriteFile(profiles / "artifacts/linux/test" / (name + ".yaml"),
+                    "name: linux.test." + name + "\ndescription: fake host test\nrationale: test\n"
+                    "references: [{title: t, source: 'tests/collector/fake_platform_posix_test.cpp'}]\n"
+                    "kind: " + kind + "\nplatforms: [linux]\nparameters:\n" + params);
+  };
+  artifact("procs", "processes", "  include_modules: true\n");
+  artifact("data", "files", "  paths: ['/data/**']\n  copy: true\n");
+  artifact("app", "install_dirs", "  product: testapp\n  paths: ['/opt/testapp']\n");
+  artifact("libs", "dir_listing", "  paths: ['/usr/lib']\n  pattern: '*.so'\n");
+  test::WriteFile(profiles / "fake.yaml", "name: fake\ndescription: every kind\nartifacts:\n"
+                                          "  - linux.test.procs\n  - linux.test.data\n  - linux.test.app\n"
+                                          "  - linux.test.libs\n");
+  const auto id = core::age::GenerateX25519Identity().value();
+  CollectOptions o;
+  o.profile = (profiles / "fake.yaml").string();
+  o.output_dir = dir / "out";
+  o.recipients = {id.ToRecipient().Encode()};
+  o.quiet = true;
+  o.low_priority = false;
+  std::ostringstream out, err;
+  const int rc = RunCollect(o, host, out, err);
+  ASSERT_EQ(rc, kExitComplete) << out.str() << err.str();
+
+  const Read a = ReadArchive(dir / "out", id);
+  ASSERT_TRUE(a.ok);
+  ASSERT_TRUE(a.manifest);
+  EXPECT_EQ(a.manifest->host.hostname, "fakehost");
+  EXPECT_EQ(a.log.find("undeclared_record_field"), std::string::npos) << a.log;
+  // processes: image hashed, modules hashed, the denied process on record.
+  const json* p = Find(a.records.at("processes"), "exe", "/opt/testapp/app.exe");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ((*p)["exe_sha256"], Sha256(exe));
+  const json* m = Find(a.records.at("modules"), "path", "/usr/lib/libc.so");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ((*m)["sha256"], Sha256("ELF-ish"));
+  ASSERT_EQ(a.records.at("process_errors").size(), 1u);
+  EXPECT_EQ(a.records.at("process_errors")[0]["pid"], 200);
+  EXPECT_EQ(a.records.at("process_errors")[0]["error"], "access denied");
+  // files: each failure named, the good file hashed and copied.
+  const auto& files = a.records.at("files");
+  const json* ok = Find(files, "path", "/data/ok.txt");
+  ASSERT_NE(ok, nullptr);
+  EXPECT_EQ((*ok)["status"], "ok");
+  EXPECT_EQ((*ok)["sha256"], Sha256("hello"));
+  EXPECT_EQ((*ok)["copied_as"], "files/data/ok.txt");
+  const json* locked = Find(files, "path", "/data/locked.dat");
+  ASSERT_NE(locked, nullptr);
+  EXPECT_EQ((*locked)["status"], "error");
+  EXPECT_NE((*locked)["error"].get<std::string>().find("sharing violation"), std::string::npos);
+  const json* gone = Find(files, "path", "/data/gone.txt");
+  ASSERT_NE(gone, nullptr);
+  EXPECT_EQ((*gone)["status"], "vanished");
+  const json* growing = Find(files, "path", "/data/growing.log");
+  ASSERT_NE(growing, nullptr);
+  EXPECT_EQ((*growing)["status"], "changed");
+  // install_dirs: executables and small files copied, with the product.
+  const json* app_rec = Find(files, "path", "/opt/testapp/app.exe");
+  ASSERT_NE(app_rec, nullptr);
+  EXPECT_EQ((*app_rec)["product"], "testapp");
+  EXPECT_EQ((*app_rec)["copied_as"], "files/opt/testapp/app.exe");
+  EXPECT_NE(Find(files, "copied_as", "files/opt/testapp/config.ini"), nullptr);
+  // dir_listing: names only, filtered.
+  EXPECT_EQ(a.records.at("dir_entries").size(), 2u);
+  // One read per file: the good file was opened once.
+  EXPECT_EQ(host.opens("/data/ok.txt"), 1u);
+}
+
+TEST(FakePlatformCollect, AProcessListFailureIsRecordedAndTheRunGoesOn) {
+  test::TempDir dir;
+  test::FakePlatform host;
+  host.FailProcessList("cannot enumerate processes: access denied");
+  host.AddFile("/data/ok.txt", "hello");
+  const auto id = core::age::GenerateX25519Identity().value();
+  const fs::path profiles = dir / "profiles";
+  test::WriteFile(profiles / "artifacts/linux/test/data.yaml",
+                  "name: linux.test.data\ndescription: d\nrationale: r\n"
+                  "references: [{title: t, source: 'tests/collector/fake_platform_posix_test.cpp'}]\n"
+                  "kind: files\nplatforms: [linux]\nparameters:\n  paths: ['/data/*']\n");
+  test::WriteFile(profiles / "p.yaml",
+                  "name: p\ndescription: d\nartifacts:\n  - common.live.processes\n  - linux.test.data\n");
+  CollectOptions o;
+  o.profile = (profiles / "p.yaml").string();
+  o.output_dir = dir / "out";
+  o.recipients = {id.ToRecipient().Encode()};
+  o.quiet = true;
+  o.low_priority = false;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunCollect(o, host, out, err), kExitComplete) << out.str() << err.str();
+  const Read a = ReadArchive(dir / "out", id);
+  ASSERT_TRUE(a.ok);
+  EXPECT_NE(a.log.find("process_list_failed"), std::string::npos) << a.log;
+  EXPECT_EQ(a.records.at("files").size(), 1u);
+  EXPECT_NE(a.manifest->artifacts.dump().find("cannot enumerate processes"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace trawl::collector

@@ -43,30 +43,51 @@ int main(int argc, char** argv) {
     o.output_dir = work;
     o.base_name = host + "_20260101T000000Z";
     o.recipients = {id.ToRecipient()};
-    o.header = {{"tool", "trawl-collect"}, {"started", "2026-01-01T00:00:00Z"},
-                {"host", {{"hostname", host}, {"os", "windows"}}}, {"target_os", "windows"}};
+    o.header = {{"tool", "trawl-collect"},
+                {"started", "2026-01-01T00:00:00Z"},
+                {"host", {{"hostname", host}, {"os", "windows"}}},
+                {"target_os", "windows"}};
     auto w = core::archive::ArchiveWriter::Create(o);
     if (!w) return std::unexpected(w.error());
     for (long i = 0; i < n; ++i) {
       const bool dll = i % 3 == 0;
       nlohmann::json r = {
-          {"path", fmt::format("C:\\Program Files\\Vendor{}\\App{}\\sub\\file{}.{}", i % 97, i % 1013, i, dll ? "dll" : "dat")},
+          {"path",
+           fmt::format("C:\\Program Files\\Vendor{}\\App{}\\sub\\file{}.{}", i % 97, i % 1013, i, dll ? "dll" : "dat")},
           {"source_path", fmt::format("/mnt/c/Program Files/Vendor{}/App{}/sub/file{}", i % 97, i % 1013, i)},
-          {"type", "file"}, {"size", 1000 + i}, {"mode", 33188}, {"uid", -1}, {"gid", -1},
-          {"mtime", "2025-03-01T10:00:00.000000000Z"}, {"atime", "2025-03-02T10:00:00.000000000Z"},
-          {"ctime", "2025-03-01T10:00:00.000000000Z"}, {"btime", "2024-01-01T10:00:00.000000000Z"},
-          {"md5", hex(32)}, {"sha1", hex(40)}, {"sha256", hex(64)}, {"entropy", 5.5 + static_cast<double>(i % 30) / 10.0},
-          {"is_pe", dll}, {"status", "ok"}, {"artifact", "windows.apps.bench"}};
+          {"type", "file"},
+          {"size", 1000 + i},
+          {"mode", 33188},
+          {"uid", -1},
+          {"gid", -1},
+          {"mtime", "2025-03-01T10:00:00.000000000Z"},
+          {"atime", "2025-03-02T10:00:00.000000000Z"},
+          {"ctime", "2025-03-01T10:00:00.000000000Z"},
+          {"btime", "2024-01-01T10:00:00.000000000Z"},
+          {"md5", hex(32)},
+          {"sha1", hex(40)},
+          {"sha256", hex(64)},
+          {"entropy", 5.5 + static_cast<double>(i % 30) / 10.0},
+          {"is_pe", dll},
+          {"status", "ok"},
+          {"artifact", "windows.apps.bench"}};
       if (dll) {
-        r.update({{"pe_machine", "AMD64"}, {"pe_is_dll", true}, {"pe_timestamp", 1700000000}, {"pe_imphash", hex(32)},
-                  {"pe_signed", i % 2 == 0}, {"pe_signer", "CN=Vendor"}, {"pe_digest_matches", true},
+        r.update({{"pe_machine", "AMD64"},
+                  {"pe_is_dll", true},
+                  {"pe_timestamp", 1700000000},
+                  {"pe_imphash", hex(32)},
+                  {"pe_signed", i % 2 == 0},
+                  {"pe_signer", "CN=Vendor"},
+                  {"pe_digest_matches", true},
                   {"pe_padding_anomaly", false}});
       }
       TRAWL_TRY_VOID((*w)->AddRecord("files", r));
     }
     for (long i = 0; i < dir_entries; ++i) {
-      (void)(*w)->AddRecord("dir_entries", {{"dir", "C:\\Windows\\System32"}, {"name", fmt::format("sys{}.dll", i)},
-                                            {"type", "file"}, {"artifact", "windows.system.system_dll_names"}});
+      (void)(*w)->AddRecord("dir_entries", {{"dir", "C:\\Windows\\System32"},
+                                            {"name", fmt::format("sys{}.dll", i)},
+                                            {"type", "file"},
+                                            {"artifact", "windows.system.system_dll_names"}});
     }
     return (*w)->Finish({{"result", "complete"}});
   };
@@ -137,10 +158,11 @@ int main(int argc, char** argv) {
     const double cpu_score = static_cast<double>(c2 - c1) / CLOCKS_PER_SEC;
     const double recs = static_cast<double>(r.records);
     db->reset();
-    std::printf("second host into the same case: CPU ingest %.2f s = %.0f records/s; rescoring both hosts %.2f s; "
-                "ingest+score %.0f records/s (of the new archive); case size %.1f MB\n",
-                cpu_ingest, recs / cpu_ingest, cpu_score, recs / (cpu_ingest + cpu_score),
-                static_cast<double>(fs::file_size(case_path)) / 1e6);
+    std::printf(
+        "second host into the same case: CPU ingest %.2f s = %.0f records/s; rescoring both hosts %.2f s; "
+        "ingest+score %.0f records/s (of the new archive); case size %.1f MB\n",
+        cpu_ingest, recs / cpu_ingest, cpu_score, recs / (cpu_ingest + cpu_score),
+        static_cast<double>(fs::file_size(case_path)) / 1e6);
   }
   if (std::getenv("TRAWL_BENCH_KEEP") == nullptr) fs::remove_all(work);
   return 0;

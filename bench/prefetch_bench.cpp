@@ -106,8 +106,7 @@ void BM_DecompressLzxpressHuffman(benchmark::State& state) {
   std::int64_t out_bytes = 0;
   for (auto _ : state) {
     for (const auto& f : c.compressed) {
-      auto r = trawl::core::formats::DecompressLzxpressHuffman(Bytes(f).subspan(8),
-                                                               DeclaredSize(f));
+      auto r = trawl::core::formats::DecompressLzxpressHuffman(Bytes(f).subspan(8), DeclaredSize(f));
       benchmark::DoNotOptimize(r);
       if (r) out_bytes += static_cast<std::int64_t>(r->size());
     }

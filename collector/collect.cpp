@@ -116,14 +116,21 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
       self_sha = h.Finish().sha256;
     }
   }
-  json host = {{"hostname", core::RepairUtf8(facts.hostname)}, {"os", facts.os}, {"os_version", core::RepairUtf8(facts.os_version)},
-               {"kernel", core::RepairUtf8(facts.kernel)}, {"arch", facts.arch}, {"boot_time", facts.boot_time},
-               {"timezone", core::RepairUtf8(facts.timezone)}, {"live", s.live}};
+  json host = {{"hostname", core::RepairUtf8(facts.hostname)},
+               {"os", facts.os},
+               {"os_version", core::RepairUtf8(facts.os_version)},
+               {"kernel", core::RepairUtf8(facts.kernel)},
+               {"arch", facts.arch},
+               {"boot_time", facts.boot_time},
+               {"timezone", core::RepairUtf8(facts.timezone)},
+               {"live", s.live}};
   if (!s.live) host["root"] = core::RepairUtf8(options.root);
   json recipients_json = json::array();
   for (const auto& r : *recipients) {
-    if (auto* x = std::get_if<core::age::X25519Recipient>(&r)) recipients_json.push_back(x->Encode());
-    else recipients_json.push_back("scrypt passphrase");
+    if (auto* x = std::get_if<core::age::X25519Recipient>(&r))
+      recipients_json.push_back(x->Encode());
+    else
+      recipients_json.push_back("scrypt passphrase");
   }
   core::archive::WriterOptions wo;
   wo.output_dir = output_dir;
@@ -138,8 +145,11 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
                {"host", host},
                {"target_os", profile::TargetOsName(os)},
                {"started", started},
-               {"limits", {{"time_limit", time_limit}, {"max_output", max_output},
-                           {"max_file_size", s.global_max_file_size}, {"split_size", options.split_size}}}};
+               {"limits",
+                {{"time_limit", time_limit},
+                 {"max_output", max_output},
+                 {"max_file_size", s.global_max_file_size},
+                 {"split_size", options.split_size}}}};
   auto writer = core::archive::ArchiveWriter::Create(wo);
   if (!writer) {
     err << "trawl-collect: output: " << writer.error().message << "\n";
@@ -197,9 +207,10 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
     result = "partial";
   }
   const std::string ended = core::IsoUtcNow();
-  json counts = {{"processes", s.processes.load()}, {"modules", s.modules.load()}, {"files", s.files.load()},
-                 {"copied", s.copied.load()},     {"errors", s.errors.load()},   {"dir_entries", s.dir_entries.load()},
-                 {"cache_hits", pipeline.cache_hits()}};
+  json counts = {
+      {"processes", s.processes.load()},    {"modules", s.modules.load()}, {"files", s.files.load()},
+      {"copied", s.copied.load()},          {"errors", s.errors.load()},   {"dir_entries", s.dir_entries.load()},
+      {"cache_hits", pipeline.cache_hits()}};
   json trailer = {{"result", result},
                   {"stop_reason", reason},
                   {"ended", ended},
@@ -207,19 +218,31 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
                   {"counts", counts},
                   {"artifacts", s.artifacts_run},
                   {"skipped_artifacts", skipped},
-                  {"collector", {{"pid", platform.SelfPid()}, {"binary", core::RepairUtf8(self_exe)},
-                                 {"binary_sha256", self_sha}, {"output_dir", core::RepairUtf8(output_dir.string())}}}};
+                  {"collector",
+                   {{"pid", platform.SelfPid()},
+                    {"binary", core::RepairUtf8(self_exe)},
+                    {"binary_sha256", self_sha},
+                    {"output_dir", core::RepairUtf8(output_dir.string())}}}};
   auto parts = (*writer)->Finish(trailer);
   if (!parts) {
     err << "trawl-collect: closing the archive failed: " << parts.error().message << "\n";
     return kExitFatal;
   }
   // Sidecar: no secrets.
-  json sidecar = {{"format", "trawl-sidecar"}, {"format_version", core::archive::kArchiveFormatVersion},
-                  {"tool", "trawl-collect"}, {"tool_version", TRAWL_VERSION}, {"host", host},
-                  {"started", started}, {"ended", ended}, {"profile", {{"name", resolved->name}, {"sha256", resolved->sha256}}},
-                  {"recipients", recipients_json}, {"result", result}, {"stop_reason", reason},
-                  {"limits_hit", s.limits_hit}, {"counts", counts}, {"encrypted", !options.no_encrypt}};
+  json sidecar = {{"format", "trawl-sidecar"},
+                  {"format_version", core::archive::kArchiveFormatVersion},
+                  {"tool", "trawl-collect"},
+                  {"tool_version", TRAWL_VERSION},
+                  {"host", host},
+                  {"started", started},
+                  {"ended", ended},
+                  {"profile", {{"name", resolved->name}, {"sha256", resolved->sha256}}},
+                  {"recipients", recipients_json},
+                  {"result", result},
+                  {"stop_reason", reason},
+                  {"limits_hit", s.limits_hit},
+                  {"counts", counts},
+                  {"encrypted", !options.no_encrypt}};
   json files_written = json::array();
   for (const auto& p : *parts) {
     sidecar["archives"].push_back({{"name", p.path.filename().string()}, {"size", p.size}, {"sha256", p.sha256}});
@@ -228,7 +251,8 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
   const auto sidecar_path = output_dir / (base + ".json");
   files_written.push_back(sidecar_path.filename().string());
   sidecar["files_written"] = files_written;
-  if (auto w = core::WriteFileText(sidecar_path, sidecar.dump(2, ' ', false, json::error_handler_t::replace) + "\n"); !w) {
+  if (auto w = core::WriteFileText(sidecar_path, sidecar.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+      !w) {
     err << "trawl-collect: sidecar: " << w.error().message << "\n";
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -25,20 +25,20 @@ inline constexpr int kExitUsage = core::kExitUsage;
 inline constexpr int kExitFatal = core::kExitFatal;
 
 struct CollectOptions {
-  std::string profile = "default";       // embedded name or a .yaml path
-  std::filesystem::path output_dir;      // empty: trawl-output beside the executable
-  std::uint64_t time_limit = 0;          // seconds; 0: the profile's
-  std::uint64_t max_output = 0;          // bytes; 0: the profile's
-  std::uint64_t split_size = 0;          // bytes; 0: one archive
-  std::vector<std::string> recipients;   // age1...
+  std::string profile = "default";      // embedded name or a .yaml path
+  std::filesystem::path output_dir;     // empty: trawl-output beside the executable
+  std::uint64_t time_limit = 0;         // seconds; 0: the profile's
+  std::uint64_t max_output = 0;         // bytes; 0: the profile's
+  std::uint64_t split_size = 0;         // bytes; 0: one archive
+  std::vector<std::string> recipients;  // age1...
   std::vector<std::filesystem::path> recipients_files;
   std::filesystem::path passphrase_file;
   bool no_encrypt = false;
-  std::string root;                      // offline: a mounted/extracted volume
-  std::string target_os;                 // linux | windows | macos (with --root)
+  std::string root;       // offline: a mounted/extracted volume
+  std::string target_os;  // linux | windows | macos (with --root)
   bool low_priority = true;
   bool quiet = false;
-  bool progress = false;  // redraw a status line in place (stderr is a terminal)
+  bool progress = false;                          // redraw a status line in place (stderr is a terminal)
   const std::atomic<int>* signal_flag = nullptr;  // set by SIGINT/SIGTERM handlers
 };
 

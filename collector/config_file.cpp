@@ -55,12 +55,13 @@ core::Result<void> ApplyConfigFile(const std::filesystem::path& path, CollectOpt
         if (o.split_size == 0) o.split_size = v.as<std::uint64_t>();
       } else {
         return core::Fail(ErrorCode::kFormat, fmt::format("{}: unknown key '{}' (recipients, profile, output, "
-                                                          "time_limit, max_output, split_size)", where, key));
+                                                          "time_limit, max_output, split_size)",
+                                                          where, key));
       }
     }
   } catch (const YAML::Exception& e) {
-    return core::Fail(ErrorCode::kFormat, fmt::format("{}:{}:{}: {}", path.string(), e.mark.line + 1,
-                                                      e.mark.column + 1, e.msg));
+    return core::Fail(ErrorCode::kFormat,
+                      fmt::format("{}:{}:{}: {}", path.string(), e.mark.line + 1, e.mark.column + 1, e.msg));
   }
   return {};
 }

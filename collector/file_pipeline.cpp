@@ -48,8 +48,8 @@ Magic DetectMagic(Bytes b) {
 }
 
 bool LibraryByName(std::string_view name) {
-  for (std::string_view ext : {".exe", ".dll", ".sys", ".ocx", ".cpl", ".scr", ".so", ".dylib", ".node",
-                               ".drv", ".efi", ".msi", ".ps1", ".bat", ".cmd", ".vbs", ".js", ".sh"}) {
+  for (std::string_view ext : {".exe", ".dll", ".sys", ".ocx", ".cpl", ".scr", ".so", ".dylib", ".node", ".drv", ".efi",
+                               ".msi", ".ps1", ".bat", ".cmd", ".vbs", ".js", ".sh"}) {
     if (core::EndsWithIgnoreCaseAscii(name, ext)) return true;
   }
   return name.find(".so.") != std::string_view::npos;
@@ -334,8 +334,7 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
     if (auto again = file.Restat(); again) {
       if (again->size != meta.size || again->mtime_ns != meta.mtime_ns || out.bytes_read != meta.size) {
         status = "changed";
-        error = fmt::format("file changed while read (size {} -> {}, read {})", meta.size, again->size,
-                            out.bytes_read);
+        error = fmt::format("file changed while read (size {} -> {}, read {})", meta.size, again->size, out.bytes_read);
       }
     } else if (out.bytes_read != meta.size) {
       status = "changed";

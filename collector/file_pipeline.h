@@ -47,10 +47,10 @@ class StopControl {
 };
 
 struct CopyPolicy {
-  bool copy = false;                 // copy every file
-  bool copy_executables = false;     // copy PE/ELF/Mach-O and libraries
-  std::uint64_t small_files_max = 0; // copy non-executables up to this size
-  std::uint64_t copy_max_size = 0;   // never copy a file larger than this
+  bool copy = false;                  // copy every file
+  bool copy_executables = false;      // copy PE/ELF/Mach-O and libraries
+  std::uint64_t small_files_max = 0;  // copy non-executables up to this size
+  std::uint64_t copy_max_size = 0;    // never copy a file larger than this
 };
 
 struct FileRequest {
@@ -67,12 +67,12 @@ struct FileRequest {
 };
 
 struct FileOutcome {
-  nlohmann::json record;        // the `files` record columns
+  nlohmann::json record;  // the `files` record columns
   std::uint64_t bytes_read = 0;
   std::uint64_t bytes_copied = 0;
   bool copied = false;
   bool error = false;
-  bool output_limit = false;    // the archive's output budget ran out
+  bool output_limit = false;  // the archive's output budget ran out
 };
 
 class FilePipeline {
@@ -115,7 +115,7 @@ class FilePipeline {
     std::uint32_t extra = 0;  // 1-based index into cache_extra_, 0: none
   };
   struct CacheExtra {
-    nlohmann::json pe;       // pe_* columns, null when not a PE
+    nlohmann::json pe;  // pe_* columns, null when not a PE
     std::string copied_as;
   };
   static CacheValue Pack(const nlohmann::json& facts);

@@ -55,13 +55,15 @@ class FileWorkers {
     Finish();
     if (copy_limit_) {
       summary["copy_limit"] = "copy_max_total";
-      s_.pipeline->Log("info", "copy_max_total_reached", {{"artifact", art_.name}, {"copied_bytes", copied_bytes_.load()},
-                                                          {"copy_max_total", copy_max_total_}});
+      s_.pipeline->Log(
+          "info", "copy_max_total_reached",
+          {{"artifact", art_.name}, {"copied_bytes", copied_bytes_.load()}, {"copy_max_total", copy_max_total_}});
     }
     if (artifact_limit_) {
       summary["limit"] = "max_total_bytes";
-      s_.pipeline->Log("warning", "artifact_limit", {{"artifact", art_.name}, {"limit", "max_total_bytes"},
-                                                     {"files_not_read", submitted_ - count_}});
+      s_.pipeline->Log(
+          "warning", "artifact_limit",
+          {{"artifact", art_.name}, {"limit", "max_total_bytes"}, {"files_not_read", submitted_ - count_}});
     }
     summary["files"] = count_.load();
     summary["bytes_read"] = bytes_.load();
@@ -86,8 +88,8 @@ class FileWorkers {
         Halt();
         return;
       }
-      if (copy_max_total_ > 0 && copied_bytes_ >= copy_max_total_ && (req.copy.copy || req.copy.copy_executables ||
-                                                                      req.copy.small_files_max > 0)) {
+      if (copy_max_total_ > 0 && copied_bytes_ >= copy_max_total_ &&
+          (req.copy.copy || req.copy.copy_executables || req.copy.small_files_max > 0)) {
         req.copy = CopyPolicy{};
         copy_limit_ = true;
       }

@@ -71,7 +71,8 @@ int Main(int argc, char** argv) {
   app.add_flag("--no-encrypt", o.no_encrypt, "write a plain zip (only when you must)");
   app.add_option("--root", o.root, "collect from a mounted or extracted volume instead of the live host");
   app.add_option("--target-os", o.target_os, "OS of --root: linux, windows or macos (default: detected)");
-  app.add_option("--priority", priority, "low (default) or normal CPU and I/O priority")->check(CLI::IsMember({"low", "normal"}));
+  app.add_option("--priority", priority, "low (default) or normal CPU and I/O priority")
+      ->check(CLI::IsMember({"low", "normal"}));
   app.add_flag("--quiet,-q", o.quiet, "only the closing lines");
   app.add_option("--validate", validate, "validate an artifact or profile YAML file and exit");
   app.add_flag("--list-profiles", list_profiles, "list the built-in profiles and exit");

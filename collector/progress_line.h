@@ -56,9 +56,10 @@ class ProgressLine {
   }
   void DrawLocked() {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-    std::string line = fmt::format("[{:6.1f} s] {}: {} files, {:.1f} MiB read, {} processes, {} modules, {} errors",
-                                   secs, artifact_, s_.files.load(), static_cast<double>(s_.bytes_read.load()) / 1048576.0,
-                                   s_.processes.load(), s_.modules.load(), s_.errors.load());
+    std::string line =
+        fmt::format("[{:6.1f} s] {}: {} files, {:.1f} MiB read, {} processes, {} modules, {} errors", secs, artifact_,
+                    s_.files.load(), static_cast<double>(s_.bytes_read.load()) / 1048576.0, s_.processes.load(),
+                    s_.modules.load(), s_.errors.load());
     if (line.size() > 118) line = line.substr(0, 115) + "...";
     const std::size_t width = line.size();
     if (width < drawn_) line.append(drawn_ - width, ' ');

@@ -19,8 +19,8 @@ void NoteLimit(RunState& s, const std::string& what) {
 }
 
 std::string StatusLine(const RunState& s) {
-  return fmt::format("{} processes, {} modules, {} files ({} copied), {} errors", s.processes.load(),
-                     s.modules.load(), s.files.load(), s.copied.load(), s.errors.load());
+  return fmt::format("{} processes, {} modules, {} files ({} copied), {} errors", s.processes.load(), s.modules.load(),
+                     s.files.load(), s.copied.load(), s.errors.load());
 }
 
 // The host directory holding the live system's tree: "/" on POSIX; on

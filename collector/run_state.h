@@ -55,8 +55,7 @@ struct RunState {
   std::uint64_t global_max_file_size = 0;
   // Counters for the manifest and the summary; atomic because file workers
   // add to them and the progress line reads them while the run goes on.
-  std::atomic<std::uint64_t> processes{0}, modules{0}, files{0}, errors{0}, copied{0}, dir_entries{0},
-      bytes_read{0};
+  std::atomic<std::uint64_t> processes{0}, modules{0}, files{0}, errors{0}, copied{0}, dir_entries{0}, bytes_read{0};
   std::vector<std::string> limits_hit;
   nlohmann::json artifacts_run = nlohmann::json::array();
 };

@@ -10,6 +10,7 @@
 #      platforms (static, imports, env -i, sizes);
 #   4. the Windows GoogleTest suite under Wine;
 #   5. the ASan+UBSan build and the whole test suite under it.
+# Before step 1: the source format check (clang-format, .clang-format): a diff fails.
 # TRAWL_WINDOWS=0 leaves out steps 1 and 4 (and the side-load test);
 # TRAWL_ASAN=0 leaves out step 5 - for quick local runs, not for CI.
 # Each step prints its duration; the first failure stops the run with its exit code.
@@ -26,6 +27,10 @@ done_step() { echo "=== done in $(( $(date +%s) - step_start )) s"; }
 
 step "dependencies"
 if [ "$windows" = 1 ]; then dist/install-deps.sh --windows; else dist/install-deps.sh; fi
+done_step
+
+step "0. source format (clang-format --dry-run -Werror)"
+dist/check-format.sh
 done_step
 
 if [ "$windows" = 1 ]; then

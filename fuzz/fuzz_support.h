@@ -15,13 +15,12 @@
 #include <span>
 #include <string_view>
 
-#define FUZZ_CHECK(cond, what)                                                       \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
-      std::fprintf(stderr, "FUZZ_CHECK failed at %s:%d: %s (%s)\n", __FILE__, __LINE__, \
-                   what, #cond);                                                     \
-      std::abort();                                                                  \
-    }                                                                                \
+#define FUZZ_CHECK(cond, what)                                                                        \
+  do {                                                                                                \
+    if (!(cond)) {                                                                                    \
+      std::fprintf(stderr, "FUZZ_CHECK failed at %s:%d: %s (%s)\n", __FILE__, __LINE__, what, #cond); \
+      std::abort();                                                                                   \
+    }                                                                                                 \
   } while (0)
 
 namespace trawl::fuzz {

@@ -24,8 +24,7 @@
 #include <cstdint>
 
 extern "C" __attribute__((weak)) void __sanitizer_cov_8bit_counters_init(std::uint8_t* begin, std::uint8_t* end);
-extern "C" __attribute__((weak)) void __sanitizer_cov_pcs_init(const std::uintptr_t* begin,
-                                                              const std::uintptr_t* end);
+extern "C" __attribute__((weak)) void __sanitizer_cov_pcs_init(const std::uintptr_t* begin, const std::uintptr_t* end);
 
 namespace {
 

@@ -42,8 +42,8 @@ Scratch& S() {
   return s;
 }
 
-constexpr const char* kMembers[] = {"records/processes.jsonl", "records/modules.jsonl", "records/files.jsonl",
-                                    "records/dir_entries.jsonl", "records/other.jsonl", "log.jsonl"};
+constexpr const char* kMembers[] = {"records/processes.jsonl",   "records/modules.jsonl", "records/files.jsonl",
+                                    "records/dir_entries.jsonl", "records/other.jsonl",   "log.jsonl"};
 
 }  // namespace
 

@@ -14,8 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t declared = (static_cast<std::size_t>(data[0]) | static_cast<std::size_t>(data[1]) << 8 |
                                 static_cast<std::size_t>(data[2]) << 16 | static_cast<std::size_t>(data[3]) << 24);
   constexpr std::size_t kLimit = 4u << 20;
-  auto out = trawl::core::formats::DecompressLzxpressHuffman(trawl::fuzz::AsBytes(data + 4, size - 4),
-                                                             declared, kLimit);
+  auto out =
+      trawl::core::formats::DecompressLzxpressHuffman(trawl::fuzz::AsBytes(data + 4, size - 4), declared, kLimit);
   if (out) FUZZ_CHECK(out->size() == declared && declared <= kLimit, "output size differs from declared size");
   return 0;
 }

@@ -25,8 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   while (pos < size) {
     // Mostly small odd chunks (headers split anywhere), sometimes large ones.
     const std::uint64_t r = rng.Next();
-    const std::size_t want = (r & 7) == 0 ? static_cast<std::size_t>(r >> 40) % 65536 + 1
-                                          : static_cast<std::size_t>(r >> 40) % 97 + 1;
+    const std::size_t want =
+        (r & 7) == 0 ? static_cast<std::size_t>(r >> 40) % 65536 + 1 : static_cast<std::size_t>(r >> 40) % 97 + 1;
     const std::size_t n = std::min(want, size - pos);
     streaming.Update(bytes.subspan(pos, n));
     pos += n;
@@ -38,8 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(whole->machine == streamed->machine, "machine");
     FUZZ_CHECK(whole->sections.size() == streamed->sections.size(), "section count");
     FUZZ_CHECK(whole->imphash == streamed->imphash, "imphash");
-    FUZZ_CHECK(whole->authenticode.computed_digest == streamed->authenticode.computed_digest,
-               "Authenticode digest");
+    FUZZ_CHECK(whole->authenticode.computed_digest == streamed->authenticode.computed_digest, "Authenticode digest");
     FUZZ_CHECK(whole->authenticode.signed_ == streamed->authenticode.signed_, "signed");
     (void)PeToJson(*whole, "fuzz.exe").dump();
     (void)PeToText(*whole, "fuzz.exe");

@@ -103,20 +103,22 @@ int RunDecrypt(const std::vector<core::age::Identity>& ids, const std::string& a
     return kExitProblems;
   }
   for (const auto& p : report->problems) {
-    err << "did not verify: " << core::EscapeForTerminal(p.member) << ": " << core::EscapeForTerminal(p.problem) << "\n";
+    err << "did not verify: " << core::EscapeForTerminal(p.member) << ": " << core::EscapeForTerminal(p.problem)
+        << "\n";
   }
   for (const auto& r : report->refused) {
     err << "refused: " << core::EscapeForTerminal(r.member) << ": " << core::EscapeForTerminal(r.problem) << "\n";
   }
   out << fmt::format("extracted {} members ({} bytes) to {}{}{}\n", report->extracted, report->bytes, shown_out,
                      report->refused.empty() ? "" : fmt::format(" ({} refused)", report->refused.size()),
-                     report->problems.empty() ? "" : fmt::format("; the archive did NOT verify ({} problem(s))",
-                                                                 report->problems.size()));
+                     report->problems.empty()
+                         ? ""
+                         : fmt::format("; the archive did NOT verify ({} problem(s))", report->problems.size()));
   return report->refused.empty() && report->problems.empty() ? kExitOk : kExitProblems;
 }
 
-int RunVerify(const std::vector<core::age::Identity>& ids, const std::vector<std::string>& archives,
-              std::ostream& out, std::ostream& err, const core::archive::ReadLimits& limits) {
+int RunVerify(const std::vector<core::age::Identity>& ids, const std::vector<std::string>& archives, std::ostream& out,
+              std::ostream& err, const core::archive::ReadLimits& limits) {
   int rc = kExitOk;
   for (const auto& a : archives) {
     // Archive names come from whoever handed the files over: escaped too.
@@ -152,16 +154,24 @@ int RunInspectPrefetch(const std::vector<std::string>& files, bool json, std::os
   int rc = kExitOk;
   for (const auto& f : files) {
     auto bytes = core::ReadFileBytes(f, 64ull << 20);
-    Result<core::formats::PrefetchFile> pf =
-        bytes ? core::formats::ParsePrefetch(*bytes) : Result<core::formats::PrefetchFile>(std::unexpected(bytes.error()));
+    Result<core::formats::PrefetchFile> pf = bytes
+                                                 ? core::formats::ParsePrefetch(*bytes)
+                                                 : Result<core::formats::PrefetchFile>(std::unexpected(bytes.error()));
     if (!pf) {
       rc = kExitProblems;
-      if (json) out << core::formats::PrefetchErrorJson(f, pf.error()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-      else err << core::EscapeForTerminal(f) << ": " << pf.error().ToString() << "\n";
+      if (json)
+        out << core::formats::PrefetchErrorJson(f, pf.error())
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+            << "\n";
+      else
+        err << core::EscapeForTerminal(f) << ": " << pf.error().ToString() << "\n";
       continue;
     }
-    if (json) out << core::formats::PrefetchToJson(*pf, f).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    else out << core::formats::PrefetchToText(*pf, f) << "\n";
+    if (json)
+      out << core::formats::PrefetchToJson(*pf, f).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+          << "\n";
+    else
+      out << core::formats::PrefetchToText(*pf, f) << "\n";
   }
   return rc;
 }
@@ -174,12 +184,17 @@ int RunInspectPe(const std::vector<std::string>& files, bool json, std::ostream&
         bytes ? core::formats::AnalyzePe(*bytes) : Result<core::formats::PeInfo>(std::unexpected(bytes.error()));
     if (!pe) {
       rc = kExitProblems;
-      if (json) out << core::formats::PeErrorJson(f, pe.error()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-      else err << core::EscapeForTerminal(f) << ": " << pe.error().ToString() << "\n";
+      if (json)
+        out << core::formats::PeErrorJson(f, pe.error()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+            << "\n";
+      else
+        err << core::EscapeForTerminal(f) << ": " << pe.error().ToString() << "\n";
       continue;
     }
-    if (json) out << core::formats::PeToJson(*pe, f).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    else out << core::formats::PeToText(*pe, f) << "\n";
+    if (json)
+      out << core::formats::PeToJson(*pe, f).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    else
+      out << core::formats::PeToText(*pe, f) << "\n";
   }
   return rc;
 }

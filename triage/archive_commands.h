@@ -29,15 +29,14 @@ inline constexpr int kExitFatal = core::kExitFatal;
 void AddArchiveLimitOptions(CLI::App* app, core::archive::ReadLimits& limits);
 
 // Loads identities from -i files (age-keygen format) and a passphrase file.
-core::Result<std::vector<core::age::Identity>> LoadIdentities(
-    const std::vector<std::string>& identity_files, const std::string& passphrase_file);
+core::Result<std::vector<core::age::Identity>> LoadIdentities(const std::vector<std::string>& identity_files,
+                                                              const std::string& passphrase_file);
 
 int RunKeygen(const std::string& output, std::ostream& out, std::ostream& err);
-int RunDecrypt(const std::vector<core::age::Identity>& ids, const std::string& archive,
-               const std::string& out_path, bool raw, std::ostream& out, std::ostream& err,
-               const core::archive::ExtractOptions& options = {});
-int RunVerify(const std::vector<core::age::Identity>& ids, const std::vector<std::string>& archives,
-              std::ostream& out, std::ostream& err, const core::archive::ReadLimits& limits = {});
+int RunDecrypt(const std::vector<core::age::Identity>& ids, const std::string& archive, const std::string& out_path,
+               bool raw, std::ostream& out, std::ostream& err, const core::archive::ExtractOptions& options = {});
+int RunVerify(const std::vector<core::age::Identity>& ids, const std::vector<std::string>& archives, std::ostream& out,
+              std::ostream& err, const core::archive::ReadLimits& limits = {});
 int RunInspectPrefetch(const std::vector<std::string>& files, bool json, std::ostream& out, std::ostream& err);
 int RunInspectPe(const std::vector<std::string>& files, bool json, std::ostream& out, std::ostream& err);
 

@@ -57,18 +57,23 @@ void AddCaseCommands(CLI::App& app, CaseCommands& extra, const std::function<voi
 
   o.query = app.add_subcommand("query", "run one read-only SQL statement against a case");
   o.query->add_option("--case", o.case_path, "case database")->required();
-  o.query->add_option("--format", o.query_format, "tsv, csv or json")->check(CLI::IsMember({"tsv", "csv", "json"}))->capture_default_str();
+  o.query->add_option("--format", o.query_format, "tsv, csv or json")
+      ->check(CLI::IsMember({"tsv", "csv", "json"}))
+      ->capture_default_str();
   o.query->add_option("sql", o.sql, "SELECT ...")->required();
 
   o.stack = app.add_subcommand("stack", "least-frequent (path, SHA-256) across the hosts of a case");
   o.stack->add_option("--case", o.case_path, "case database")->required();
   o.stack->add_option("--limit", o.stack_limit, "rows")->capture_default_str();
-  o.stack->add_option("what", o.stack_what, "modules, files or prefetch")->required()->check(CLI::IsMember({"modules", "files", "prefetch"}));
+  o.stack->add_option("what", o.stack_what, "modules, files or prefetch")
+      ->required()
+      ->check(CLI::IsMember({"modules", "files", "prefetch"}));
 
   o.report = app.add_subcommand("report", "write a report of a case");
   o.report->add_option("--case", o.case_path, "case database")->required();
   o.report->add_option("--format", o.report_format, "json, html, csv or timeline (Timesketch CSV)")
-      ->check(CLI::IsMember({"json", "html", "csv", "timeline"}))->capture_default_str();
+      ->check(CLI::IsMember({"json", "html", "csv", "timeline"}))
+      ->capture_default_str();
   o.report->add_option("-o,--output", o.report_out, "file to write ('-': standard output)")->required();
 
   o.rules = app.add_subcommand("rules", "list (and validate) the built-in rules and those of --rules folders");
@@ -79,9 +84,7 @@ void AddCaseCommands(CLI::App& app, CaseCommands& extra, const std::function<voi
 
 namespace {
 
-std::vector<std::filesystem::path> Paths(const std::vector<std::string>& v) {
-  return {v.begin(), v.end()};
-}
+std::vector<std::filesystem::path> Paths(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
 
 int RunAnalyze(CaseOptions& o, const std::vector<std::string>& identity_files, const std::string& passphrase_file,
                std::ostream& out, std::ostream& err) {
@@ -132,11 +135,11 @@ int RunAnalyze(CaseOptions& o, const std::vector<std::string>& identity_files, c
         if (!r.conflict.empty()) {
           // Both stay in the case; the analyst decides which one is genuine.
           rc = kExitProblems;
-          out << fmt::format("CONFLICT  {}: claims the same collection (host {}, start, part) as {}, with other "
-                             "content: at most one is genuine; compare each file's SHA-256 with what the collection "
-                             "channel reported (rule integrity.conflicting_collections)\n",
-                             core::EscapeForTerminal(a), core::EscapeForTerminal(r.hostname),
-                             core::EscapeForTerminal(r.conflict));
+          out << fmt::format(
+              "CONFLICT  {}: claims the same collection (host {}, start, part) as {}, with other "
+              "content: at most one is genuine; compare each file's SHA-256 with what the collection "
+              "channel reported (rule integrity.conflicting_collections)\n",
+              core::EscapeForTerminal(a), core::EscapeForTerminal(r.hostname), core::EscapeForTerminal(r.conflict));
         }
         break;
       case IngestResult::Status::kDuplicate:
@@ -197,7 +200,7 @@ int RunRulesList(CaseOptions& o, std::ostream& out, std::ostream& err) {
 }  // namespace
 
 int RunCaseCommands(CLI::App&, CaseCommands& extra, const std::vector<std::string>& identity_files,
-                     const std::string& passphrase_file, std::ostream& out, std::ostream& err) {
+                    const std::string& passphrase_file, std::ostream& out, std::ostream& err) {
   if (!extra.options) {
     err << "trawl-triage: unknown command\n";
     return kExitUsage;

@@ -22,6 +22,6 @@ struct CaseCommands {
 
 void AddCaseCommands(CLI::App& app, CaseCommands& extra, const std::function<void(CLI::App*)>& add_ids);
 int RunCaseCommands(CLI::App& app, CaseCommands& extra, const std::vector<std::string>& identity_files,
-                     const std::string& passphrase_file, std::ostream& out, std::ostream& err);
+                    const std::string& passphrase_file, std::ostream& out, std::ostream& err);
 
 }  // namespace trawl::triage

@@ -39,13 +39,11 @@ int ReadOnlyAuthorizer(void*, int action, const char* a, const char* b, const ch
   switch (action) {
     case SQLITE_SELECT:
     case SQLITE_READ:
-    case SQLITE_RECURSIVE:
-      return SQLITE_OK;
+    case SQLITE_RECURSIVE: return SQLITE_OK;
     case SQLITE_FUNCTION: {
       const std::string name = core::ToLowerAscii(b != nullptr ? b : "");
       if (name == "load_extension" || name == "readfile" || name == "writefile" || name == "edit" ||
-          name == "fts3_tokenizer" || name == "sqlite_compileoption_get" || name == "zipfile" ||
-          name == "fsdir") {
+          name == "fts3_tokenizer" || name == "sqlite_compileoption_get" || name == "zipfile" || name == "fsdir") {
         return SQLITE_DENY;
       }
       return SQLITE_OK;
@@ -60,8 +58,7 @@ int ReadOnlyAuthorizer(void*, int action, const char* a, const char* b, const ch
         }
       }
       return SQLITE_DENY;
-    default:
-      return SQLITE_DENY;
+    default: return SQLITE_DENY;
   }
 }
 
@@ -80,8 +77,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
   if (mode == Mode::kReadOnly && !std::filesystem::exists(path, ec)) {
     return Fail(ErrorCode::kNotFound, fmt::format("{}: no such case database", path.string()));
   }
-  const int flags = mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY
-                                            : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  const int flags = mode == Mode::kReadOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (sqlite3_open_v2(path.string().c_str(), &db->db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
     const std::string msg = db->db_ != nullptr ? sqlite3_errmsg(db->db_) : "out of memory";
     return Fail(ErrorCode::kIo, fmt::format("{}: cannot open case database: {}", path.string(), msg));
@@ -103,11 +99,13 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
   if (mode == Mode::kReadOnly) {
     if (*v == 1 || *v == 2) {
       return Fail(ErrorCode::kFormat, fmt::format("{}: case schema version {}: trawl-triage analyze on this case "
-                                                  "migrates it to version {}", path.string(), *v, kCaseSchemaVersion));
+                                                  "migrates it to version {}",
+                                                  path.string(), *v, kCaseSchemaVersion));
     }
     if (*v != kCaseSchemaVersion) {
-      return Fail(ErrorCode::kFormat, fmt::format("{}: not a trawl case database of schema version {} (user_version {})",
-                                                  path.string(), kCaseSchemaVersion, *v));
+      return Fail(ErrorCode::kFormat,
+                  fmt::format("{}: not a trawl case database of schema version {} (user_version {})", path.string(),
+                              kCaseSchemaVersion, *v));
     }
     // Rules scan whole tables, several times over: read through a memory
     // map and a large cache rather than one pread per page (set before the
@@ -119,7 +117,9 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
     return Fail(ErrorCode::kUnsupported, fmt::format("{}: case schema version {} is not supported (expected {})",
                                                      path.string(), *v, kCaseSchemaVersion));
   }
-  TRAWL_TRY_VOID(db->Exec("PRAGMA journal_mode=DELETE; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;"));
+  TRAWL_TRY_VOID(
+      db->Exec("PRAGMA journal_mode=DELETE; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF; PRAGMA "
+               "cache_size=-262144; PRAGMA temp_store=MEMORY;"));
   if (*v == 0) {
     // A fresh file or a foreign SQLite file: refuse the latter rather than mix.
     {
@@ -155,8 +155,9 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
       steps.push_back("INSERT INTO pe SELECT * FROM pe_v1");
       steps.push_back("DROP TABLE pe_v1");
     }
-    const std::string cols = "id, host_id, archive_name, archive_sha256, started, ended, part, result, tool_version, "
-                             "profile_name, profile_sha256, target_os, live, root, limits_hit, counts, ingested_at";
+    const std::string cols =
+        "id, host_id, archive_name, archive_sha256, started, ended, part, result, tool_version, "
+        "profile_name, profile_sha256, target_os, live, root, limits_hit, counts, ingested_at";
     steps.push_back(fmt::format("INSERT INTO collections ({0}) SELECT {0} FROM collections_v2", cols));
     steps.push_back("DROP TABLE collections_v2");
     steps.push_back(fmt::format("PRAGMA user_version = {}", kCaseSchemaVersion));
@@ -212,9 +213,7 @@ Result<Stmt> Db::Prepare(std::string_view sql) {
   return stmt;
 }
 
-void Db::SetReadOnlyAuthorizer(bool on) {
-  sqlite3_set_authorizer(db_, on ? ReadOnlyAuthorizer : nullptr, nullptr);
-}
+void Db::SetReadOnlyAuthorizer(bool on) { sqlite3_set_authorizer(db_, on ? ReadOnlyAuthorizer : nullptr, nullptr); }
 
 std::string Db::LastError() const { return sqlite3_errmsg(db_); }
 std::int64_t Db::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
@@ -246,8 +245,10 @@ void Stmt::BindNoCopy(int i, std::string_view v) {
   sqlite3_bind_text64(stmt_, i, v.data() != nullptr ? v.data() : "", v.size(), SQLITE_STATIC, SQLITE_UTF8);
 }
 void Stmt::BindOptional(int i, const std::optional<std::string>& v) {
-  if (v) Bind(i, std::string_view(*v));
-  else BindNull(i);
+  if (v)
+    Bind(i, std::string_view(*v));
+  else
+    BindNull(i);
 }
 
 Result<bool> Stmt::Step() {

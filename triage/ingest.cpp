@@ -33,7 +33,7 @@ using core::Fail;
 using core::Result;
 using nlohmann::json;
 
-constexpr std::size_t kMaxLine = 64u << 20;          // one JSON record
+constexpr std::size_t kMaxLine = 64u << 20;           // one JSON record
 constexpr std::uint64_t kMaxPrefetch = 64u << 20;     // as the parser's own cap
 constexpr std::uint64_t kMaxPeAnalysis = 512u << 20;  // bytes fed to the PE analyzer per member
 
@@ -43,7 +43,8 @@ Result<std::string> FileSha256(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Fail(ErrorCode::kIo, fmt::format("{}: cannot open", path.string()));
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return Fail(ErrorCode::kInternal, "SHA-256 init failed");
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+    return Fail(ErrorCode::kInternal, "SHA-256 init failed");
   std::vector<char> buf(1 << 20);
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
@@ -83,8 +84,8 @@ class Ingester {
       if (!w) return std::unexpected(w.error());
       writers_.emplace(std::string(spec->table), std::move(*w));
     }
-    auto other = db_.Prepare(
-        "INSERT INTO other_records (collection_id, host_id, table_name, record) VALUES (?1, ?2, ?3, ?4)");
+    auto other =
+        db_.Prepare("INSERT INTO other_records (collection_id, host_id, table_name, record) VALUES (?1, ?2, ?3, ?4)");
     if (!other) return std::unexpected(other.error());
     other_ = std::move(*other);
     auto log = db_.Prepare("INSERT INTO collection_log (collection_id, level, event, line) VALUES (?1, ?2, ?3, ?4)");
@@ -99,8 +100,9 @@ class Ingester {
     auto runs = db_.Prepare("INSERT INTO prefetch_runs (prefetch_id, run_time, host_id) VALUES (?1, ?2, ?3)");
     if (!runs) return std::unexpected(runs.error());
     prefetch_runs_ = std::move(*runs);
-    auto pff = db_.Prepare("INSERT INTO prefetch_files (prefetch_id, idx, path, rel_path_lc, dir_lc, name_lc, host_id) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    auto pff = db_.Prepare(
+        "INSERT INTO prefetch_files (prefetch_id, idx, path, rel_path_lc, dir_lc, name_lc, host_id) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     if (!pff) return std::unexpected(pff.error());
     prefetch_files_ = std::move(*pff);
     auto e = db_.Prepare(
@@ -149,8 +151,10 @@ class Ingester {
         const json& rec = *parsed;
         TRAWL_TRY_VOID(AtLine(Row("collection_log"), name, line_no));
         log_.Bind(1, collection_id_);
-        if (auto it = rec.find("level"); it != rec.end() && it->is_string()) log_.Bind(2, std::string_view(WithoutNul(it->get_ref<const std::string&>())));
-        if (auto it = rec.find("event"); it != rec.end() && it->is_string()) log_.Bind(3, std::string_view(WithoutNul(it->get_ref<const std::string&>())));
+        if (auto it = rec.find("level"); it != rec.end() && it->is_string())
+          log_.Bind(2, std::string_view(WithoutNul(it->get_ref<const std::string&>())));
+        if (auto it = rec.find("event"); it != rec.end() && it->is_string())
+          log_.Bind(3, std::string_view(WithoutNul(it->get_ref<const std::string&>())));
         log_.Bind(4, std::string_view(rec.dump(-1, ' ', false, json::error_handler_t::replace)));
         return AtLine(log_.Run(), name, line_no);
       });
@@ -167,13 +171,17 @@ class Ingester {
   Result<void> OnEntry(const core::archive::ManifestEntry& entry) {
     TRAWL_TRY_VOID(Row("archive_entries"));
     entry_.Bind(1, collection_id_);
-    if (entry.archive_path) entry_.Bind(2, std::string_view(WithoutNul(*entry.archive_path)));
-    else entry_.BindNull(2);
+    if (entry.archive_path)
+      entry_.Bind(2, std::string_view(WithoutNul(*entry.archive_path)));
+    else
+      entry_.BindNull(2);
     entry_.Bind(3, std::string_view(WithoutNul(entry.source_path)));
     entry_.Bind(4, std::string_view(WithoutNul(entry.type)));
     entry_.Bind(5, static_cast<std::int64_t>(entry.size));
-    if (entry.sha256) entry_.Bind(6, std::string_view(*entry.sha256));
-    else entry_.BindNull(6);
+    if (entry.sha256)
+      entry_.Bind(6, std::string_view(*entry.sha256));
+    else
+      entry_.BindNull(6);
     entry_.Bind(7, std::string_view(entry.status));
     entry_.Bind(8, std::string_view(WithoutNul(entry.error)));
     entry_.Bind(9, std::string_view(WithoutNul(entry.artifact)));
@@ -209,8 +217,10 @@ class Ingester {
     p.Bind(i++, std::string_view(f.internal_name));
     p.Bind(i++, std::string_view(f.description));
     p.Bind(i++, f.overlay_size);
-    if (f.overlay_entropy) p.Bind(i++, *f.overlay_entropy);
-    else p.BindNull(i++);
+    if (f.overlay_entropy)
+      p.Bind(i++, *f.overlay_entropy);
+    else
+      p.BindNull(i++);
     p.Bind(i++, std::string_view(f.notes.dump()));
     TRAWL_TRY_VOID(p.Run());
     ++result_.pe;
@@ -276,8 +286,7 @@ class Ingester {
       claim->Reset();
       for (const auto& [other_id, other_name] : others) {
         conflict += (conflict.empty() ? "" : "; ") + other_name;
-        auto u = db_.Prepare(
-            "UPDATE collections SET conflict = coalesce(conflict || '; ', '') || ?1 WHERE id = ?2");
+        auto u = db_.Prepare("UPDATE collections SET conflict = coalesce(conflict || '; ', '') || ?1 WHERE id = ?2");
         if (!u) return std::unexpected(u.error());
         u->Bind(1, std::string_view(fmt::format("{} (SHA-256 {})", archive_name_, archive_sha256_)));
         u->Bind(2, other_id);
@@ -302,11 +311,15 @@ class Ingester {
     c->Bind(10, static_cast<std::int64_t>(m.host.live ? 1 : 0));
     c->Bind(11, std::string_view(WithoutNul(m.host.root)));
     c->Bind(12, std::string_view(json(m.limits_hit).dump(-1, ' ', false, json::error_handler_t::replace)));
-    c->Bind(13, std::string_view((m.counts.is_null() ? json::object() : m.counts).dump(-1, ' ', false, json::error_handler_t::replace)));
+    c->Bind(13,
+            std::string_view(
+                (m.counts.is_null() ? json::object() : m.counts).dump(-1, ' ', false, json::error_handler_t::replace)));
     c->Bind(14, collection_id_);
     c->Bind(15, std::string_view(content_sha256));
-    if (conflict.empty()) c->BindNull(16);
-    else c->Bind(16, std::string_view(conflict));
+    if (conflict.empty())
+      c->BindNull(16);
+    else
+      c->Bind(16, std::string_view(conflict));
     TRAWL_TRY_VOID(c->Run());
     // Rows of this transaction have ids above first_row: no index needed.
     // Usually the provisional id was right and nothing is rewritten.
@@ -381,7 +394,8 @@ class Ingester {
         if (nl == std::string_view::npos) {
           pending.append(chunk.substr(start));
           if (pending.size() > kMaxLine) {
-            return Fail(ErrorCode::kLimit, fmt::format("{}: line {}: longer than {} bytes", member, line_no + 1, kMaxLine));
+            return Fail(ErrorCode::kLimit,
+                        fmt::format("{}: line {}: longer than {} bytes", member, line_no + 1, kMaxLine));
           }
           break;
         }
@@ -423,8 +437,10 @@ class Ingester {
     const FlatValue* copied = nullptr;
     const FlatValue* path = nullptr;
     for (const FlatField& f : rec) {
-      if (f.key == "copied_as") copied = &f.value;
-      else if (f.key == "path") path = &f.value;
+      if (f.key == "copied_as")
+        copied = &f.value;
+      else if (f.key == "path")
+        path = &f.value;
     }
     if (copied != nullptr && copied->type == FlatValue::Type::kString && path != nullptr &&
         path->type == FlatValue::Type::kString && core::EndsWithIgnoreCaseAscii(copied->text, ".pf")) {
@@ -548,7 +564,7 @@ class Ingester {
   std::int64_t collection_id_ = 0;
   std::map<std::string, std::int64_t, std::less<>> first_rows_;
   std::map<std::string, TableWriter, std::less<>> writers_;
-  std::int64_t host_id_ = 0;  // provisional until Finish
+  std::int64_t host_id_ = 0;       // provisional until Finish
   std::vector<FlatField> fields_;  // the current record (fast path)
   std::string scratch_;            // its unescaped strings
   Stmt other_, log_, prefetch_, prefetch_runs_, prefetch_files_, entry_, pe_insert_;
@@ -670,16 +686,17 @@ IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
     result.problems = report->problems;
     if (result.problems.empty()) result.problems.push_back({"manifest.json", "missing"});
     const auto& first = result.problems.front();
-    return rollback(core::Error{core::ErrorCode::kFormat,
-                                fmt::format("{}: did not verify, not ingested: {} problem(s); first: {}: {}",
-                                            archive.filename().string(), result.problems.size(), first.member,
-                                            first.problem)});
+    return rollback(
+        core::Error{core::ErrorCode::kFormat,
+                    fmt::format("{}: did not verify, not ingested: {} problem(s); first: {}: {}",
+                                archive.filename().string(), result.problems.size(), first.member, first.problem)});
   }
   if (auto r = ingester.Finish(*report->manifest, report->content_sha256); !r) return rollback(r.error());
   if (!ingester.duplicate_of().empty()) {
     (void)db.Exec("ROLLBACK");
     result.status = IngestResult::Status::kDuplicate;
-    result.reason = "the same collection (identical decrypted content) is already in the case as " + ingester.duplicate_of();
+    result.reason =
+        "the same collection (identical decrypted content) is already in the case as " + ingester.duplicate_of();
     return result;
   }
   for (const auto& sql : deferred_indexes) {

@@ -68,9 +68,7 @@ class Parser {
     }
     if (c == '-' || IsDigit(c)) return Number(v);
     auto literal = [&](std::string_view word) {
-      if (static_cast<std::size_t>(end_ - p_) < word.size() ||
-          std::string_view(p_, word.size()) != word)
-        return false;
+      if (static_cast<std::size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) return false;
       p_ += word.size();
       return true;
     };
@@ -186,13 +184,12 @@ class Parser {
     while (end_ - p_ >= 8) {
       std::uint64_t w;
       std::memcpy(&w, p_, 8);
-      const std::uint64_t special = has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\')) |
-                                    ((w - kOnes * 0x20) & ~w & kHigh) | (w & kHigh);
+      const std::uint64_t special =
+          has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\')) | ((w - kOnes * 0x20) & ~w & kHigh) | (w & kHigh);
       if (special != 0) {
         // The lowest flagged byte is the first special one (false flags only
         // ever sit above a true one), so jump straight to it.
-        if constexpr (std::endian::native == std::endian::little)
-          p_ += std::countr_zero(special) / 8;
+        if constexpr (std::endian::native == std::endian::little) p_ += std::countr_zero(special) / 8;
         return;
       }
       p_ += 8;
@@ -211,8 +208,7 @@ class Parser {
     };
     if (c >= 0xC2 && c <= 0xDF) return next(0x80, 0xBF);
     if (c == 0xE0) return next(0xA0, 0xBF) && next(0x80, 0xBF);
-    if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
-      return next(0x80, 0xBF) && next(0x80, 0xBF);
+    if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) return next(0x80, 0xBF) && next(0x80, 0xBF);
     if (c == 0xED) return next(0x80, 0x9F) && next(0x80, 0xBF);
     if (c == 0xF0) return next(0x90, 0xBF) && next(0x80, 0xBF) && next(0x80, 0xBF);
     if (c >= 0xF1 && c <= 0xF3) return next(0x80, 0xBF) && next(0x80, 0xBF) && next(0x80, 0xBF);
@@ -243,34 +239,16 @@ class Parser {
     if (p_ == end_) return false;
     const char e = *p_++;
     switch (e) {
-      case '"':
-        scratch_ += '"';
-        return true;
-      case '\\':
-        scratch_ += '\\';
-        return true;
-      case '/':
-        scratch_ += '/';
-        return true;
-      case 'b':
-        scratch_ += '\b';
-        return true;
-      case 'f':
-        scratch_ += '\f';
-        return true;
-      case 'n':
-        scratch_ += '\n';
-        return true;
-      case 'r':
-        scratch_ += '\r';
-        return true;
-      case 't':
-        scratch_ += '\t';
-        return true;
-      case 'u':
-        break;
-      default:
-        return false;
+      case '"': scratch_ += '"'; return true;
+      case '\\': scratch_ += '\\'; return true;
+      case '/': scratch_ += '/'; return true;
+      case 'b': scratch_ += '\b'; return true;
+      case 'f': scratch_ += '\f'; return true;
+      case 'n': scratch_ += '\n'; return true;
+      case 'r': scratch_ += '\r'; return true;
+      case 't': scratch_ += '\t'; return true;
+      case 'u': break;
+      default: return false;
     }
     int cp = Hex4();
     if (cp < 0) return false;

@@ -42,8 +42,10 @@ inline std::string WithoutNul(std::string_view v) {
   std::string out;
   out.reserve(v.size() + 8);
   for (char c : v) {
-    if (c == '\0') out += "\xEF\xBF\xBD";
-    else out += c;
+    if (c == '\0')
+      out += "\xEF\xBF\xBD";
+    else
+      out += c;
   }
   return out;
 }
@@ -58,19 +60,22 @@ struct TransparentHash {
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-
 // Bound INSERT for one record table: collection_id, host_id, its columns in
 // declaration order, the derived lookup columns, extra. Strings are bound
 // without copying: every value outlives the Run that follows its binding.
 class TableWriter {
   using json = nlohmann::json;
+
  public:
   static core::Result<TableWriter> Create(Db& db, const core::profile::RecordSpec& spec) {
     TableWriter w;
     w.table_ = std::string(spec.table);
-    if (w.table_ == "files" || w.table_ == "modules") w.derive_ = Derive::kPath;
-    else if (w.table_ == "processes") w.derive_ = Derive::kExe;
-    else if (w.table_ == "dir_entries") w.derive_ = Derive::kDirEntry;
+    if (w.table_ == "files" || w.table_ == "modules")
+      w.derive_ = Derive::kPath;
+    else if (w.table_ == "processes")
+      w.derive_ = Derive::kExe;
+    else if (w.table_ == "dir_entries")
+      w.derive_ = Derive::kDirEntry;
     std::string cols = "collection_id, host_id";
     std::string params = "?1, ?2";
     int i = 3;
@@ -88,13 +93,20 @@ class TableWriter {
         cols += fmt::format(", \"{}\"", d);
         params += fmt::format(", ?{}", slot);
       }
-      if (d == "name") w.slot_name_ = slot;
-      else if (d == "dir") w.slot_dir_ = slot;
-      else if (d == "name_lc") w.slot_name_lc_ = slot;
-      else if (d == "dir_lc") w.slot_dir_lc_ = slot;
-      else if (d == "ext_lc") w.slot_ext_lc_ = slot;
-      else if (d == "exe_name_lc") w.slot_exe_name_lc_ = slot;
-      else if (d == "exe_dir_lc") w.slot_exe_dir_lc_ = slot;
+      if (d == "name")
+        w.slot_name_ = slot;
+      else if (d == "dir")
+        w.slot_dir_ = slot;
+      else if (d == "name_lc")
+        w.slot_name_lc_ = slot;
+      else if (d == "dir_lc")
+        w.slot_dir_lc_ = slot;
+      else if (d == "ext_lc")
+        w.slot_ext_lc_ = slot;
+      else if (d == "exe_name_lc")
+        w.slot_exe_name_lc_ = slot;
+      else if (d == "exe_dir_lc")
+        w.slot_exe_dir_lc_ = slot;
     }
     w.extra_index_ = i;
     cols += ", extra";
@@ -115,7 +127,8 @@ class TableWriter {
       const FlatField& f = record[k];
       const KeyInfo& key = Lookup(k, f.key);
       if (key.source != Source::kNone) {
-        NoteDeriveSource(key.source, f.value.type == FlatValue::Type::kString ? f.value.text : std::string_view(), from);
+        NoteDeriveSource(key.source, f.value.type == FlatValue::Type::kString ? f.value.text : std::string_view(),
+                         from);
       }
       if (key.column == 0) {
         extra[std::string(f.key)] = FlatToJson(f.value);
@@ -128,8 +141,10 @@ class TableWriter {
         case FlatValue::Type::kBool:
         case FlatValue::Type::kInt: stmt_.Bind(i, v.i); break;
         case FlatValue::Type::kUInt:
-          if (v.u <= static_cast<std::uint64_t>(INT64_MAX)) stmt_.Bind(i, static_cast<std::int64_t>(v.u));
-          else stmt_.Bind(i, std::string_view(std::to_string(v.u)));
+          if (v.u <= static_cast<std::uint64_t>(INT64_MAX))
+            stmt_.Bind(i, static_cast<std::int64_t>(v.u));
+          else
+            stmt_.Bind(i, std::string_view(std::to_string(v.u)));
           break;
         case FlatValue::Type::kDouble: stmt_.Bind(i, v.d); break;
         case FlatValue::Type::kString: BindText(i, v.text); break;
@@ -158,8 +173,10 @@ class TableWriter {
         case json::value_t::number_integer: stmt_.Bind(i, value.get<std::int64_t>()); break;
         case json::value_t::number_unsigned: {
           const auto u = value.get<std::uint64_t>();
-          if (u <= static_cast<std::uint64_t>(INT64_MAX)) stmt_.Bind(i, static_cast<std::int64_t>(u));
-          else stmt_.Bind(i, std::string_view(std::to_string(u)));
+          if (u <= static_cast<std::uint64_t>(INT64_MAX))
+            stmt_.Bind(i, static_cast<std::int64_t>(u));
+          else
+            stmt_.Bind(i, std::string_view(std::to_string(u)));
           break;
         }
         case json::value_t::number_float: stmt_.Bind(i, value.get<double>()); break;
@@ -206,10 +223,14 @@ class TableWriter {
     KeyInfo info;
     info.key = std::string(key);
     if (auto it = index_.find(key); it != index_.end()) info.column = it->second;
-    if (derive_ == Derive::kPath && key == "path") info.source = Source::kPath;
-    else if (derive_ == Derive::kExe && key == "exe") info.source = Source::kExe;
-    else if (derive_ == Derive::kDirEntry && key == "name") info.source = Source::kName;
-    else if (derive_ == Derive::kDirEntry && key == "dir") info.source = Source::kDir;
+    if (derive_ == Derive::kPath && key == "path")
+      info.source = Source::kPath;
+    else if (derive_ == Derive::kExe && key == "exe")
+      info.source = Source::kExe;
+    else if (derive_ == Derive::kDirEntry && key == "name")
+      info.source = Source::kName;
+    else if (derive_ == Derive::kDirEntry && key == "dir")
+      info.source = Source::kDir;
     if (k >= keys_.size()) keys_.resize(k + 1);
     keys_[k] = std::move(info);
     return keys_[k];
@@ -286,8 +307,8 @@ class TableWriter {
   int slot_name_ = 0, slot_dir_ = 0, slot_name_lc_ = 0, slot_dir_lc_ = 0, slot_ext_lc_ = 0;
   int slot_exe_name_lc_ = 0, slot_exe_dir_lc_ = 0;
   int extra_index_ = 0;
-  std::string name_lc_, dir_lc_;  // bound without copying
-  std::vector<KeyInfo> keys_;     // by position in the last records
+  std::string name_lc_, dir_lc_;      // bound without copying
+  std::vector<KeyInfo> keys_;         // by position in the last records
   std::deque<std::string> repaired_;  // NUL-free copies bound for the current row
 };
 

@@ -81,8 +81,10 @@ std::string HtmlEscape(std::string_view in) {
       case '"': out += "&quot;"; break;
       case '\'': out += "&#39;"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') out += fmt::format("&#{};", static_cast<int>(c) + 0x2400);
-        else out += c;
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t')
+          out += fmt::format("&#{};", static_cast<int>(c) + 0x2400);
+        else
+          out += c;
     }
   }
   return out;
@@ -120,15 +122,18 @@ void PrintSummary(Db& db, std::size_t top, std::ostream& out) {
 Result<void> WriteStack(Db& db, std::string_view what, std::size_t limit, std::ostream& out) {
   std::string sql;
   if (what == "modules") {
-    sql = "SELECT path, sha256, count(DISTINCT host_id) AS hosts, count(*) AS records FROM modules "
-          "WHERE path <> '' GROUP BY path, sha256";
+    sql =
+        "SELECT path, sha256, count(DISTINCT host_id) AS hosts, count(*) AS records FROM modules "
+        "WHERE path <> '' GROUP BY path, sha256";
   } else if (what == "files") {
-    sql = "SELECT path, sha256, count(DISTINCT host_id) AS hosts, count(*) AS records FROM files "
-          "WHERE type = 'file' GROUP BY path, sha256";
+    sql =
+        "SELECT path, sha256, count(DISTINCT host_id) AS hosts, count(*) AS records FROM files "
+        "WHERE type = 'file' GROUP BY path, sha256";
   } else if (what == "prefetch") {
-    sql = "SELECT executable || ' (' || prefetch_hash || ')' AS path, coalesce(exe_path, '') AS sha256, "
-          "count(DISTINCT host_id) AS hosts, count(*) AS records FROM prefetch WHERE error IS NULL "
-          "GROUP BY executable, prefetch_hash";
+    sql =
+        "SELECT executable || ' (' || prefetch_hash || ')' AS path, coalesce(exe_path, '') AS sha256, "
+        "count(DISTINCT host_id) AS hosts, count(*) AS records FROM prefetch WHERE error IS NULL "
+        "GROUP BY executable, prefetch_hash";
   } else {
     return Fail(ErrorCode::kInvalidArgument, fmt::format("stack: unknown table '{}' (modules, files, prefetch)", what));
   }
@@ -156,15 +161,18 @@ Result<void> WriteJson(Db& db, std::ostream& out) {
   if (!hosts) return std::unexpected(hosts.error());
   auto ents = Rows(db, kEntitiesSql);
   if (!ents) return std::unexpected(ents.error());
-  auto findings = Rows(db, "SELECT f.id, h.hostname, f.rule_id, f.rule_file, f.entity_type, f.entity_key, f.record_table, "
-                           "f.record_id, f.score, f.message, f.author, f.evidence FROM findings f JOIN hosts h ON h.id = f.host_id "
-                           "ORDER BY f.score DESC, f.id");
+  auto findings =
+      Rows(db,
+           "SELECT f.id, h.hostname, f.rule_id, f.rule_file, f.entity_type, f.entity_key, f.record_table, "
+           "f.record_id, f.score, f.message, f.author, f.evidence FROM findings f JOIN hosts h ON h.id = f.host_id "
+           "ORDER BY f.score DESC, f.id");
   if (!findings) return std::unexpected(findings.error());
   auto rules = Rows(db, "SELECT id, file, title, author, score, entity, refs FROM rules ORDER BY id");
   if (!rules) return std::unexpected(rules.error());
-  auto collections = Rows(db, "SELECT c.id, h.hostname, c.archive_name, c.archive_sha256, c.started, c.ended, c.part, "
-                              "c.result, c.profile_name, c.target_os, c.live, c.limits_hit FROM collections c "
-                              "LEFT JOIN hosts h ON h.id = c.host_id ORDER BY c.id");
+  auto collections = Rows(db,
+                          "SELECT c.id, h.hostname, c.archive_name, c.archive_sha256, c.started, c.ended, c.part, "
+                          "c.result, c.profile_name, c.target_os, c.live, c.limits_hit FROM collections c "
+                          "LEFT JOIN hosts h ON h.id = c.host_id ORDER BY c.id");
   if (!collections) return std::unexpected(collections.error());
   for (auto* rows : {&*ents, &*findings, &*rules}) {
     for (auto& r : *rows) {
@@ -173,8 +181,13 @@ Result<void> WriteJson(Db& db, std::ostream& out) {
       }
     }
   }
-  json doc = {{"format", "trawl-triage-report"}, {"version", 1}, {"hosts", *hosts}, {"collections", *collections},
-              {"entities", *ents}, {"findings", *findings}, {"rules", *rules}};
+  json doc = {{"format", "trawl-triage-report"},
+              {"version", 1},
+              {"hosts", *hosts},
+              {"collections", *collections},
+              {"entities", *ents},
+              {"findings", *findings},
+              {"rules", *rules}};
   out << doc.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   return {};
 }
@@ -183,13 +196,15 @@ Result<void> WriteJson(Db& db, std::ostream& out) {
 Result<void> WriteCsvRows(Stmt& s, std::ostream& out) { return WriteTabular(s, TabularFormat::kCsv, out, false); }
 
 Result<void> WriteCsv(Db& db, std::ostream& out) {
-  auto s = db.Prepare("SELECT h.hostname, e.score_int, e.level, f.entity_type, f.entity_key, f.rule_id, f.score, "
-                      "f.message, f.author, f.record_table, f.record_id, f.evidence FROM findings f "
-                      "JOIN hosts h ON h.id = f.host_id LEFT JOIN entity_scores e ON e.host_id = f.host_id "
-                      "AND e.entity_type = f.entity_type AND e.entity_key = f.entity_key "
-                      "ORDER BY e.score DESC, f.score DESC, f.id");
+  auto s = db.Prepare(
+      "SELECT h.hostname, e.score_int, e.level, f.entity_type, f.entity_key, f.rule_id, f.score, "
+      "f.message, f.author, f.record_table, f.record_id, f.evidence FROM findings f "
+      "JOIN hosts h ON h.id = f.host_id LEFT JOIN entity_scores e ON e.host_id = f.host_id "
+      "AND e.entity_type = f.entity_type AND e.entity_key = f.entity_key "
+      "ORDER BY e.score DESC, f.score DESC, f.id");
   if (!s) return std::unexpected(s.error());
-  out << "hostname,entity_score,level,entity_type,entity_key,rule_id,sub_score,message,author,record_table,record_id,evidence\n";
+  out << "hostname,entity_score,level,entity_type,entity_key,rule_id,sub_score,message,author,record_table,record_id,"
+         "evidence\n";
   return WriteCsvRows(*s, out);
 }
 
@@ -229,8 +244,10 @@ Result<void> WriteHtml(Db& db, std::ostream& out) {
   if (!hosts) return std::unexpected(hosts.error());
   auto ents = Rows(db, kEntitiesSql);
   if (!ents) return std::unexpected(ents.error());
-  auto collections = Rows(db, "SELECT h.hostname, c.archive_name, c.started, c.ended, c.result, c.profile_name, c.target_os "
-                              "FROM collections c LEFT JOIN hosts h ON h.id = c.host_id ORDER BY c.id");
+  auto collections =
+      Rows(db,
+           "SELECT h.hostname, c.archive_name, c.started, c.ended, c.result, c.profile_name, c.target_os "
+           "FROM collections c LEFT JOIN hosts h ON h.id = c.host_id ORDER BY c.id");
   if (!collections) return std::unexpected(collections.error());
   auto rules = Rows(db, "SELECT id, title, author, score, refs FROM rules ORDER BY id");
   if (!rules) return std::unexpected(rules.error());
@@ -251,7 +268,8 @@ Result<void> WriteHtml(Db& db, std::ostream& out) {
     const std::string level = Str(h, "level");
     out << "<tr class=\"" << LevelClass(level) << "\"><td>" << Str(h, "score") << "</td><td>" << E(level)
         << "</td><td class=\"mono\">" << E(Str(h, "hostname")) << "</td><td>" << E(Str(h, "os")) << "</td><td>"
-        << Str(h, "entities") << "</td><td>" << Str(h, "findings") << "</td><td>" << Str(h, "collections") << "</td></tr>\n";
+        << Str(h, "entities") << "</td><td>" << Str(h, "findings") << "</td><td>" << Str(h, "collections")
+        << "</td></tr>\n";
   }
   out << "</table>\n<h2>Findings by entity</h2>\n<table><tr><th>Score</th><th>Level</th><th>Host</th><th>Entity</th>"
          "<th>Reasons (sub-score, message, rule author)</th></tr>\n";
@@ -274,10 +292,12 @@ Result<void> WriteHtml(Db& db, std::ostream& out) {
          "<th>Result</th><th>Profile</th><th>Target OS</th></tr>\n";
   for (const auto& c : *collections) {
     out << "<tr><td class=\"mono\">" << E(Str(c, "hostname")) << "</td><td class=\"mono\">" << E(Str(c, "archive_name"))
-        << "</td><td>" << E(Str(c, "started")) << "</td><td>" << E(Str(c, "ended")) << "</td><td>" << E(Str(c, "result"))
-        << "</td><td>" << E(Str(c, "profile_name")) << "</td><td>" << E(Str(c, "target_os")) << "</td></tr>\n";
+        << "</td><td>" << E(Str(c, "started")) << "</td><td>" << E(Str(c, "ended")) << "</td><td>"
+        << E(Str(c, "result")) << "</td><td>" << E(Str(c, "profile_name")) << "</td><td>" << E(Str(c, "target_os"))
+        << "</td></tr>\n";
   }
-  out << "</table>\n<h2>Rules</h2>\n<table><tr><th>Rule</th><th>Title</th><th>Score</th><th>Author</th><th>References</th></tr>\n";
+  out << "</table>\n<h2>Rules</h2>\n<table><tr><th>Rule</th><th>Title</th><th>Score</th><th>Author</th><th>References</"
+         "th></tr>\n";
   for (const auto& r : *rules) {
     out << "<tr><td class=\"mono\">" << E(Str(r, "id")) << "</td><td>" << E(Str(r, "title")) << "</td><td>"
         << Str(r, "score") << "</td><td>" << E(Str(r, "author")) << "</td><td><ul>";
@@ -291,7 +311,8 @@ Result<void> WriteHtml(Db& db, std::ostream& out) {
     }
     out << "</ul></td></tr>\n";
   }
-  out << "</table>\n<p><small>Scores combine per entity as THOR / Loki-RS do: 100&middot;(1&minus;&prod;(1&minus;s<sub>i</sub>/100/2<sup>i</sup>)); "
+  out << "</table>\n<p><small>Scores combine per entity as THOR / Loki-RS do: "
+         "100&middot;(1&minus;&prod;(1&minus;s<sub>i</sub>/100/2<sup>i</sup>)); "
          "alert &ge; 80 with a sub-score above 75, warning &ge; 60, notice &ge; 40.</small></p>\n</body></html>\n";
   return {};
 }
@@ -303,7 +324,8 @@ Result<void> WriteReport(Db& db, std::string_view format, std::ostream& out) {
   if (format == "csv") return WriteCsv(db, out);
   if (format == "timeline") return WriteTimeline(db, out);
   if (format == "html") return WriteHtml(db, out);
-  return Fail(ErrorCode::kInvalidArgument, fmt::format("report: unknown format '{}' (json, html, csv, timeline)", format));
+  return Fail(ErrorCode::kInvalidArgument,
+              fmt::format("report: unknown format '{}' (json, html, csv, timeline)", format));
 }
 
 }  // namespace trawl::triage

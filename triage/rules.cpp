@@ -44,8 +44,8 @@ bool ValidSlug(std::string_view s) {
   return true;
 }
 
-const std::set<std::string, std::less<>> kKeys = {"id", "title", "description", "rationale", "author", "license",
-                                                   "references", "score", "entity", "query"};
+const std::set<std::string, std::less<>> kKeys = {"id",      "title",      "description", "rationale", "author",
+                                                  "license", "references", "score",       "entity",    "query"};
 
 Result<Rule> ParseRuleNode(const YAML::Node& root, const std::string& file, std::string_view expected_relpath) {
   if (!root.IsMap()) return Fail(ErrorCode::kFormat, Where(file, root.Mark()) + ": a rule must be a YAML mapping");
@@ -62,12 +62,15 @@ Result<Rule> ParseRuleNode(const YAML::Node& root, const std::string& file, std:
   auto text = [&](const char* key, bool required, std::string& out) -> Result<void> {
     const YAML::Node n = root[key];
     if (!n) {
-      if (required) return Fail(ErrorCode::kFormat, fmt::format("{}: missing required key '{}'", Where(file, root.Mark()), key));
+      if (required)
+        return Fail(ErrorCode::kFormat, fmt::format("{}: missing required key '{}'", Where(file, root.Mark()), key));
       return {};
     }
-    if (!n.IsScalar()) return Fail(ErrorCode::kFormat, fmt::format("{}: '{}' must be a string", Where(file, n.Mark()), key));
+    if (!n.IsScalar())
+      return Fail(ErrorCode::kFormat, fmt::format("{}: '{}' must be a string", Where(file, n.Mark()), key));
     out = n.Scalar();
-    if (required && out.empty()) return Fail(ErrorCode::kFormat, fmt::format("{}: '{}' is empty", Where(file, n.Mark()), key));
+    if (required && out.empty())
+      return Fail(ErrorCode::kFormat, fmt::format("{}: '{}' is empty", Where(file, n.Mark()), key));
     return {};
   };
   TRAWL_TRY_VOID(text("id", true, r.id));
@@ -105,19 +108,27 @@ Result<Rule> ParseRuleNode(const YAML::Node& root, const std::string& file, std:
   r.query_line = root["query"].Mark().line + 1;
   const YAML::Node refs = root["references"];
   if (!refs || !refs.IsSequence() || refs.size() == 0) {
-    return Fail(ErrorCode::kFormat, fmt::format("{}: 'references' must be a non-empty list (every rule cites its source)",
-                                                Where(file, refs ? refs.Mark() : root.Mark())));
+    return Fail(ErrorCode::kFormat,
+                fmt::format("{}: 'references' must be a non-empty list (every rule cites its source)",
+                            Where(file, refs ? refs.Mark() : root.Mark())));
   }
   for (const auto& ref : refs) {
-    if (!ref.IsMap()) return Fail(ErrorCode::kFormat, Where(file, ref.Mark()) + ": a reference is a mapping {title, url|source}");
+    if (!ref.IsMap())
+      return Fail(ErrorCode::kFormat, Where(file, ref.Mark()) + ": a reference is a mapping {title, url|source}");
     RuleReference rr;
     for (auto it = ref.begin(); it != ref.end(); ++it) {
       const std::string k = it->first.Scalar();
-      if (!it->second.IsScalar()) return Fail(ErrorCode::kFormat, Where(file, it->second.Mark()) + ": reference values are strings");
-      if (k == "title") rr.title = it->second.Scalar();
-      else if (k == "url") rr.url = it->second.Scalar();
-      else if (k == "source") rr.source = it->second.Scalar();
-      else return Fail(ErrorCode::kFormat, fmt::format("{}: unknown reference key '{}' (title, url, source)", Where(file, it->first.Mark()), k));
+      if (!it->second.IsScalar())
+        return Fail(ErrorCode::kFormat, Where(file, it->second.Mark()) + ": reference values are strings");
+      if (k == "title")
+        rr.title = it->second.Scalar();
+      else if (k == "url")
+        rr.url = it->second.Scalar();
+      else if (k == "source")
+        rr.source = it->second.Scalar();
+      else
+        return Fail(ErrorCode::kFormat, fmt::format("{}: unknown reference key '{}' (title, url, source)",
+                                                    Where(file, it->first.Mark()), k));
     }
     if (rr.title.empty() || (rr.url.empty() && rr.source.empty())) {
       return Fail(ErrorCode::kFormat, Where(file, ref.Mark()) + ": a reference needs a title and a url or source");
@@ -210,13 +221,20 @@ Result<std::vector<IocEntry>> ParseIocCsv(std::string_view text, const std::stri
     e.hash = core::ToLowerAscii(hash);
     for (char c : e.hash) {
       if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-        return Fail(ErrorCode::kFormat, fmt::format("{}: hash '{}' is not hexadecimal", where, core::EscapeForTerminal(hash)));
+        return Fail(ErrorCode::kFormat,
+                    fmt::format("{}: hash '{}' is not hexadecimal", where, core::EscapeForTerminal(hash)));
       }
     }
-    if (e.hash.size() == 32) e.hash_type = "md5";
-    else if (e.hash.size() == 40) e.hash_type = "sha1";
-    else if (e.hash.size() == 64) e.hash_type = "sha256";
-    else return Fail(ErrorCode::kFormat, fmt::format("{}: hash has {} hex digits; expected MD5 (32), SHA-1 (40) or SHA-256 (64)", where, e.hash.size()));
+    if (e.hash.size() == 32)
+      e.hash_type = "md5";
+    else if (e.hash.size() == 40)
+      e.hash_type = "sha1";
+    else if (e.hash.size() == 64)
+      e.hash_type = "sha256";
+    else
+      return Fail(ErrorCode::kFormat,
+                  fmt::format("{}: hash has {} hex digits; expected MD5 (32), SHA-1 (40) or SHA-256 (64)", where,
+                              e.hash.size()));
     if (s1 != std::string_view::npos) {
       std::string_view rest = line.substr(s1 + 1);
       const auto s2 = rest.find(';');

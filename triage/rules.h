@@ -20,23 +20,23 @@ namespace trawl::triage {
 
 struct RuleReference {
   std::string title;
-  std::string url;     // either url or source (repository:path@commit, document section)
+  std::string url;  // either url or source (repository:path@commit, document section)
   std::string source;
 };
 
 struct Rule {
-  std::string id;           // <area>.<slug>
-  std::string file;         // where it was loaded from (embedded: "builtin:rules/...")
+  std::string id;    // <area>.<slug>
+  std::string file;  // where it was loaded from (embedded: "builtin:rules/...")
   std::string title;
   std::string description;
   std::string rationale;
-  std::string author;       // kept in every message (DRL 1.1 attribution)
-  std::string license;      // e.g. "DRL-1.1" for signature-base derived indicators
+  std::string author;   // kept in every message (DRL 1.1 attribution)
+  std::string license;  // e.g. "DRL-1.1" for signature-base derived indicators
   std::vector<RuleReference> references;
-  int score = 0;            // -100..100; a result column `score` overrides it per row
-  std::string entity;       // process | module | file | prefetch | host
+  int score = 0;       // -100..100; a result column `score` overrides it per row
+  std::string entity;  // process | module | file | prefetch | host
   std::string query;
-  int query_line = 0;       // line of the query in the file, for SQL errors
+  int query_line = 0;  // line of the query in the file, for SQL errors
 };
 
 inline constexpr std::string_view kEntityTypes[] = {"process", "module", "file", "prefetch", "host"};

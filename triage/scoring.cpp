@@ -30,8 +30,10 @@ double CombineScores(std::span<const double> sub_scores) {
   std::vector<double> pos;
   double negative = 0;
   for (double s : sub_scores) {
-    if (s > 0) pos.push_back(s);
-    else negative += s;
+    if (s > 0)
+      pos.push_back(s);
+    else
+      negative += s;
   }
   std::sort(pos.begin(), pos.end(), std::greater<>());
   double product = 1.0;
@@ -69,9 +71,8 @@ struct Hit {
 Result<Stmt> PrepareRule(Db& ro, const Rule& rule) {
   auto s = ro.Prepare(rule.query);
   if (!s) {
-    return Fail(ErrorCode::kInvalidArgument,
-                fmt::format("{}:{}: rule {}: query refused or invalid: {}", rule.file, rule.query_line, rule.id,
-                            s.error().message));
+    return Fail(ErrorCode::kInvalidArgument, fmt::format("{}:{}: rule {}: query refused or invalid: {}", rule.file,
+                                                         rule.query_line, rule.id, s.error().message));
   }
   if (!s->ReadOnly()) {
     return Fail(ErrorCode::kInvalidArgument,
@@ -144,13 +145,20 @@ Result<std::vector<Hit>> RunRule(Db& ro, const Rule& rule) {
   for (int i = 0; i < n; ++i) {
     const std::string name = s->ColumnName(i);
     auto& role = roles[static_cast<std::size_t>(i)];
-    if (name == "host_id") role = ColumnRole::kHostId;
-    else if (name == "entity_key") role = ColumnRole::kEntityKey;
-    else if (name == "record_table") role = ColumnRole::kRecordTable;
-    else if (name == "record_id") role = ColumnRole::kRecordId;
-    else if (name == "score") role = ColumnRole::kScore;
-    else if (name == "message") role = ColumnRole::kMessage;
-    else evidence_columns[name] = i;
+    if (name == "host_id")
+      role = ColumnRole::kHostId;
+    else if (name == "entity_key")
+      role = ColumnRole::kEntityKey;
+    else if (name == "record_table")
+      role = ColumnRole::kRecordTable;
+    else if (name == "record_id")
+      role = ColumnRole::kRecordId;
+    else if (name == "score")
+      role = ColumnRole::kScore;
+    else if (name == "message")
+      role = ColumnRole::kMessage;
+    else
+      evidence_columns[name] = i;
   }
   std::vector<std::pair<std::string, int>> evidence;  // '"key":' and its column
   for (const auto& [name, i] : evidence_columns) evidence.emplace_back(JsonString(name) + ":", i);
@@ -229,7 +237,8 @@ Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std
   };
   if (auto r = db.Exec("DELETE FROM user_iocs"); !r) return fail(r.error());
   {
-    auto s = db.Prepare("INSERT INTO user_iocs (hash, hash_type, score, comment, source_file, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    auto s = db.Prepare(
+        "INSERT INTO user_iocs (hash, hash_type, score, comment, source_file, line) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     if (!s) return fail(s.error());
     for (const auto& e : iocs) {
       s->Bind(1, std::string_view(e.hash));
@@ -262,13 +271,17 @@ Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std
   // findings is rewritten whole: its index is built once, after the rows.
   auto deferred = DropFullIndexes(db, "findings");
   if (!deferred) return fail(deferred.error());
-  auto rs = db.Prepare("INSERT INTO rules (id, file, title, description, rationale, author, refs, score, entity, query) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-  auto fs = db.Prepare("INSERT INTO findings (host_id, rule_id, rule_file, entity_type, entity_key, record_table, "
-                       "record_id, score, message, author, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-  auto es = db.Prepare("INSERT INTO entity_scores (host_id, entity_type, entity_key, score, score_int, level, reasons) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-  auto hs = db.Prepare("INSERT INTO host_scores (host_id, score, level, entities, findings) VALUES (?1, ?2, ?3, ?4, ?5)");
+  auto rs = db.Prepare(
+      "INSERT INTO rules (id, file, title, description, rationale, author, refs, score, entity, query) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  auto fs = db.Prepare(
+      "INSERT INTO findings (host_id, rule_id, rule_file, entity_type, entity_key, record_table, "
+      "record_id, score, message, author, evidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  auto es = db.Prepare(
+      "INSERT INTO entity_scores (host_id, entity_type, entity_key, score, score_int, level, reasons) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  auto hs =
+      db.Prepare("INSERT INTO host_scores (host_id, score, level, entities, findings) VALUES (?1, ?2, ?3, ?4, ?5)");
   if (!rs) return fail(rs.error());
   if (!fs) return fail(fs.error());
   if (!es) return fail(es.error());

@@ -68,10 +68,14 @@ Result<void> WriteTabular(Stmt& stmt, TabularFormat format, std::ostream& out, b
       nlohmann::json obj = nlohmann::json::object();
       for (int i = 0; i < n; ++i) {
         const int t = stmt.ColumnType(i);
-        if (t == SQLITE_INTEGER) obj[stmt.ColumnName(i)] = stmt.Int(i);
-        else if (t == SQLITE_FLOAT) obj[stmt.ColumnName(i)] = stmt.Real(i);
-        else if (t == SQLITE_NULL) obj[stmt.ColumnName(i)] = nullptr;
-        else obj[stmt.ColumnName(i)] = core::RepairUtf8(stmt.Text(i));
+        if (t == SQLITE_INTEGER)
+          obj[stmt.ColumnName(i)] = stmt.Int(i);
+        else if (t == SQLITE_FLOAT)
+          obj[stmt.ColumnName(i)] = stmt.Real(i);
+        else if (t == SQLITE_NULL)
+          obj[stmt.ColumnName(i)] = nullptr;
+        else
+          obj[stmt.ColumnName(i)] = core::RepairUtf8(stmt.Text(i));
       }
       out << obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
       continue;

@@ -36,7 +36,8 @@ void RunDirListing(RunState& s, const profile::ResolvedArtifact& art, json& summ
       if (!d.is_dir) continue;
       auto entries = s.lister.List(d.host_path);
       if (!entries) {
-        s.pipeline->Log("warning", "list_failed", {{"dir", core::RepairUtf8(d.target_path)}, {"error", entries.error().message}});
+        s.pipeline->Log("warning", "list_failed",
+                        {{"dir", core::RepairUtf8(d.target_path)}, {"error", entries.error().message}});
         continue;
       }
       for (const auto& e : *entries) {

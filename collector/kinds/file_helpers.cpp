@@ -25,8 +25,7 @@ FileRequest BaseRequest(RunState& s, const profile::ResolvedArtifact& art, const
   return req;
 }
 
-void RecordNonFile(RunState& s, const profile::ResolvedArtifact& art, const profile::PathMatch& m,
-                   const json& extra) {
+void RecordNonFile(RunState& s, const profile::ResolvedArtifact& art, const profile::PathMatch& m, const json& extra) {
   json r;
   SetPathField(r, "path", m.target_path);
   SetPathField(r, "source_path", m.host_path);
@@ -53,8 +52,9 @@ void RecordNonFile(RunState& s, const profile::ResolvedArtifact& art, const prof
 
 void RecordIssues(RunState& s, const profile::ResolvedArtifact& art, const profile::Expansion& e) {
   for (const auto& issue : e.issues) {
-    s.pipeline->Log("warning", "path_issue", {{"artifact", art.name}, {"path", core::RepairUtf8(issue.path)},
-                                              {"message", core::RepairUtf8(issue.message)}});
+    s.pipeline->Log(
+        "warning", "path_issue",
+        {{"artifact", art.name}, {"path", core::RepairUtf8(issue.path)}, {"message", core::RepairUtf8(issue.message)}});
   }
   if (e.truncated) s.pipeline->Log("warning", "max_files_reached", {{"artifact", art.name}});
 }

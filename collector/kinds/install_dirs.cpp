@@ -61,13 +61,15 @@ void RunInstallDirs(RunState& s, const profile::ResolvedArtifact& art, json& sum
       RecordNonFile(s, art, root, product);
       auto below = profile::WalkBelow(root, s.ctx, s.lister, walk);
       if (!below) {
-        s.pipeline->Log("warning", "walk_failed", {{"artifact", art.name}, {"root", core::RepairUtf8(root.target_path)},
-                                                   {"error", below.error().message}});
+        s.pipeline->Log(
+            "warning", "walk_failed",
+            {{"artifact", art.name}, {"root", core::RepairUtf8(root.target_path)}, {"error", below.error().message}});
         continue;
       }
       RecordIssues(s, art, *below);
       if (below->depth_limited) {
-        s.pipeline->Log("info", "depth_limited", {{"artifact", art.name}, {"root", core::RepairUtf8(root.target_path)}});
+        s.pipeline->Log("info", "depth_limited",
+                        {{"artifact", art.name}, {"root", core::RepairUtf8(root.target_path)}});
       }
     }
   }

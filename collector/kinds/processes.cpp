@@ -81,8 +81,8 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
     if (!with_modules || p.pid == self) continue;
     auto mods = s.platform.ListModules(p.pid);
     if (!mods) {
-      (void)s.pipeline->AddRecord("process_errors", {{"pid", p.pid}, {"error", mods.error().message},
-                                                     {"artifact", art.name}});
+      (void)s.pipeline->AddRecord("process_errors",
+                                  {{"pid", p.pid}, {"error", mods.error().message}, {"artifact", art.name}});
       continue;
     }
     for (const ModuleInfo& m : *mods) {

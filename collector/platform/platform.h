@@ -33,8 +33,8 @@ struct ProcessInfo {
   std::string cmdline;
   std::int64_t uid = -1;
   std::string user;
-  std::string sid;            // Windows
-  std::string start_time;     // ISO 8601 UTC
+  std::string sid;         // Windows
+  std::string start_time;  // ISO 8601 UTC
   std::string cwd;
   std::int64_t session = -1;  // Windows
   std::string integrity;      // Windows
@@ -43,19 +43,19 @@ struct ProcessInfo {
 
 struct ModuleInfo {
   std::int64_t pid = 0;
-  std::string path;           // file path, or "" for anonymous mappings
-  std::string kind;           // file | anon_exec | memfd
+  std::string path;  // file path, or "" for anonymous mappings
+  std::string kind;  // file | anon_exec | memfd
   std::uint64_t base = 0;
   std::uint64_t size = 0;
   std::uint64_t device = 0;
   std::uint64_t inode = 0;
   bool deleted = false;
-  std::string open_path;      // what to open to read the mapped file
+  std::string open_path;  // what to open to read the mapped file
   std::string perms;
 };
 
 struct FileMeta {
-  std::string type;           // file | dir | symlink | fifo | socket | char | block | other
+  std::string type;  // file | dir | symlink | fifo | socket | char | block | other
   std::uint64_t size = 0;
   std::uint32_t mode = 0;
   std::int64_t uid = -1, gid = -1;
@@ -85,11 +85,11 @@ struct KnownDll {
 
 struct SystemFacts {
   std::string hostname;
-  std::string os;             // linux | windows | macos
+  std::string os;  // linux | windows | macos
   std::string os_version;
   std::string kernel;
   std::string arch;
-  std::string boot_time;      // ISO 8601 UTC
+  std::string boot_time;  // ISO 8601 UTC
   std::string timezone;
   std::vector<std::string> addresses;
 };

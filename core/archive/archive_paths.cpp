@@ -31,8 +31,7 @@ namespace {
 bool IsWindowsDeviceName(std::string_view component) {
   const std::string stem = ToLowerAscii(component.substr(0, component.find('.')));
   if (stem == "con" || stem == "prn" || stem == "aux" || stem == "nul") return true;
-  return stem.size() == 4 && (stem.starts_with("com") || stem.starts_with("lpt")) && stem[3] >= '1' &&
-         stem[3] <= '9';
+  return stem.size() == 4 && (stem.starts_with("com") || stem.starts_with("lpt")) && stem[3] >= '1' && stem[3] <= '9';
 }
 
 }  // namespace
@@ -90,8 +89,7 @@ std::string ArchivePathForSource(std::string_view source, bool windows_source) {
 
 Result<void> CheckSafeEntryName(std::string_view name) {
   auto bad = [&](std::string_view why) {
-    return Fail(ErrorCode::kFormat,
-                fmt::format("archive entry '{}' refused: {}", EscapeForTerminal(name), why));
+    return Fail(ErrorCode::kFormat, fmt::format("archive entry '{}' refused: {}", EscapeForTerminal(name), why));
   };
   if (name.empty()) return bad("empty name");
   if (name.find('\0') != std::string_view::npos) return bad("NUL in name");

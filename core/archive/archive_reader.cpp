@@ -111,10 +111,9 @@ std::ptrdiff_t ArchiveReader::ReadCallback(::archive*, void* self_ptr, const voi
 Error ArchiveReader::LibError(std::string_view what) const {
   if (source_failed_) return source_error_.WithContext(path_.string());
   const char* msg = archive_ ? archive_error_string(archive_) : nullptr;
-  return Error{ErrorCode::kFormat, fmt::format("{}: zip {}{}{}: {}", path_.string(), what,
-                                               current_.empty() ? "" : " of member '",
-                                               current_.empty() ? "" : EscapeForTerminal(current_) + "'",
-                                               msg ? msg : "libarchive error")};
+  return Error{ErrorCode::kFormat,
+               fmt::format("{}: zip {}{}{}: {}", path_.string(), what, current_.empty() ? "" : " of member '",
+                           current_.empty() ? "" : EscapeForTerminal(current_) + "'", msg ? msg : "libarchive error")};
 }
 
 Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(const std::filesystem::path& path,
@@ -159,8 +158,7 @@ Result<std::unique_ptr<ArchiveReader>> ArchiveReader::Open(const std::filesystem
   r->archive_ = archive_read_new();
   archive_read_support_format_zip_streamable(r->archive_);
   archive_read_set_options(r->archive_, "zip:hdrcharset=UTF-8");
-  if (archive_read_open(r->archive_, r.get(), nullptr, &ArchiveReader::ReadCallback, nullptr) !=
-      ARCHIVE_OK) {
+  if (archive_read_open(r->archive_, r.get(), nullptr, &ArchiveReader::ReadCallback, nullptr) != ARCHIVE_OK) {
     return std::unexpected(r->LibError("open"));
   }
   return r;
@@ -194,9 +192,8 @@ Result<std::size_t> ArchiveReader::Read(std::span<std::byte> out) {
   current_read_ += static_cast<std::uint64_t>(n);
   inflated_ += static_cast<std::uint64_t>(n);
   if (current_read_ > limits_.max_member_size) {
-    return Fail(ErrorCode::kLimit, fmt::format("{}: member '{}' exceeds {} bytes (compression bomb?)",
-                                               path_.string(), EscapeForTerminal(current_),
-                                               limits_.max_member_size));
+    return Fail(ErrorCode::kLimit, fmt::format("{}: member '{}' exceeds {} bytes (compression bomb?)", path_.string(),
+                                               EscapeForTerminal(current_), limits_.max_member_size));
   }
   if (inflated_ > inflation_cap_) {
     return Fail(ErrorCode::kLimit,
@@ -255,22 +252,18 @@ class MemberBuf final : public std::streambuf {
 
 // Errors after which the rest of an archive cannot be trusted: the walk
 // ends with them.
-bool EndsTheWalk(const Error& e) {
-  return e.code == ErrorCode::kAuthentication || e.code == ErrorCode::kTruncated;
-}
+bool EndsTheWalk(const Error& e) { return e.code == ErrorCode::kAuthentication || e.code == ErrorCode::kTruncated; }
 
 }  // namespace
 
-Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
-                                 const std::vector<age::Identity>& identities,
+Result<VerifyReport> WalkArchive(const std::filesystem::path& path, const std::vector<age::Identity>& identities,
                                  const MemberVisitor& visit) {
   WalkOptions options;
   options.visit = visit;
   return WalkArchive(path, identities, options);
 }
 
-Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
-                                 const std::vector<age::Identity>& identities,
+Result<VerifyReport> WalkArchive(const std::filesystem::path& path, const std::vector<age::Identity>& identities,
                                  const WalkOptions& options) {
   auto reader = ArchiveReader::Open(path, identities, options.limits);
   if (!reader) return std::unexpected(reader.error());
@@ -298,14 +291,15 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
       // trawl never writes links. libarchive's streaming reader cannot tell
       // where a compressed link member ends, so members after one may be
       // lost; the manifest check below then names what is missing.
-      report.problems.push_back({m.name, "member is a link or special file (never written by trawl; members after "
-                                         "a compressed link may be unreadable by a streaming reader)"});
+      report.problems.push_back({m.name,
+                                 "member is a link or special file (never written by trawl; members after "
+                                 "a compressed link may be unreadable by a streaming reader)"});
       continue;
     }
     if (m.is_dir) continue;
     if (have_manifest) {
       report.problems.push_back({m.name, m.name == kManifestMember ? "duplicate manifest.json"
-                                                                    : "member after manifest.json (it must be last)"});
+                                                                   : "member after manifest.json (it must be last)"});
       continue;
     }
     if (m.name == kManifestMember) {
@@ -321,11 +315,12 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
             if (it->second.listed) report.problems.push_back({ap, "listed twice in the manifest"});
             it->second.listed = true;
             if (e.size != it->second.size) {
-              report.problems.push_back({ap, fmt::format("size {} differs from the manifest's {}", it->second.size, e.size)});
+              report.problems.push_back(
+                  {ap, fmt::format("size {} differs from the manifest's {}", it->second.size, e.size)});
             }
             if (e.sha256.value_or("") != it->second.sha256) {
-              report.problems.push_back(
-                  {ap, fmt::format("SHA-256 {} differs from the manifest's {}", it->second.sha256, e.sha256.value_or(""))});
+              report.problems.push_back({ap, fmt::format("SHA-256 {} differs from the manifest's {}", it->second.sha256,
+                                                         e.sha256.value_or(""))});
             }
           }
         }
@@ -369,7 +364,8 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
     if (seen.contains(m.name)) {
       report.problems.push_back({m.name, "duplicate member"});
     } else if (seen.size() >= options.limits.max_members) {
-      return Fail(ErrorCode::kLimit, fmt::format("{}: more than {} members", path.string(), options.limits.max_members));
+      return Fail(ErrorCode::kLimit,
+                  fmt::format("{}: more than {} members", path.string(), options.limits.max_members));
     }
     seen[m.name] = Seen{size, stream.Hex()};
     ++report.members_checked;
@@ -390,8 +386,7 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
   return report;
 }
 
-Result<VerifyReport> VerifyArchive(const std::filesystem::path& path,
-                                   const std::vector<age::Identity>& identities,
+Result<VerifyReport> VerifyArchive(const std::filesystem::path& path, const std::vector<age::Identity>& identities,
                                    const ReadLimits& limits) {
   WalkOptions options;
   options.limits = limits;
@@ -423,10 +418,8 @@ Result<void> CheckRoom(const std::filesystem::path& dir, std::uint64_t need, con
 
 }  // namespace
 
-Result<ExtractReport> ExtractArchive(const std::filesystem::path& path,
-                                     const std::vector<age::Identity>& identities,
-                                     const std::filesystem::path& out_dir,
-                                     const ExtractOptions& options) {
+Result<ExtractReport> ExtractArchive(const std::filesystem::path& path, const std::vector<age::Identity>& identities,
+                                     const std::filesystem::path& out_dir, const ExtractOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) return Fail(ErrorCode::kIo, fmt::format("{}: cannot create: {}", out_dir.string(), ec.message()));
@@ -515,8 +508,7 @@ Result<ExtractReport> ExtractArchive(const std::filesystem::path& path,
   return report;
 }
 
-Result<std::uint64_t> DecryptRaw(const std::filesystem::path& in_path,
-                                 const std::vector<age::Identity>& identities,
+Result<std::uint64_t> DecryptRaw(const std::filesystem::path& in_path, const std::vector<age::Identity>& identities,
                                  const std::filesystem::path& out_path) {
   auto in = OpenInput(in_path);
   if (!in) return std::unexpected(in.error());

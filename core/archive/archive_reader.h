@@ -33,7 +33,7 @@ namespace trawl::core::archive {
 // (docs/archive-format.md, "Threat model") and can be raised from the
 // command line (trawl-triage --max-inflated, --max-inflation-ratio).
 struct ReadLimits {
-  std::uint64_t max_member_size = 64ull << 30;   // decompressed bytes per member
+  std::uint64_t max_member_size = 64ull << 30;  // decompressed bytes per member
   std::uint64_t max_members = 2'000'000;
   // Decompressed bytes of all members together: at most
   // min(max_total_inflated, max(inflation_floor, max_inflation_ratio x the
@@ -120,8 +120,7 @@ struct VerifyReport {
 // unsafe names. Fails (Result error) only when the archive cannot be read at
 // all (wrong key, authentication failure, truncation); content problems are
 // listed in the report.
-Result<VerifyReport> VerifyArchive(const std::filesystem::path& path,
-                                   const std::vector<age::Identity>& identities,
+Result<VerifyReport> VerifyArchive(const std::filesystem::path& path, const std::vector<age::Identity>& identities,
                                    const ReadLimits& limits = {});
 
 // A member's data as handed to a visitor: what it reads is hashed, and what
@@ -147,17 +146,15 @@ struct WalkOptions {
   ManifestEntryFn on_entry;
   ReadLimits limits;
 };
-Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
-                                 const std::vector<age::Identity>& identities,
+Result<VerifyReport> WalkArchive(const std::filesystem::path& path, const std::vector<age::Identity>& identities,
                                  const WalkOptions& options);
-Result<VerifyReport> WalkArchive(const std::filesystem::path& path,
-                                 const std::vector<age::Identity>& identities,
+Result<VerifyReport> WalkArchive(const std::filesystem::path& path, const std::vector<age::Identity>& identities,
                                  const MemberVisitor& visit);
 
 struct ExtractReport {
   std::uint64_t extracted = 0;
   std::uint64_t bytes = 0;
-  std::vector<VerifyProblem> refused;  // unsafe names, links, special files
+  std::vector<VerifyProblem> refused;   // unsafe names, links, special files
   std::vector<VerifyProblem> problems;  // what verification found (extraction goes on)
 };
 struct ExtractOptions {
@@ -173,16 +170,13 @@ struct ExtractOptions {
 // fit in the free space of out_dir (less `reserve`), nothing is written and
 // the error says how much is needed. The second pass writes no member beyond
 // the size the first pass measured.
-Result<ExtractReport> ExtractArchive(const std::filesystem::path& path,
-                                     const std::vector<age::Identity>& identities,
-                                     const std::filesystem::path& out_dir,
-                                     const ExtractOptions& options = {});
+Result<ExtractReport> ExtractArchive(const std::filesystem::path& path, const std::vector<age::Identity>& identities,
+                                     const std::filesystem::path& out_dir, const ExtractOptions& options = {});
 
 // Decrypts any age file as it is into `out`. Output goes to `out.partial`
 // and is renamed only after the final chunk authenticated; on failure the
 // partial file is removed and the error names the failing chunk.
-Result<std::uint64_t> DecryptRaw(const std::filesystem::path& in,
-                                 const std::vector<age::Identity>& identities,
+Result<std::uint64_t> DecryptRaw(const std::filesystem::path& in, const std::vector<age::Identity>& identities,
                                  const std::filesystem::path& out);
 
 }  // namespace trawl::core::archive

@@ -56,7 +56,6 @@ class OutputFile {
   std::uint64_t size_ = 0;
 };
 
-
 }  // namespace
 
 nlohmann::json ItemRecord::ToJson() const {
@@ -98,8 +97,8 @@ Result<std::unique_ptr<ArchiveWriter>> ArchiveWriter::Create(WriterOptions optio
   std::error_code ec;
   std::filesystem::create_directories(options.output_dir, ec);
   if (ec) {
-    return Fail(ErrorCode::kIo, fmt::format("{}: cannot create output folder: {}",
-                                            options.output_dir.string(), ec.message()));
+    return Fail(ErrorCode::kIo,
+                fmt::format("{}: cannot create output folder: {}", options.output_dir.string(), ec.message()));
   }
   std::unique_ptr<ArchiveWriter> w(new ArchiveWriter(std::move(options)));
   TRAWL_TRY_VOID(w->OpenPart());
@@ -131,9 +130,7 @@ Result<void> ArchiveWriter::OpenPart() {
   return {};
 }
 
-std::uint64_t ArchiveWriter::bytes_out() const {
-  return bytes_out_closed_parts_ + (part_ ? part_->bytes_out() : 0);
-}
+std::uint64_t ArchiveWriter::bytes_out() const { return bytes_out_closed_parts_ + (part_ ? part_->bytes_out() : 0); }
 
 std::uint64_t ArchiveWriter::Reserve() const {
   // The manifest compresses well; a quarter of its JSON is a safe bound.

@@ -32,14 +32,14 @@ inline constexpr int kArchiveFormatVersion = 1;
 // One manifest entry: an archive member, or an item that was not stored
 // (failed, skipped) so the manifest still accounts for it.
 struct ItemRecord {
-  std::string archive_path;  // empty when nothing was stored
-  std::string source_path;   // path on the host, UTF-8 (repaired if needed)
+  std::string archive_path;     // empty when nothing was stored
+  std::string source_path;      // path on the host, UTF-8 (repaired if needed)
   std::string source_path_hex;  // raw bytes, set only when not valid UTF-8
-  std::string type;          // "file", "records", "log", "meta"
-  std::string artifact;      // artifact that produced it
-  std::uint64_t size = 0;    // bytes stored
-  std::string sha256;        // of the stored bytes
-  std::string status = "ok"; // ok | changed | vanished | truncated | error | skipped
+  std::string type;             // "file", "records", "log", "meta"
+  std::string artifact;         // artifact that produced it
+  std::uint64_t size = 0;       // bytes stored
+  std::string sha256;           // of the stored bytes
+  std::string status = "ok";    // ok | changed | vanished | truncated | error | skipped
   std::string error;
   nlohmann::json ToJson() const;
 };
@@ -48,9 +48,9 @@ struct WriterOptions {
   std::filesystem::path output_dir;
   std::string base_name;  // "<host>_<yyyymmddThhmmssZ>"
   std::vector<age::Recipient> recipients;
-  bool encrypt = true;              // false only with --no-encrypt
-  std::uint64_t split_size = 0;     // 0: one archive
-  std::uint64_t max_output = 0;     // 0: unlimited; counts every output byte
+  bool encrypt = true;           // false only with --no-encrypt
+  std::uint64_t split_size = 0;  // 0: one archive
+  std::uint64_t max_output = 0;  // 0: unlimited; counts every output byte
   std::size_t record_segment_bytes = 4u << 20;
   std::size_t log_max_bytes = 8u << 20;
   nlohmann::json header;  // tool, profile, host... copied into every manifest

@@ -83,10 +83,10 @@ enum class Ctx {
 struct Frame {
   Ctx ctx;
   bool is_object;
-  std::string key;            // current key (objects)
-  std::uint64_t index = 0;    // next element (arrays)
+  std::string key;             // current key (objects)
+  std::uint64_t index = 0;     // next element (arrays)
   std::set<std::string> keys;  // seen keys: duplicates are refused
-  json* dom = nullptr;        // kDom: the container being filled
+  json* dom = nullptr;         // kDom: the container being filled
 };
 
 class Handler {
@@ -123,8 +123,8 @@ class Handler {
   }
   bool string(std::string& v) {
     if (v.size() > limits_.max_string) {
-      return Error(ErrorCode::kLimit, fmt::format("{}: a string of {} bytes (at most {})", Path(), v.size(),
-                                                  limits_.max_string));
+      return Error(ErrorCode::kLimit,
+                   fmt::format("{}: a string of {} bytes (at most {})", Path(), v.size(), limits_.max_string));
     }
     Scalar s;
     s.type = Scalar::Type::kString;
@@ -146,8 +146,8 @@ class Handler {
   bool end_array() { return Close(); }
   bool parse_error(std::size_t position, const std::string&, const nlohmann::json::exception& ex) {
     if (!error_) {
-      error_ = core::Error{ErrorCode::kFormat, fmt::format("{}: not valid JSON at byte {}: {}", where_, position,
-                                                           ex.what())};
+      error_ = core::Error{ErrorCode::kFormat,
+                           fmt::format("{}: not valid JSON at byte {}: {}", where_, position, ex.what())};
     }
     return false;
   }
@@ -163,9 +163,11 @@ class Handler {
   Result<void> CheckComplete() const {
     if (!saw_root_) return Fail(ErrorCode::kFormat, fmt::format("{}: not a JSON object", where_));
     for (const char* k : {"format", "format_version", "part", "host", "started", "result", "entries"}) {
-      if (!top_keys_.contains(k)) return Fail(ErrorCode::kFormat, fmt::format("{}: required field '{}' is missing", where_, k));
+      if (!top_keys_.contains(k))
+        return Fail(ErrorCode::kFormat, fmt::format("{}: required field '{}' is missing", where_, k));
     }
-    if (!host_has_name_) return Fail(ErrorCode::kFormat, fmt::format("{}: required field 'host.hostname' is missing", where_));
+    if (!host_has_name_)
+      return Fail(ErrorCode::kFormat, fmt::format("{}: required field 'host.hostname' is missing", where_));
     return {};
   }
 
@@ -208,8 +210,8 @@ class Handler {
 
   bool CountValue() {
     if (++other_values_ > limits_.max_other_values) {
-      return Error(ErrorCode::kLimit, fmt::format("{}: more than {} values outside the entries", where_,
-                                                  limits_.max_other_values));
+      return Error(ErrorCode::kLimit,
+                   fmt::format("{}: more than {} values outside the entries", where_, limits_.max_other_values));
     }
     return true;
   }
@@ -243,32 +245,37 @@ class Handler {
       const std::string& k = parent.key;
       const bool want_object = k == "host" || k == "profile" || k == "counts" || k == "limits" || k == "collector";
       const bool want_array = k == "limits_hit" || k == "entries" || k == "artifacts" || k == "skipped_artifacts";
-      if (want_object && !is_object) return Error(ErrorCode::kFormat, fmt::format("{}: expected an object, got an array", Path()));
-      if (want_array && is_object) return Error(ErrorCode::kFormat, fmt::format("{}: expected an array, got an object", Path()));
+      if (want_object && !is_object)
+        return Error(ErrorCode::kFormat, fmt::format("{}: expected an object, got an array", Path()));
+      if (want_array && is_object)
+        return Error(ErrorCode::kFormat, fmt::format("{}: expected an array, got an object", Path()));
       if (!want_object && !want_array && KnownScalarKey(k)) {
-        return Error(ErrorCode::kFormat, fmt::format("{}: expected a scalar, got {}", Path(), is_object ? "an object" : "an array"));
+        return Error(ErrorCode::kFormat,
+                     fmt::format("{}: expected a scalar, got {}", Path(), is_object ? "an object" : "an array"));
       }
     } else if (parent.ctx == Ctx::kEntries && !is_object) {
       return Error(ErrorCode::kFormat, fmt::format("{}: expected an object, got an array", Path()));
     } else if (parent.ctx == Ctx::kEntry || parent.ctx == Ctx::kHost || parent.ctx == Ctx::kProfile ||
                parent.ctx == Ctx::kLimitsHit) {
       if (parent.ctx == Ctx::kLimitsHit || KnownScalarKeyIn(parent.ctx, parent.key)) {
-        return Error(ErrorCode::kFormat, fmt::format("{}: expected a scalar, got {}", Path(), is_object ? "an object" : "an array"));
+        return Error(ErrorCode::kFormat,
+                     fmt::format("{}: expected a scalar, got {}", Path(), is_object ? "an object" : "an array"));
       }
     }
     return true;
   }
 
   static bool KnownScalarKey(std::string_view k) {
-    for (std::string_view s : {"format", "format_version", "part", "continued_in_part", "tool", "tool_version", "target_os",
-                               "started", "ended", "result", "stop_reason"}) {
+    for (std::string_view s : {"format", "format_version", "part", "continued_in_part", "tool", "tool_version",
+                               "target_os", "started", "ended", "result", "stop_reason"}) {
       if (k == s) return true;
     }
     return false;
   }
   static bool KnownScalarKeyIn(Ctx ctx, std::string_view k) {
     if (ctx == Ctx::kHost) {
-      for (std::string_view s : {"hostname", "os", "os_version", "kernel", "arch", "boot_time", "timezone", "root", "live"}) {
+      for (std::string_view s :
+           {"hostname", "os", "os_version", "kernel", "arch", "boot_time", "timezone", "root", "live"}) {
         if (k == s) return true;
       }
     } else if (ctx == Ctx::kProfile) {
@@ -326,11 +333,16 @@ class Handler {
     // A top-level kept field.
     json* target = nullptr;
     const std::string& k = parent.key;
-    if (k == "counts") target = &m_.counts;
-    else if (k == "limits") target = &m_.limits;
-    else if (k == "collector") target = &m_.collector;
-    else if (k == "artifacts") target = &m_.artifacts;
-    else target = &m_.skipped_artifacts;
+    if (k == "counts")
+      target = &m_.counts;
+    else if (k == "limits")
+      target = &m_.limits;
+    else if (k == "collector")
+      target = &m_.collector;
+    else if (k == "artifacts")
+      target = &m_.artifacts;
+    else
+      target = &m_.skipped_artifacts;
     *target = std::move(value);
     return target;
   }
@@ -568,8 +580,8 @@ bool IsSha256Hex(std::string_view s) {
 }
 
 nlohmann::json ManifestToJson(const Manifest& m) {
-  json host = {{"hostname", m.host.hostname}, {"os", m.host.os},         {"os_version", m.host.os_version},
-               {"kernel", m.host.kernel},     {"arch", m.host.arch},     {"boot_time", m.host.boot_time},
+  json host = {{"hostname", m.host.hostname}, {"os", m.host.os},     {"os_version", m.host.os_version},
+               {"kernel", m.host.kernel},     {"arch", m.host.arch}, {"boot_time", m.host.boot_time},
                {"timezone", m.host.timezone}, {"live", m.host.live}};
   if (!m.host.root.empty()) host["root"] = m.host.root;
   json j = {{"format", m.format},

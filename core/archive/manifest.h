@@ -42,7 +42,7 @@ struct ManifestEntry {
   std::string artifact;
   std::uint64_t size = 0;
   std::optional<std::string> sha256;  // 64 lower-case hex digits
-  std::string status;  // ok | changed | vanished | truncated | error | skipped
+  std::string status;                 // ok | changed | vanished | truncated | error | skipped
   std::string error;
 };
 
@@ -71,11 +71,11 @@ struct Manifest {
 };
 
 struct ManifestLimits {
-  std::uint64_t max_bytes = 256ull << 20;       // text of manifest.json
-  std::uint64_t max_entries = 5'000'000;        // streamed, so only a time and row bound
-  std::uint64_t max_other_values = 200'000;     // JSON values outside entries (kept in memory)
-  std::size_t max_depth = 32;                   // a genuine manifest nests 4 levels
-  std::size_t max_string = 1u << 20;            // one string value, in bytes
+  std::uint64_t max_bytes = 256ull << 20;    // text of manifest.json
+  std::uint64_t max_entries = 5'000'000;     // streamed, so only a time and row bound
+  std::uint64_t max_other_values = 200'000;  // JSON values outside entries (kept in memory)
+  std::size_t max_depth = 32;                // a genuine manifest nests 4 levels
+  std::size_t max_string = 1u << 20;         // one string value, in bytes
 };
 
 // Called for each entry after its own fields checked out; `index` counts
@@ -88,8 +88,8 @@ using ManifestEntryFn = std::function<Result<void>(const ManifestEntry& entry, s
 // (format_version other than 1), kLimit (a cap), or whatever on_entry returns.
 Result<Manifest> ParseManifest(std::istream& in, std::string_view where, const ManifestEntryFn& on_entry = nullptr,
                                const ManifestLimits& limits = {});
-Result<Manifest> ParseManifest(std::string_view text, std::string_view where,
-                               const ManifestEntryFn& on_entry = nullptr, const ManifestLimits& limits = {});
+Result<Manifest> ParseManifest(std::string_view text, std::string_view where, const ManifestEntryFn& on_entry = nullptr,
+                               const ManifestLimits& limits = {});
 
 // The manifest (without its entries) as JSON, in the layout of
 // docs/archive-format.md: for reports, tests and --json output.

@@ -50,8 +50,7 @@ Result<std::unique_ptr<ZipWriter>> ZipWriter::Create(ByteSink sink) {
       archive_write_set_bytes_in_last_block(w->archive_, 1) != ARCHIVE_OK) {
     return std::unexpected(w->LibError("setup"));
   }
-  if (archive_write_open2(w->archive_, w.get(), nullptr, &ZipWriter::WriteCallback, nullptr,
-                          nullptr) != ARCHIVE_OK) {
+  if (archive_write_open2(w->archive_, w.get(), nullptr, &ZipWriter::WriteCallback, nullptr, nullptr) != ARCHIVE_OK) {
     return std::unexpected(w->LibError("open"));
   }
   return w;
@@ -119,9 +118,8 @@ Result<void> ZipWriter::Close() {
 
 bool LooksCompressed(std::string_view name) {
   static constexpr std::array<std::string_view, 24> kExt = {
-      ".zip", ".gz",  ".tgz", ".bz2",  ".xz",   ".zst",  ".7z",  ".rar",
-      ".cab", ".msi", ".jpg", ".jpeg", ".png",  ".gif",  ".mp3", ".mp4",
-      ".webm", ".nupkg", ".jar", ".apk", ".docx", ".xlsx", ".age", ".lz4"};
+      ".zip", ".gz",  ".tgz", ".bz2", ".xz",   ".zst",   ".7z",  ".rar", ".cab",  ".msi",  ".jpg", ".jpeg",
+      ".png", ".gif", ".mp3", ".mp4", ".webm", ".nupkg", ".jar", ".apk", ".docx", ".xlsx", ".age", ".lz4"};
   for (std::string_view ext : kExt) {
     if (EndsWithIgnoreCaseAscii(name, ext)) return true;
   }

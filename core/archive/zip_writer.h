@@ -20,7 +20,7 @@ namespace trawl::core::archive {
 struct EntryMeta {
   std::int64_t mtime = 0;  // Unix seconds; 0 = now
   std::uint32_t mode = 0644;
-  bool compress = true;    // deflate; false stores already-compressed data
+  bool compress = true;  // deflate; false stores already-compressed data
 };
 
 class ZipWriter {

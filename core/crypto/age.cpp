@@ -13,9 +13,9 @@
 
 namespace trawl::core::age {
 
-using internal::Key32;
 using internal::FileKey;
 using internal::kEncChunkSize;
+using internal::Key32;
 using internal::kTagSize;
 
 namespace {
@@ -60,16 +60,15 @@ Result<internal::Stanza> WrapX25519(const X25519Recipient& r, const FileKey& fil
 Result<internal::Stanza> WrapScrypt(const ScryptRecipient& r, const FileKey& file_key) {
   if (r.passphrase.empty()) return Fail(ErrorCode::kInvalidArgument, "empty passphrase");
   if (r.log2_work_factor < 1 || r.log2_work_factor > kMaxEncryptWorkFactor) {
-    return Fail(ErrorCode::kInvalidArgument, fmt::format("scrypt work factor 2^{} outside 2^1..2^{}",
-                                                         r.log2_work_factor, kMaxEncryptWorkFactor));
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("scrypt work factor 2^{} outside 2^1..2^{}", r.log2_work_factor, kMaxEncryptWorkFactor));
   }
   std::array<std::uint8_t, 16> salt{};
   TRAWL_TRY_VOID(internal::RandomBytes(salt));
   const std::string_view label = kScryptLabel;
   auto key = internal::Scrypt(
       r.passphrase,
-      Concat(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(label.data()), label.size()),
-             salt),
+      Concat(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(label.data()), label.size()), salt),
       r.log2_work_factor);
   if (!key) return std::unexpected(std::move(key.error()));
   CleanseOnExit<Key32> c{*key};
@@ -133,10 +132,9 @@ Result<std::unique_ptr<Encryptor>> Encryptor::Create(const std::vector<Recipient
 
   std::vector<internal::Stanza> stanzas;
   for (std::size_t i = 0; i < recipients.size(); ++i) {
-    Result<internal::Stanza> stanza =
-        std::holds_alternative<X25519Recipient>(recipients[i])
-            ? WrapX25519(std::get<X25519Recipient>(recipients[i]), file_key, i)
-            : WrapScrypt(std::get<ScryptRecipient>(recipients[i]), file_key);
+    Result<internal::Stanza> stanza = std::holds_alternative<X25519Recipient>(recipients[i])
+                                          ? WrapX25519(std::get<X25519Recipient>(recipients[i]), file_key, i)
+                                          : WrapScrypt(std::get<ScryptRecipient>(recipients[i]), file_key);
     if (!stanza) return std::unexpected(std::move(stanza.error()));
     stanzas.push_back(std::move(*stanza));
   }
@@ -213,8 +211,8 @@ Result<std::optional<FileKey>> UnwrapX25519(const X25519Identity& id, const Key3
                                             const internal::Stanza& s) {
   if (s.args[0] != "X25519") return std::optional<FileKey>();
   if (s.args.size() != 2) {
-    return Fail(ErrorCode::kFormat, fmt::format("age header line {}: X25519 stanza must have 2 arguments, has {}",
-                                                s.line, s.args.size()));
+    return Fail(ErrorCode::kFormat,
+                fmt::format("age header line {}: X25519 stanza must have 2 arguments, has {}", s.line, s.args.size()));
   }
   auto share = internal::Base64RawDecode(s.args[1]);
   if (!share || share->size() != 32) {
@@ -247,8 +245,8 @@ Result<std::optional<FileKey>> UnwrapX25519(const X25519Identity& id, const Key3
 Result<std::optional<FileKey>> UnwrapScrypt(const ScryptIdentity& id, const internal::Stanza& s) {
   if (s.args[0] != "scrypt") return std::optional<FileKey>();
   if (s.args.size() != 3) {
-    return Fail(ErrorCode::kFormat, fmt::format("age header line {}: scrypt stanza must have 3 arguments, has {}",
-                                                s.line, s.args.size()));
+    return Fail(ErrorCode::kFormat,
+                fmt::format("age header line {}: scrypt stanza must have 3 arguments, has {}", s.line, s.args.size()));
   }
   auto salt = internal::Base64RawDecode(s.args[1]);
   if (!salt || salt->size() != 16) {
@@ -277,8 +275,7 @@ Result<std::optional<FileKey>> UnwrapScrypt(const ScryptIdentity& id, const inte
   const std::string_view label = kScryptLabel;
   auto key = internal::Scrypt(
       id.passphrase,
-      Concat(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(label.data()), label.size()),
-             *salt),
+      Concat(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(label.data()), label.size()), *salt),
       wf);
   if (!key) return std::unexpected(std::move(key.error()));
   CleanseOnExit<Key32> c{*key};
@@ -347,9 +344,9 @@ struct Decryptor::State {
       return {};
     }
     if (total < kTagSize) {
-      return Fail(ErrorCode::kTruncated,
-                  fmt::format("age payload chunk {}: {} bytes, shorter than its 16-byte tag (file truncated)", index,
-                              total));
+      return Fail(
+          ErrorCode::kTruncated,
+          fmt::format("age payload chunk {}: {} bytes, shorter than its 16-byte tag (file truncated)", index, total));
     }
     auto ok = cipher.Open(index, true, all, plain);
     if (!ok) return Fail(ok.error().code, ok.error().message);
@@ -412,10 +409,9 @@ Result<std::unique_ptr<Decryptor>> Decryptor::Open(Source source, const std::vec
   std::optional<FileKey> file_key;
   for (const internal::Stanza& s : header->stanzas) {
     for (std::size_t i = 0; i < identities.size() && !file_key; ++i) {
-      Result<std::optional<FileKey>> r =
-          std::holds_alternative<X25519Identity>(identities[i])
-              ? UnwrapX25519(std::get<X25519Identity>(identities[i]), publics[i], s)
-              : UnwrapScrypt(std::get<ScryptIdentity>(identities[i]), s);
+      Result<std::optional<FileKey>> r = std::holds_alternative<X25519Identity>(identities[i])
+                                             ? UnwrapX25519(std::get<X25519Identity>(identities[i]), publics[i], s)
+                                             : UnwrapScrypt(std::get<ScryptIdentity>(identities[i]), s);
       if (!r) return std::unexpected(std::move(r.error()));
       file_key = *r;
     }

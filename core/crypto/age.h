@@ -78,13 +78,11 @@ Result<X25519Identity> GenerateX25519Identity();
 Result<X25519Recipient> ParseRecipient(std::string_view text);
 // A recipients file: one age1 recipient per line, '#' comments and blank lines
 // allowed, surrounding whitespace ignored. Errors name "source_name:line".
-Result<std::vector<X25519Recipient>> ParseRecipientsFile(std::string_view text,
-                                                         std::string_view source_name);
+Result<std::vector<X25519Recipient>> ParseRecipientsFile(std::string_view text, std::string_view source_name);
 // An identity file as age-keygen writes it ('#' comments, one
 // AGE-SECRET-KEY-1... per line). Errors name "source_name:line" and never
 // quote the line, which may hold a secret.
-Result<std::vector<X25519Identity>> ParseIdentityFile(std::string_view text,
-                                                      std::string_view source_name);
+Result<std::vector<X25519Identity>> ParseIdentityFile(std::string_view text, std::string_view source_name);
 // "# created: <RFC 3339 UTC>\n# public key: age1...\nAGE-SECRET-KEY-1...\n",
 // the layout age-keygen writes.
 std::string FormatIdentityFile(const X25519Identity& identity);

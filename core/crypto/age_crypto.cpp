@@ -54,9 +54,7 @@ std::string OpenSslError(std::string_view what) {
   return fmt::format("openssl: {} failed: {}", what, buf);
 }
 
-std::unexpected<Error> SslFail(std::string_view what) {
-  return Fail(ErrorCode::kInternal, OpenSslError(what));
-}
+std::unexpected<Error> SslFail(std::string_view what) { return Fail(ErrorCode::kInternal, OpenSslError(what)); }
 
 Result<Key32> RunKdf(const char* name, OSSL_PARAM* params, std::string_view what) {
   std::unique_ptr<EVP_KDF, KdfFree> kdf(EVP_KDF_fetch(nullptr, name, nullptr));
@@ -114,8 +112,7 @@ Result<Key32> X25519(const Key32& scalar, const Key32& point) {
   return out;
 }
 
-Result<Key32> HkdfSha256(std::span<const std::uint8_t> ikm, std::span<const std::uint8_t> salt,
-                         std::string_view info) {
+Result<Key32> HkdfSha256(std::span<const std::uint8_t> ikm, std::span<const std::uint8_t> salt, std::string_view info) {
   OSSL_PARAM params[5];
   std::size_t n = 0;
   char digest[] = "SHA256";
@@ -126,8 +123,7 @@ Result<Key32> HkdfSha256(std::span<const std::uint8_t> ikm, std::span<const std:
   if (!salt.empty()) {
     params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, MutableData(salt), salt.size());
   }
-  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()),
-                                                  info.size());
+  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()), info.size());
   params[n] = OSSL_PARAM_construct_end();
   return RunKdf("HKDF", params, "HKDF-SHA-256");
 }
@@ -162,15 +158,14 @@ Result<Key32> Scrypt(std::string_view passphrase, std::span<const std::uint8_t> 
   // (32 MiB) is below age's default work factor, so raise it to what this
   // work factor needs. The identity's maximum bounds log2_n beforehand.
   std::uint64_t maxmem = 128ull * r * n_param + (1u << 20);
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, const_cast<char*>(passphrase.data()),
-                                        passphrase.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, MutableData(salt), salt.size()),
-      OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n_param),
-      OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r),
-      OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p),
-      OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
-      OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD,
+                                                           const_cast<char*>(passphrase.data()), passphrase.size()),
+                         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, MutableData(salt), salt.size()),
+                         OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n_param),
+                         OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r),
+                         OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p),
+                         OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem),
+                         OSSL_PARAM_construct_end()};
   return RunKdf("SCRYPT", params, "scrypt");
 }
 
@@ -178,8 +173,8 @@ namespace {
 
 // One AEAD operation; iv is 12 bytes. On decryption `tag` is the expected tag
 // and the return value says whether it verified.
-Result<bool> Aead(EVP_CIPHER_CTX* ctx, bool encrypt, const Key32& key, const std::uint8_t* iv,
-                  const std::uint8_t* in, std::size_t len, std::uint8_t* out, std::uint8_t* tag) {
+Result<bool> Aead(EVP_CIPHER_CTX* ctx, bool encrypt, const Key32& key, const std::uint8_t* iv, const std::uint8_t* in,
+                  std::size_t len, std::uint8_t* out, std::uint8_t* tag) {
   if (EVP_CipherInit_ex2(ctx, nullptr, key.data(), iv, encrypt ? 1 : 0, nullptr) != 1) {
     return SslFail("ChaCha20-Poly1305 init");
   }
@@ -281,8 +276,8 @@ Result<void> ChunkCipher::Seal(std::uint64_t counter, bool last, Bytes plaintext
   if (out.size() < plaintext.size() + kTagSize) return Fail(ErrorCode::kInternal, "chunk output too small");
   const auto iv = ChunkNonce(counter, last);
   auto* o = reinterpret_cast<std::uint8_t*>(out.data());
-  auto ok = Aead(static_cast<EVP_CIPHER_CTX*>(ctx_), true, key_, iv.data(), U8(plaintext).data(),
-                 plaintext.size(), o, o + plaintext.size());
+  auto ok = Aead(static_cast<EVP_CIPHER_CTX*>(ctx_), true, key_, iv.data(), U8(plaintext).data(), plaintext.size(), o,
+                 o + plaintext.size());
   if (!ok) return std::unexpected(std::move(ok.error()));
   return {};
 }

@@ -13,8 +13,7 @@
 namespace trawl::core::age::internal {
 namespace {
 
-constexpr std::string_view kBase64Alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::string_view kBase64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr std::string_view kVersionLine = "age-encryption.org/v1";
 constexpr std::string_view kArmorBegin = "-----BEGIN AGE ENCRYPTED FILE-----";
 constexpr std::string_view kArmorEnd = "-----END AGE ENCRYPTED FILE-----";
@@ -80,8 +79,8 @@ Result<std::vector<std::uint8_t>> Base64RawDecode(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const int v = Base64Value(text[i]);
     if (v < 0) {
-      return Fail(ErrorCode::kFormat, fmt::format("invalid base64 character {} at column {}",
-                                                  Quote(text.substr(i, 1)), i + 1));
+      return Fail(ErrorCode::kFormat,
+                  fmt::format("invalid base64 character {} at column {}", Quote(text.substr(i, 1)), i + 1));
     }
     acc = (acc << 6) | static_cast<std::uint32_t>(v);
     bits += 6;
@@ -323,9 +322,9 @@ Result<Header> ReadHeader(BufferedSource& in) {
       header.mac_input = std::move(text);
       return header;
     } else {
-      return Fail(ErrorCode::kFormat,
-                  fmt::format("age header line {}: expected a '-> ' stanza or the '---' MAC line, got {}",
-                              line_no, Quote(l)));
+      return Fail(
+          ErrorCode::kFormat,
+          fmt::format("age header line {}: expected a '-> ' stanza or the '---' MAC line, got {}", line_no, Quote(l)));
     }
   }
 }
@@ -371,8 +370,7 @@ class ArmorReader {
       return std::unexpected(std::move(line.error()));
     }
     if (!*line) {
-      return Fail(ErrorCode::kTruncated,
-                  fmt::format("age armor line {}: input ends before the END line", line_no_));
+      return Fail(ErrorCode::kTruncated, fmt::format("age armor line {}: input ends before the END line", line_no_));
     }
     std::string l = std::move(**line);
     if (!l.empty() && l.back() == '\r') l.pop_back();  // CRLF is allowed

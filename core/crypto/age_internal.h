@@ -29,9 +29,7 @@ inline constexpr std::size_t kPayloadNonceSize = 16;
 // Hostile headers cannot make us buffer more than this.
 inline constexpr std::size_t kMaxHeaderSize = 1 << 20;
 
-inline std::span<const std::uint8_t> U8(Bytes b) {
-  return {reinterpret_cast<const std::uint8_t*>(b.data()), b.size()};
-}
+inline std::span<const std::uint8_t> U8(Bytes b) { return {reinterpret_cast<const std::uint8_t*>(b.data()), b.size()}; }
 inline Bytes AsByteSpan(std::span<const std::uint8_t> b) {
   return {reinterpret_cast<const std::byte*>(b.data()), b.size()};
 }
@@ -43,8 +41,7 @@ Result<Key32> X25519Base(const Key32& scalar);
 // X25519(scalar, point); fails when OpenSSL refuses (including a low-order
 // point yielding an all-zero secret).
 Result<Key32> X25519(const Key32& scalar, const Key32& point);
-Result<Key32> HkdfSha256(std::span<const std::uint8_t> ikm, std::span<const std::uint8_t> salt,
-                         std::string_view info);
+Result<Key32> HkdfSha256(std::span<const std::uint8_t> ikm, std::span<const std::uint8_t> salt, std::string_view info);
 Result<Key32> HmacSha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> message);
 Result<Key32> Scrypt(std::string_view passphrase, std::span<const std::uint8_t> salt, int log2_n);
 // One-shot ChaCha20-Poly1305 with a 12-byte zero nonce, as stanza bodies use.
@@ -83,7 +80,7 @@ Result<std::vector<std::uint8_t>> Base64RawDecode(std::string_view text);
 struct Stanza {
   std::vector<std::string> args;  // args[0] is the type
   std::vector<std::uint8_t> body;
-  int line = 0;                   // 1-based line of the "->" line, for errors
+  int line = 0;  // 1-based line of the "->" line, for errors
 };
 
 struct Header {

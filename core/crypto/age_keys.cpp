@@ -31,7 +31,8 @@ bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
 
 Result<X25519Identity> ParseIdentity(std::string_view text) {
   if (StartsWithIgnoreCase(text, "age1")) {
-    return Fail(ErrorCode::kFormat, "found a recipient (public key, age1...), expected an AGE-SECRET-KEY-1... identity");
+    return Fail(ErrorCode::kFormat,
+                "found a recipient (public key, age1...), expected an AGE-SECRET-KEY-1... identity");
   }
   if (!StartsWithIgnoreCase(text, "AGE-SECRET-KEY-1")) {
     if (StartsWithIgnoreCase(text, "AGE-")) {

@@ -26,8 +26,7 @@ constexpr std::array<std::int8_t, 128> MakeReverseCharset() {
 constexpr auto kReverseCharset = MakeReverseCharset();
 
 std::uint32_t PolyMod(std::span<const std::uint8_t> values) {
-  constexpr std::array<std::uint32_t, 5> kGenerator = {0x3b6a57b2, 0x26508e6d, 0x1ea119fa,
-                                                       0x3d4233dd, 0x2a1462b3};
+  constexpr std::array<std::uint32_t, 5> kGenerator = {0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3};
   std::uint32_t chk = 1;
   for (std::uint8_t v : values) {
     const std::uint32_t top = chk >> 25;
@@ -57,8 +56,8 @@ std::vector<std::uint8_t> ChecksumInput(std::string_view hrp, std::span<const st
 
 Result<Bech32Raw> Bech32DecodeRaw(std::string_view text, std::size_t max_length) {
   if (max_length != 0 && text.size() > max_length) {
-    return Fail(ErrorCode::kFormat, fmt::format("bech32: string is {} characters, longer than the {} allowed",
-                                                text.size(), max_length));
+    return Fail(ErrorCode::kFormat,
+                fmt::format("bech32: string is {} characters, longer than the {} allowed", text.size(), max_length));
   }
   bool has_lower = false;
   bool has_upper = false;
@@ -86,8 +85,7 @@ Result<Bech32Raw> Bech32DecodeRaw(std::string_view text, std::size_t max_length)
   const std::size_t data_length = text.size() - sep - 1;
   if (data_length < kChecksumLength) {
     return Fail(ErrorCode::kFormat,
-                fmt::format("bech32: data part is {} characters, shorter than the 6-character checksum",
-                            data_length));
+                fmt::format("bech32: data part is {} characters, shorter than the 6-character checksum", data_length));
   }
   std::vector<std::uint8_t> values;
   values.reserve(data_length);

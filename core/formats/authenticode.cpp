@@ -243,8 +243,7 @@ void ParseSignedData(Bytes blob, AuthenticodeInfo& out) {
   const int n_unauth = sk_X509_ATTRIBUTE_num(si->unauth_attr);
   for (int i = 0; i < n_unauth; ++i) {
     const X509_ATTRIBUTE* attr = sk_X509_ATTRIBUTE_value(si->unauth_attr, i);
-    if (ObjectText(X509_ATTRIBUTE_get0_object(const_cast<X509_ATTRIBUTE*>(attr))) ==
-        kSpcNestedSignatureOid) {
+    if (ObjectText(X509_ATTRIBUTE_get0_object(const_cast<X509_ATTRIBUTE*>(attr))) == kSpcNestedSignatureOid) {
       out.nested_signature = true;
     }
   }
@@ -281,8 +280,7 @@ class AuthenticodeHasher::State {
     if (sha1_at_table && (!sha1 || EVP_MD_CTX_copy_ex(sha1_at_table.get(), sha1.get()) != 1)) {
       sha1_at_table.reset();
     }
-    if (sha256_at_table &&
-        (!sha256 || EVP_MD_CTX_copy_ex(sha256_at_table.get(), sha256.get()) != 1)) {
+    if (sha256_at_table && (!sha256 || EVP_MD_CTX_copy_ex(sha256_at_table.get(), sha256.get()) != 1)) {
       sha256_at_table.reset();
     }
   }
@@ -295,8 +293,8 @@ class AuthenticodeHasher::State {
     while (pos < end) {
       // Next interesting boundary after pos.
       std::uint64_t next = end;
-      for (std::uint64_t b : {checksum_offset, checksum_offset + 4, cert_dir_offset,
-                              cert_dir_offset + 8, cert_table_offset}) {
+      for (std::uint64_t b :
+           {checksum_offset, checksum_offset + 4, cert_dir_offset, cert_dir_offset + 8, cert_table_offset}) {
         if (b > pos && b < next) next = b;
       }
       if (cert_table_offset != 0 && pos == cert_table_offset && !snapshot_taken) Snapshot();
@@ -327,8 +325,7 @@ void AuthenticodeHasher::Update(std::uint64_t file_offset, Bytes chunk) {
   state_->position += chunk.size();
 }
 
-AuthenticodeHasher::Digests AuthenticodeHasher::Finish(bool stop_at_cert_table,
-                                                       std::uint64_t file_size) {
+AuthenticodeHasher::Digests AuthenticodeHasher::Finish(bool stop_at_cert_table, std::uint64_t file_size) {
   Digests digests;
   if (stop_at_cert_table && state_->snapshot_taken) {
     digests.sha1 = FinalHex(state_->sha1_at_table.get());
@@ -359,30 +356,29 @@ void AnalyzeCertificateTable(Bytes captured, std::uint64_t declared_size, Authen
   while (pos + 8 <= declared_size && out.entry_count < kMaxEntries) {
     if (!reader.InBounds(pos, 8)) {
       out.notes.push_back(fmt::format(
-          "truncated analysis: certificate table capture ends before entry at table offset {}",
-          HexOffset(pos)));
+          "truncated analysis: certificate table capture ends before entry at table offset {}", HexOffset(pos)));
       break;
     }
     const std::uint32_t length = reader.U32Unchecked(static_cast<std::size_t>(pos));
     const std::uint16_t revision = reader.U16Unchecked(static_cast<std::size_t>(pos + 4));
     const std::uint16_t type = reader.U16Unchecked(static_cast<std::size_t>(pos + 6));
     if (length < 8) {
-      out.notes.push_back(fmt::format("WIN_CERTIFICATE at table offset {} has dwLength {} (< 8)",
-                                      HexOffset(pos), length));
+      out.notes.push_back(
+          fmt::format("WIN_CERTIFICATE at table offset {} has dwLength {} (< 8)", HexOffset(pos), length));
       break;
     }
     ++out.entry_count;
     const std::uint64_t rounded = (static_cast<std::uint64_t>(length) + 7) & ~std::uint64_t{7};
     if (pos + length > declared_size) {
-      out.notes.push_back(fmt::format(
-          "WIN_CERTIFICATE at table offset {} (dwLength {}) runs past the directory size {}",
-          HexOffset(pos), length, declared_size));
+      out.notes.push_back(
+          fmt::format("WIN_CERTIFICATE at table offset {} (dwLength {}) runs past the directory size {}",
+                      HexOffset(pos), length, declared_size));
     }
     if (!analysed_first && revision == kWinCertRevision2 && type == kWinCertTypePkcsSignedData) {
       analysed_first = true;
       const std::uint64_t blob_end = std::min<std::uint64_t>(pos + length, captured.size());
-      const Bytes blob = captured.subspan(static_cast<std::size_t>(pos + 8),
-                                          static_cast<std::size_t>(blob_end - (pos + 8)));
+      const Bytes blob =
+          captured.subspan(static_cast<std::size_t>(pos + 8), static_cast<std::size_t>(blob_end - (pos + 8)));
       if (blob_end < pos + length) {
         out.notes.push_back("truncated analysis: certificate entry larger than the capture cap");
       }
@@ -390,13 +386,11 @@ void AnalyzeCertificateTable(Bytes captured, std::uint64_t declared_size, Authen
       if (auto der_len = DeclaredDerLength(blob)) {
         const std::uint64_t body = static_cast<std::uint64_t>(length) - 8;
         if (*der_len > body) {
-          out.notes.push_back(fmt::format("PKCS#7 DER length {} exceeds WIN_CERTIFICATE body {}",
-                                          *der_len, body));
+          out.notes.push_back(fmt::format("PKCS#7 DER length {} exceeds WIN_CERTIFICATE body {}", *der_len, body));
         } else {
           slack_after_der = body - *der_len;
           const std::uint64_t slack_begin = pos + 8 + *der_len;
-          const std::uint64_t slack_end =
-              std::min<std::uint64_t>({pos + rounded, declared_size, captured.size()});
+          const std::uint64_t slack_end = std::min<std::uint64_t>({pos + rounded, declared_size, captured.size()});
           if (slack_end > slack_begin) {
             auto s = captured.subspan(static_cast<std::size_t>(slack_begin),
                                       static_cast<std::size_t>(slack_end - slack_begin));
@@ -414,9 +408,8 @@ void AnalyzeCertificateTable(Bytes captured, std::uint64_t declared_size, Authen
   }
   if (out.entry_count >= kMaxEntries) out.notes.push_back("too many WIN_CERTIFICATE entries");
   if (sum_rounded != declared_size) {
-    out.notes.push_back(fmt::format(
-        "sum of entries != directory size (entries {} bytes, directory {} bytes)", sum_rounded,
-        declared_size));
+    out.notes.push_back(fmt::format("sum of entries != directory size (entries {} bytes, directory {} bytes)",
+                                    sum_rounded, declared_size));
   }
   if (out.entry_count > 1) out.notes.push_back(fmt::format("{} WIN_CERTIFICATE entries", out.entry_count));
   if (!analysed_first && out.entry_count > 0) {
@@ -430,15 +423,12 @@ void AnalyzeCertificateTable(Bytes captured, std::uint64_t declared_size, Authen
     }
   }
   out.padding_entropy = Entropy(slack);
-  static constexpr std::array<std::byte, 4> kMarker{std::byte{0xFE}, std::byte{0xED},
-                                                    std::byte{0xFA}, std::byte{0xCE}};
-  out.padding_marker_feedface =
-      std::search(slack.begin(), slack.end(), kMarker.begin(), kMarker.end()) != slack.end();
+  static constexpr std::array<std::byte, 4> kMarker{std::byte{0xFE}, std::byte{0xED}, std::byte{0xFA}, std::byte{0xCE}};
+  out.padding_marker_feedface = std::search(slack.begin(), slack.end(), kMarker.begin(), kMarker.end()) != slack.end();
   if (slack_after_der > 7 || slack_nonzero) {
     out.padding_anomaly = true;
-    out.notes.push_back(fmt::format(
-        "Authenticode padding anomaly (CVE-2013-3900): {} bytes after the PKCS#7 blob{}",
-        out.padding_bytes, slack_nonzero ? ", non-zero" : ""));
+    out.notes.push_back(fmt::format("Authenticode padding anomaly (CVE-2013-3900): {} bytes after the PKCS#7 blob{}",
+                                    out.padding_bytes, slack_nonzero ? ", non-zero" : ""));
   }
 }
 

@@ -34,8 +34,7 @@ class AuthenticodeHasher {
   // Layout from the PE headers; call before the first Update.
   // checksum_offset = e_lfanew + 88, cert_dir_offset = e_lfanew + 152 (+16 for
   // PE32+), cert_table_offset = DataDirectory[4].VirtualAddress (0 = none).
-  void SetLayout(std::uint64_t checksum_offset, std::uint64_t cert_dir_offset,
-                 std::uint64_t cert_table_offset);
+  void SetLayout(std::uint64_t checksum_offset, std::uint64_t cert_dir_offset, std::uint64_t cert_table_offset);
   // Bytes at `file_offset`, which must continue where the previous call ended.
   void Update(std::uint64_t file_offset, Bytes chunk);
 

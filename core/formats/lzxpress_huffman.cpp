@@ -26,8 +26,8 @@ using DecodeTable = std::array<std::uint16_t, kDecodeEntries>;
 // consecutive entries. A valid table fills the 2^15 entries exactly; an
 // over-subscribed or incomplete table is corrupt (an incomplete one would
 // leave bit patterns that decode to nothing).
-Result<void> BuildDecodeTable(Bytes table_bytes, std::array<std::uint8_t, kSymbols>& lengths,
-                              DecodeTable& table, std::size_t block, std::size_t in_offset) {
+Result<void> BuildDecodeTable(Bytes table_bytes, std::array<std::uint8_t, kSymbols>& lengths, DecodeTable& table,
+                              std::size_t block, std::size_t in_offset) {
   for (std::size_t i = 0; i < kTableBytes; ++i) {
     const auto b = static_cast<std::uint8_t>(table_bytes[i]);
     lengths[2 * i] = static_cast<std::uint8_t>(b & 0x0F);
@@ -39,10 +39,9 @@ Result<void> BuildDecodeTable(Bytes table_bytes, std::array<std::uint8_t, kSymbo
     for (std::size_t sym = 0; sym < kSymbols; ++sym) {
       if (lengths[sym] != len) continue;
       if (span > kDecodeEntries - filled) {
-        return Fail(ErrorCode::kFormat,
-                    fmt::format("LZXPRESS Huffman: block {} (input offset {}): code-length table "
-                                "is over-subscribed",
-                                block, HexOffset(in_offset)));
+        return Fail(ErrorCode::kFormat, fmt::format("LZXPRESS Huffman: block {} (input offset {}): code-length table "
+                                                    "is over-subscribed",
+                                                    block, HexOffset(in_offset)));
       }
       std::fill_n(table.begin() + static_cast<std::ptrdiff_t>(filled), span,
                   static_cast<std::uint16_t>(sym | (len << 9)));
@@ -50,10 +49,9 @@ Result<void> BuildDecodeTable(Bytes table_bytes, std::array<std::uint8_t, kSymbo
     }
   }
   if (filled != kDecodeEntries) {
-    return Fail(ErrorCode::kFormat,
-                fmt::format("LZXPRESS Huffman: block {} (input offset {}): code-length table is "
-                            "incomplete ({} of {} codes assigned)",
-                            block, HexOffset(in_offset), filled, kDecodeEntries));
+    return Fail(ErrorCode::kFormat, fmt::format("LZXPRESS Huffman: block {} (input offset {}): code-length table is "
+                                                "incomplete ({} of {} codes assigned)",
+                                                block, HexOffset(in_offset), filled, kDecodeEntries));
   }
   return {};
 }
@@ -110,8 +108,7 @@ class BitInput {
  private:
   std::uint32_t LoadWord() {
     if (pos_ <= input_.size() && input_.size() - pos_ >= 2) {
-      const auto w = static_cast<std::uint32_t>(input_[pos_]) |
-                     (static_cast<std::uint32_t>(input_[pos_ + 1]) << 8);
+      const auto w = static_cast<std::uint32_t>(input_[pos_]) | (static_cast<std::uint32_t>(input_[pos_ + 1]) << 8);
       pos_ += 2;
       return w;
     }
@@ -128,9 +125,8 @@ class BitInput {
 };
 
 Error Truncated(std::size_t block, std::size_t out_pos, std::string_view what) {
-  return Error{ErrorCode::kTruncated,
-               fmt::format("LZXPRESS Huffman: block {}: input ends {} (output at {})", block,
-                           what, HexOffset(out_pos))};
+  return Error{ErrorCode::kTruncated, fmt::format("LZXPRESS Huffman: block {}: input ends {} (output at {})", block,
+                                                  what, HexOffset(out_pos))};
 }
 
 }  // namespace
@@ -138,18 +134,16 @@ Error Truncated(std::size_t block, std::size_t out_pos, std::string_view what) {
 Result<std::vector<std::byte>> DecompressLzxpressHuffman(Bytes input, std::size_t uncompressed_size,
                                                          std::size_t limit) {
   if (uncompressed_size > limit) {
-    return Fail(ErrorCode::kLimit,
-                fmt::format("LZXPRESS Huffman: declared uncompressed size {} exceeds the limit of "
-                            "{} bytes",
-                            uncompressed_size, limit));
+    return Fail(ErrorCode::kLimit, fmt::format("LZXPRESS Huffman: declared uncompressed size {} exceeds the limit of "
+                                               "{} bytes",
+                                               uncompressed_size, limit));
   }
   // Any output needs at least one 256-byte table. (No tighter bound holds: a
   // match may run past its block's 64 KiB, so one table can cover more.)
   if (uncompressed_size != 0 && input.size() < kTableBytes) {
-    return Fail(ErrorCode::kTruncated,
-                fmt::format("LZXPRESS Huffman: {} bytes of output need a {}-byte code-length "
-                            "table, input has {} bytes",
-                            uncompressed_size, kTableBytes, input.size()));
+    return Fail(ErrorCode::kTruncated, fmt::format("LZXPRESS Huffman: {} bytes of output need a {}-byte code-length "
+                                                   "table, input has {} bytes",
+                                                   uncompressed_size, kTableBytes, input.size()));
   }
   std::vector<std::byte> out(uncompressed_size);
   std::array<std::uint8_t, kSymbols> lengths{};
@@ -162,8 +156,7 @@ Result<std::vector<std::byte>> DecompressLzxpressHuffman(Bytes input, std::size_
     if (in_pos > input.size() || input.size() - in_pos < kTableBytes) {
       return std::unexpected(Truncated(block, out_pos, "inside the code-length table"));
     }
-    TRAWL_TRY_VOID(
-        BuildDecodeTable(input.subspan(in_pos, kTableBytes), lengths, table, block, in_pos));
+    TRAWL_TRY_VOID(BuildDecodeTable(input.subspan(in_pos, kTableBytes), lengths, table, block, in_pos));
     BitInput bits(input, in_pos + kTableBytes);
     const std::size_t block_end = out_pos + std::min(kBlockOutput, uncompressed_size - out_pos);
 
@@ -197,10 +190,9 @@ Result<std::vector<std::byte>> DecompressLzxpressHuffman(Bytes input, std::size_
             }
           }
           if (raw < 15) {
-            return Fail(ErrorCode::kFormat,
-                        fmt::format("LZXPRESS Huffman: block {}: extended match length {} is "
-                                    "below 15 (output at {})",
-                                    block, raw, HexOffset(out_pos)));
+            return Fail(ErrorCode::kFormat, fmt::format("LZXPRESS Huffman: block {}: extended match length {} is "
+                                                        "below 15 (output at {})",
+                                                        block, raw, HexOffset(out_pos)));
           }
           length = raw;
         } else {
@@ -213,16 +205,14 @@ Result<std::vector<std::byte>> DecompressLzxpressHuffman(Bytes input, std::size_
         return std::unexpected(Truncated(block, out_pos, "inside match offset bits"));
       }
       if (offset > out_pos) {
-        return Fail(ErrorCode::kFormat,
-                    fmt::format("LZXPRESS Huffman: block {}: match offset {} reaches before the "
-                                "start of the output (output at {})",
-                                block, offset, HexOffset(out_pos)));
+        return Fail(ErrorCode::kFormat, fmt::format("LZXPRESS Huffman: block {}: match offset {} reaches before the "
+                                                    "start of the output (output at {})",
+                                                    block, offset, HexOffset(out_pos)));
       }
       if (length > uncompressed_size - out_pos) {
-        return Fail(ErrorCode::kFormat,
-                    fmt::format("LZXPRESS Huffman: block {}: match length {} runs past the "
-                                "declared size {} (output at {})",
-                                block, length, uncompressed_size, HexOffset(out_pos)));
+        return Fail(ErrorCode::kFormat, fmt::format("LZXPRESS Huffman: block {}: match length {} runs past the "
+                                                    "declared size {} (output at {})",
+                                                    block, length, uncompressed_size, HexOffset(out_pos)));
       }
       const auto n = static_cast<std::size_t>(length);
       std::byte* dst = out.data() + out_pos;

@@ -30,8 +30,7 @@ inline constexpr std::size_t kLzxpressHuffmanDefaultLimit = 64u * 1024u * 1024u;
 // input ends before the output is complete; kFormat for an invalid code-length
 // table, a match reaching before the start of the output, or a match longer
 // than the output left.
-Result<std::vector<std::byte>> DecompressLzxpressHuffman(
-    Bytes input, std::size_t uncompressed_size,
-    std::size_t limit = kLzxpressHuffmanDefaultLimit);
+Result<std::vector<std::byte>> DecompressLzxpressHuffman(Bytes input, std::size_t uncompressed_size,
+                                                         std::size_t limit = kLzxpressHuffmanDefaultLimit);
 
 }  // namespace trawl::core::formats

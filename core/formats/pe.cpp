@@ -32,8 +32,7 @@ constexpr std::uint64_t kMaxNameLength = 0x200;
 constexpr std::uint64_t kMaxVersionResource = 1ULL << 20;
 
 std::uint16_t Le16(Bytes b, std::size_t o) {
-  return static_cast<std::uint16_t>(static_cast<unsigned>(b[o]) |
-                                    (static_cast<unsigned>(b[o + 1]) << 8));
+  return static_cast<std::uint16_t>(static_cast<unsigned>(b[o]) | (static_cast<unsigned>(b[o + 1]) << 8));
 }
 std::uint32_t Le32(Bytes b, std::size_t o) {
   return static_cast<std::uint32_t>(b[o]) | (static_cast<std::uint32_t>(b[o + 1]) << 8) |
@@ -55,8 +54,7 @@ std::uint64_t AdjustFileAlignment(std::uint64_t val, std::uint32_t file_alignmen
   return (val / 0x200) * 0x200;
 }
 
-std::uint64_t AdjustSectionAlignment(std::uint64_t val, std::uint32_t section_alignment,
-                                     std::uint32_t file_alignment) {
+std::uint64_t AdjustSectionAlignment(std::uint64_t val, std::uint32_t section_alignment, std::uint32_t file_alignment) {
   std::uint64_t align = section_alignment;
   if (section_alignment < 0x1000) align = file_alignment;
   if (align != 0 && val % align != 0) return align * (val / align);
@@ -118,10 +116,9 @@ Result<std::uint64_t> HeaderBytesNeeded(Bytes prefix, const PeAnalyzerLimits& li
   if (prefix.size() < 64) return 0;
   const std::uint64_t e_lfanew = Le32(prefix, 0x3C);
   if (e_lfanew + 24 > limits.max_header_bytes) {
-    return std::unexpected(Error{ErrorCode::kLimit,
-                                 fmt::format("PE header offset e_lfanew {} is beyond the {}-byte "
-                                             "header limit",
-                                             HexOffset(e_lfanew), limits.max_header_bytes)});
+    return std::unexpected(Error{ErrorCode::kLimit, fmt::format("PE header offset e_lfanew {} is beyond the {}-byte "
+                                                                "header limit",
+                                                                HexOffset(e_lfanew), limits.max_header_bytes)});
   }
   if (prefix.size() < e_lfanew + 24) return 0;
   const std::uint64_t nsec = std::min<std::uint64_t>(Le16(prefix, e_lfanew + 6), limits.max_sections);
@@ -129,9 +126,8 @@ Result<std::uint64_t> HeaderBytesNeeded(Bytes prefix, const PeAnalyzerLimits& li
   const std::uint64_t opt = e_lfanew + 24;
   const std::uint64_t need = std::max(opt + 0x200, opt + opt_size + nsec * kSectionHeaderSize);
   if (need > limits.max_header_bytes) {
-    return std::unexpected(Error{ErrorCode::kLimit,
-                                 fmt::format("PE headers need {} bytes, limit is {}", need,
-                                             limits.max_header_bytes)});
+    return std::unexpected(
+        Error{ErrorCode::kLimit, fmt::format("PE headers need {} bytes, limit is {}", need, limits.max_header_bytes)});
   }
   return need;
 }
@@ -152,36 +148,32 @@ Result<Headers> ParseHeaders(Bytes prefix, std::uint64_t file_size, const PeAnal
   Headers h;
   h.nt_offset = Le32(data, 0x3C);
   if (h.nt_offset > file_size) {
-    return std::unexpected(NotPe(fmt::format(
-        "MZ-only DOS executable: e_lfanew {} points past the end of the file", HexOffset(h.nt_offset))));
+    return std::unexpected(NotPe(
+        fmt::format("MZ-only DOS executable: e_lfanew {} points past the end of the file", HexOffset(h.nt_offset))));
   }
   Bytes nt = PySlice(data, h.nt_offset, 8);
   if (nt.size() < 4 || Le32(nt, 0) == 0) {
-    return std::unexpected(NotPe(fmt::format(
-        "MZ-only DOS executable: no NT headers at e_lfanew {}", HexOffset(h.nt_offset))));
+    return std::unexpected(
+        NotPe(fmt::format("MZ-only DOS executable: no NT headers at e_lfanew {}", HexOffset(h.nt_offset))));
   }
   const std::uint32_t sig = Le32(nt, 0);
   switch (sig & 0xFFFF) {
     case 0x454E:
-      return std::unexpected(NotPe(fmt::format("NE (16-bit Windows) executable, header at {}",
-                                               HexOffset(h.nt_offset))));
-    case 0x454C:
-      return std::unexpected(NotPe(fmt::format("LE executable, header at {}", HexOffset(h.nt_offset))));
-    case 0x584C:
-      return std::unexpected(NotPe(fmt::format("LX executable, header at {}", HexOffset(h.nt_offset))));
-    case 0x5A56:
-      return std::unexpected(NotPe(fmt::format("TE image, header at {}", HexOffset(h.nt_offset))));
-    default:
-      break;
+      return std::unexpected(
+          NotPe(fmt::format("NE (16-bit Windows) executable, header at {}", HexOffset(h.nt_offset))));
+    case 0x454C: return std::unexpected(NotPe(fmt::format("LE executable, header at {}", HexOffset(h.nt_offset))));
+    case 0x584C: return std::unexpected(NotPe(fmt::format("LX executable, header at {}", HexOffset(h.nt_offset))));
+    case 0x5A56: return std::unexpected(NotPe(fmt::format("TE image, header at {}", HexOffset(h.nt_offset))));
+    default: break;
   }
   if (sig != kPeSignature) {
-    return std::unexpected(NotPe(fmt::format(
-        "MZ-only DOS executable: no PE signature at e_lfanew {}", HexOffset(h.nt_offset))));
+    return std::unexpected(
+        NotPe(fmt::format("MZ-only DOS executable: no PE signature at e_lfanew {}", HexOffset(h.nt_offset))));
   }
   Bytes fh = PySlice(data, h.nt_offset + 4, 20);
   if (fh.size() < 20) {
-    return std::unexpected(Error{ErrorCode::kTruncated,
-                                 fmt::format("PE file header at {} is truncated", HexOffset(h.nt_offset + 4))});
+    return std::unexpected(
+        Error{ErrorCode::kTruncated, fmt::format("PE file header at {} is truncated", HexOffset(h.nt_offset + 4))});
   }
   h.machine = Le16(fh, 0);
   h.number_of_sections = Le16(fh, 2);
@@ -201,9 +193,8 @@ Result<Headers> ParseHeaders(Bytes prefix, std::uint64_t file_size, const PeAnal
   h.is64 = h.magic == 0x20B;
   const std::size_t opt_struct = h.is64 ? 112 : 96;
   if (avail.size() < opt_struct && avail.size() < (h.is64 ? 73u : 69u)) {
-    return std::unexpected(Error{ErrorCode::kTruncated,
-                                 fmt::format("PE optional header at {} is truncated ({} bytes)",
-                                             HexOffset(h.optional_offset), avail.size())});
+    return std::unexpected(Error{ErrorCode::kTruncated, fmt::format("PE optional header at {} is truncated ({} bytes)",
+                                                                    HexOffset(h.optional_offset), avail.size())});
   }
   if (h.magic != 0x10B && h.magic != 0x20B) {
     h.notes.push_back(fmt::format("invalid optional header magic {}", HexOffset(h.magic)));
@@ -230,8 +221,8 @@ Result<Headers> ParseHeaders(Bytes prefix, std::uint64_t file_size, const PeAnal
   // Section table, with pefile's acceptance rules.
   for (std::size_t i = 0; i < h.number_of_sections; ++i) {
     if (i >= limits.max_sections) {
-      h.notes.push_back(fmt::format("too many sections ({}), only {} analysed", h.number_of_sections,
-                                    limits.max_sections));
+      h.notes.push_back(
+          fmt::format("too many sections ({}), only {} analysed", h.number_of_sections, limits.max_sections));
       break;
     }
     const std::uint64_t so = h.sections_offset + kSectionHeaderSize * i;
@@ -242,8 +233,8 @@ Result<Headers> ParseHeaders(Bytes prefix, std::uint64_t file_size, const PeAnal
     }
     if (s.empty()) break;
     if (s.size() < kSectionHeaderSize) {
-      return std::unexpected(Error{ErrorCode::kTruncated,
-                                   fmt::format("section header {} at {} is truncated", i, HexOffset(so))});
+      return std::unexpected(
+          Error{ErrorCode::kTruncated, fmt::format("section header {} at {} is truncated", i, HexOffset(so))});
     }
     RawSection sec;
     std::copy_n(s.begin(), 8, sec.name.begin());
@@ -293,8 +284,7 @@ struct Capture {
 
 class SparseFile {
  public:
-  SparseFile(std::uint64_t size, const std::vector<Capture>& captures)
-      : size_(size), captures_(captures) {}
+  SparseFile(std::uint64_t size, const std::vector<Capture>& captures) : size_(size), captures_(captures) {}
   std::uint64_t size() const { return size_; }
   bool missing() const { return missing_; }
 
@@ -344,9 +334,8 @@ class PeImage {
       sec.ptr_adj = AdjustFileAlignment(s.raw_pointer, h.file_alignment);
       sorted_.push_back(sec);
     }
-    std::stable_sort(sorted_.begin(), sorted_.end(), [](const Sec& a, const Sec& b) {
-      return a.raw.virtual_address < b.raw.virtual_address;
-    });
+    std::stable_sort(sorted_.begin(), sorted_.end(),
+                     [](const Sec& a, const Sec& b) { return a.raw.virtual_address < b.raw.virtual_address; });
     for (std::size_t i = 0; i < sorted_.size(); ++i) {
       Sec& s = sorted_[i];
       std::uint64_t size = 0;
@@ -533,8 +522,7 @@ class PeImage {
   }
 
   // pefile parse_imports; nullopt stands for a raised PEFormatError.
-  std::optional<std::vector<ImportSymbol>> ParseImports(std::uint64_t oft, std::uint64_t ft,
-                                                        std::int64_t max_length) {
+  std::optional<std::vector<ImportSymbol>> ParseImports(std::uint64_t oft, std::uint64_t ft, std::int64_t max_length) {
     auto ilt = GetImportTable(oft, max_length);
     auto iat = GetImportTable(ft, max_length);
     const bool ilt_ok = ilt && !ilt->empty();
@@ -623,8 +611,7 @@ std::string Utf16At(Bytes d, std::uint64_t pos, std::uint64_t max_units, std::ui
   return Utf16LeToUtf8(s.first(n));
 }
 
-void ParseVersionInfo(Bytes d, std::uint64_t base_rva,
-                      std::vector<std::pair<std::string, std::string>>& out) {
+void ParseVersionInfo(Bytes d, std::uint64_t base_rva, std::vector<std::pair<std::string, std::string>>& out) {
   // Each block: u16 wLength, u16 wValueLength, u16 wType, WCHAR szKey[], pad,
   // Value, pad, Children.
   if (d.size() < 6) return;
@@ -662,8 +649,7 @@ void ParseVersionInfo(Bytes d, std::uint64_t base_rva,
           const std::uint64_t vpos = DwordAlign(spos + 6 + 2 * (kunits + 1), base_rva);
           std::string value;
           if (vpos < send) value = Utf16At(d, vpos, std::min(vlen, (send - vpos) / 2), nullptr);
-          const bool seen = std::any_of(out.begin(), out.end(),
-                                        [&](const auto& kv) { return kv.first == skey; });
+          const bool seen = std::any_of(out.begin(), out.end(), [&](const auto& kv) { return kv.first == skey; });
           if (!seen && !skey.empty()) out.emplace_back(std::move(skey), std::move(value));
           spos = DwordAlign(spos + slen, base_rva);
         }
@@ -689,9 +675,8 @@ std::optional<DataDir> FindVersionResource(PeImage& img, std::uint64_t root_rva)
     }
     return std::nullopt;
   };
-  auto type = read_dir(root_rva, [](std::uint32_t name, std::uint32_t target) {
-    return name == 16 && (target & 0x80000000u);
-  });
+  auto type =
+      read_dir(root_rva, [](std::uint32_t name, std::uint32_t target) { return name == 16 && (target & 0x80000000u); });
   if (!type) return std::nullopt;
   auto id = read_dir(root_rva + (*type & 0x7FFFFFFFu),
                      [](std::uint32_t, std::uint32_t target) { return (target & 0x80000000u) != 0; });
@@ -754,10 +739,10 @@ class RangeHistograms {
       }
     }
     // Segments k with begin <= boundaries_[k] < end.
-    const auto lo = static_cast<std::size_t>(
-        std::lower_bound(boundaries_.begin(), boundaries_.end(), begin) - boundaries_.begin());
-    const auto hi = static_cast<std::size_t>(
-        std::lower_bound(boundaries_.begin(), boundaries_.end(), end) - boundaries_.begin());
+    const auto lo =
+        static_cast<std::size_t>(std::lower_bound(boundaries_.begin(), boundaries_.end(), begin) - boundaries_.begin());
+    const auto hi =
+        static_cast<std::size_t>(std::lower_bound(boundaries_.begin(), boundaries_.end(), end) - boundaries_.begin());
     Histogram sum{};
     std::uint64_t total = 0;
     for (std::size_t j = 0; j < 256; ++j) {
@@ -779,9 +764,7 @@ class RangeHistograms {
     auto it = std::upper_bound(boundaries_.begin(), boundaries_.end(), pos);
     return static_cast<std::size_t>(it - boundaries_.begin()) - 1;
   }
-  bool IsBoundary(std::uint64_t v) const {
-    return std::binary_search(boundaries_.begin(), boundaries_.end(), v);
-  }
+  bool IsBoundary(std::uint64_t v) const { return std::binary_search(boundaries_.begin(), boundaries_.end(), v); }
   std::vector<std::uint64_t> boundaries_;
   std::vector<std::unique_ptr<Histogram>> histograms_;
   std::vector<Histogram> cumulative_;  // built on the first query, after the stream ended
@@ -876,7 +859,8 @@ class PeAnalyzer::Impl {
         position_ += chunk.size();
         return;
       }
-      const std::uint64_t room = limits_.max_header_bytes - std::min<std::uint64_t>(prefix_.size(), limits_.max_header_bytes);
+      const std::uint64_t room =
+          limits_.max_header_bytes - std::min<std::uint64_t>(prefix_.size(), limits_.max_header_bytes);
       const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(room, chunk.size()));
       prefix_.insert(prefix_.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(take));
       position_ += take;
@@ -920,8 +904,8 @@ class PeAnalyzer::Impl {
       // A far e_lfanew in a file too short to hold it is a DOS program, not
       // a PE whose headers merely exceed the buffer.
       if (failure_->code == ErrorCode::kLimit && e_lfanew_ && *e_lfanew_ >= file_size) {
-        return std::unexpected(NotPe(fmt::format(
-            "MZ-only DOS executable: e_lfanew {} points past the end of the file", HexOffset(*e_lfanew_))));
+        return std::unexpected(NotPe(
+            fmt::format("MZ-only DOS executable: e_lfanew {} points past the end of the file", HexOffset(*e_lfanew_))));
       }
       return std::unexpected(*failure_);
     }
@@ -950,8 +934,8 @@ class PeAnalyzer::Impl {
     // Captures, in priority order for the total budget.
     std::vector<std::pair<std::uint64_t, std::uint64_t>> wanted;
     const std::uint64_t cap = limits_.max_range_capture_bytes;
-    wanted.emplace_back(0, std::max<std::uint64_t>({limits_.prefix_capture_bytes, prefix_.size(),
-                                                    std::min(h.header_length, cap)}));
+    wanted.emplace_back(
+        0, std::max<std::uint64_t>({limits_.prefix_capture_bytes, prefix_.size(), std::min(h.header_length, cap)}));
     if (cert.va != 0 && cert.size != 0) {
       if (cert.size > cap) notes_.push_back("truncated analysis: certificate table larger than the capture cap");
       wanted.emplace_back(cert.va, static_cast<std::uint64_t>(cert.va) + std::min<std::uint64_t>(cert.size, cap));
@@ -967,8 +951,8 @@ class PeAnalyzer::Impl {
         std::uint64_t end = static_cast<std::uint64_t>(s.raw_pointer) + s.raw_size;
         if (end <= begin) continue;
         if (end - begin > cap) {
-          notes_.push_back(fmt::format("truncated analysis: section {} larger than the capture cap",
-                                       SectionName(s.name)));
+          notes_.push_back(
+              fmt::format("truncated analysis: section {} larger than the capture cap", SectionName(s.name)));
           end = begin + cap;
         }
         wanted.emplace_back(begin, end);
@@ -1114,8 +1098,8 @@ class PeAnalyzer::Impl {
       if (auto off = image.OffsetFromRva(h.dirs[i].va)) consider(*off, h.dirs[i].size);
     }
     const DataDir cert = h.Dir(kDirSecurity);
-    const bool cert_at_end = cert.va != 0 && cert.size != 0 &&
-                             static_cast<std::uint64_t>(cert.va) + cert.size == file_size;
+    const bool cert_at_end =
+        cert.va != 0 && cert.size != 0 && static_cast<std::uint64_t>(cert.va) + cert.size == file_size;
     if (file_size > best_off + best_size) {
       PeOverlay ov;
       ov.offset = best_off + best_size;
@@ -1160,8 +1144,7 @@ class PeAnalyzer::Impl {
     } else {
       auth.notes.push_back("digest algorithm " + auth.digest_algorithm + " is not computed");
     }
-    auth.digest_matches = auth.signed_ && !auth.computed_digest.empty() &&
-                          auth.computed_digest == auth.signed_digest;
+    auth.digest_matches = auth.signed_ && !auth.computed_digest.empty() && auth.computed_digest == auth.signed_digest;
     return info;
   }
 

@@ -85,9 +85,7 @@ nlohmann::json PeErrorJson(std::string_view path, const Error& error) {
 
 std::string PeToText(const PeInfo& info, std::string_view path) {
   std::string out;
-  auto line = [&out](std::string_view key, std::string_view value) {
-    out += fmt::format("  {:<18} {}\n", key, value);
-  };
+  auto line = [&out](std::string_view key, std::string_view value) { out += fmt::format("  {:<18} {}\n", key, value); };
   out += EscapeForTerminal(path) + "\n";
   line("machine", fmt::format("{} (0x{:04x}){}", info.machine_name, info.machine, info.is_64 ? " PE32+" : " PE32"));
   line("timestamp", fmt::format("{} (0x{:08x})", info.timestamp, info.timestamp));
@@ -95,9 +93,9 @@ std::string PeToText(const PeInfo& info, std::string_view path) {
   line("entry point", fmt::format("0x{:x}, image base 0x{:x}", info.entry_point, info.image_base));
   line("imphash", info.imphash.empty() ? "(no imports)" : info.imphash);
   for (const auto& s : info.sections) {
-    line("section", fmt::format("{:<8} va 0x{:08x} vsize 0x{:08x} raw 0x{:08x}+0x{:x} entropy {}",
-                                EscapeForTerminal(s.name), s.virtual_address, s.virtual_size, s.raw_offset,
-                                s.raw_size, Ent(s.entropy)));
+    line("section",
+         fmt::format("{:<8} va 0x{:08x} vsize 0x{:08x} raw 0x{:08x}+0x{:x} entropy {}", EscapeForTerminal(s.name),
+                     s.virtual_address, s.virtual_size, s.raw_offset, s.raw_size, Ent(s.entropy)));
   }
   for (const auto& imp : info.imports) {
     line("import", fmt::format("{} ({} functions)", EscapeForTerminal(imp.dll), imp.functions.size()));
@@ -119,8 +117,8 @@ std::string PeToText(const PeInfo& info, std::string_view path) {
     if (!a.signer_subject.empty()) line("signer", EscapeForTerminal(a.signer_subject));
     if (!a.issuer.empty()) line("issuer", EscapeForTerminal(a.issuer));
     if (!a.serial.empty()) line("serial", a.serial);
-    line("cert table", fmt::format("offset 0x{:x} size {} ({} entries)", a.cert_table_offset, a.cert_table_size,
-                                   a.entry_count));
+    line("cert table",
+         fmt::format("offset 0x{:x} size {} ({} entries)", a.cert_table_offset, a.cert_table_size, a.entry_count));
     line("padding", fmt::format("{} bytes, entropy {:.3f}{}{}", a.padding_bytes, a.padding_entropy,
                                 a.padding_marker_feedface ? ", FE ED FA CE marker" : "",
                                 a.padding_anomaly ? ", ANOMALY (CVE-2013-3900)" : ""));

@@ -13,8 +13,8 @@ namespace trawl::core::formats {
 namespace {
 
 // Assigns the value of a Result expression or returns its error.
-#define PF_ASSIGN(var, expr)                                             \
-  auto var##_result_ = (expr);                                           \
+#define PF_ASSIGN(var, expr)                                                    \
+  auto var##_result_ = (expr);                                                  \
   if (!var##_result_) return std::unexpected(std::move(var##_result_.error())); \
   auto var = std::move(*var##_result_)
 
@@ -46,8 +46,8 @@ Error Prefixed(Error e) { return e.WithContext("prefetch"); }
 
 // An array of `count` entries of `entry_size` bytes at `offset` must fit in
 // `total` bytes (64-bit arithmetic: count and size are at most 2^32 and 104).
-Result<void> CheckArray(std::uint64_t offset, std::uint64_t count, std::uint64_t entry_size,
-                        std::uint64_t total, std::string_view what) {
+Result<void> CheckArray(std::uint64_t offset, std::uint64_t count, std::uint64_t entry_size, std::uint64_t total,
+                        std::string_view what) {
   const std::uint64_t bytes = count * entry_size;
   if (offset > total || bytes > total - offset) {
     return Fail(ErrorCode::kTruncated,
@@ -73,8 +73,7 @@ struct StringBudget {
   }
 };
 
-Result<std::string> ReadUtf16(const ByteReader& r, std::uint64_t offset, std::uint64_t chars,
-                              std::string_view field) {
+Result<std::string> ReadUtf16(const ByteReader& r, std::uint64_t offset, std::uint64_t chars, std::string_view field) {
   auto slice = r.Slice(offset, chars * 2, field);
   if (!slice) return std::unexpected(Prefixed(slice.error()));
   return Utf16LeToUtf8(*slice);
@@ -82,11 +81,10 @@ Result<std::string> ReadUtf16(const ByteReader& r, std::uint64_t offset, std::ui
 
 // Offsets inside a volume entry are relative to the volumes information
 // block (`vr`, which starts at `base` in the file); error messages say so.
-Result<PrefetchVolume> ParseVolume(const ByteReader& vr, std::uint64_t base, std::uint64_t entry,
-                                   const Layout& layout, std::size_t index, StringBudget& budget) {
+Result<PrefetchVolume> ParseVolume(const ByteReader& vr, std::uint64_t base, std::uint64_t entry, const Layout& layout,
+                                   std::size_t index, StringBudget& budget) {
   auto field = [&](std::string_view name) {
-    return fmt::format("volume {} {} (relative to volumes information at {})", index, name,
-                       HexOffset(base));
+    return fmt::format("volume {} {} (relative to volumes information at {})", index, name, HexOffset(base));
   };
   PrefetchVolume v;
   // Fixed fields were bounds-checked as part of the volume array.
@@ -109,8 +107,7 @@ Result<PrefetchVolume> ParseVolume(const ByteReader& vr, std::uint64_t base, std
     ByteReader rr(*refs);
     auto count = rr.U32(4, field("file reference count"));
     if (!count) return std::unexpected(Prefixed(count.error()));
-    TRAWL_TRY_VOID(CheckArray(layout.file_refs_header_size, *count, 8, refs_size,
-                              field("file references")));
+    TRAWL_TRY_VOID(CheckArray(layout.file_refs_header_size, *count, 8, refs_size, field("file references")));
     v.file_reference_count = *count;
   }
 
@@ -131,8 +128,7 @@ Result<PrefetchVolume> ParseVolume(const ByteReader& vr, std::uint64_t base, std
         return Fail(ErrorCode::kTruncated,
                     fmt::format("prefetch: {} terminator at {} lies outside the volumes "
                                 "information ({} bytes)",
-                                field(fmt::format("directory string {}", k)), HexOffset(end),
-                                vr.size()));
+                                field(fmt::format("directory string {}", k)), HexOffset(end), vr.size()));
       }
       v.directories.push_back(std::move(dir));
       pos = end + 2;
@@ -184,8 +180,7 @@ Result<PrefetchFile> ParseScca(Bytes data, bool compressed) {
         return Fail(ErrorCode::kUnsupported,
                     fmt::format("prefetch: version {} with metrics array offset {} at 0x54 is an "
                                 "unknown layout (expected {}{})",
-                                version, HexOffset(metrics_offset),
-                                version == 30 ? "0x130 or " : "", "0x128"));
+                                version, HexOffset(metrics_offset), version == 30 ? "0x130 or " : "", "0x128"));
       }
       break;
     default:
@@ -209,10 +204,8 @@ Result<PrefetchFile> ParseScca(Bytes data, bool compressed) {
   pf.run_count = run_count;
 
   // Sections: every array must lie inside the data before it is read.
-  TRAWL_TRY_VOID(CheckArray(metrics_offset, metrics_count, layout.metric_entry_size, r.size(),
-                            "file metrics array"));
-  TRAWL_TRY_VOID(CheckArray(trace_offset, trace_count, layout.trace_entry_size, r.size(),
-                            "trace chain array"));
+  TRAWL_TRY_VOID(CheckArray(metrics_offset, metrics_count, layout.metric_entry_size, r.size(), "file metrics array"));
+  TRAWL_TRY_VOID(CheckArray(trace_offset, trace_count, layout.trace_entry_size, r.size(), "trace chain array"));
   pf.trace_chain_count = trace_count;
   TRAWL_TRY_VOID(CheckArray(strings_offset, strings_size, 1, r.size(), "filename strings"));
   TRAWL_TRY_VOID(CheckArray(volumes_offset, volumes_size, 1, r.size(), "volumes information"));
@@ -239,9 +232,9 @@ Result<PrefetchFile> ParseScca(Bytes data, bool compressed) {
       m.file_reference = r.U64Unchecked(e + 24);
     }
     TRAWL_TRY_VOID(budget.Take(std::uint64_t{m.filename_length} * 2, "file metric names"));
-    PF_ASSIGN(filename, ReadUtf16(strings, m.filename_offset, m.filename_length,
-                                  fmt::format("file metric {} filename (filename strings at {})",
-                                              i, HexOffset(strings_offset))));
+    PF_ASSIGN(filename,
+              ReadUtf16(strings, m.filename_offset, m.filename_length,
+                        fmt::format("file metric {} filename (filename strings at {})", i, HexOffset(strings_offset))));
     m.filename = std::move(filename);
     pf.file_metrics.push_back(std::move(m));
   }
@@ -250,8 +243,7 @@ Result<PrefetchFile> ParseScca(Bytes data, bool compressed) {
                             "volume entries (inside volumes information)"));
   pf.volumes.reserve(volumes_count);
   for (std::uint32_t i = 0; i < volumes_count; ++i) {
-    auto v = ParseVolume(volumes, volumes_offset, std::uint64_t{i} * layout.volume_entry_size,
-                         layout, i, budget);
+    auto v = ParseVolume(volumes, volumes_offset, std::uint64_t{i} * layout.volume_entry_size, layout, i, budget);
     if (!v) return std::unexpected(std::move(v.error()));
     pf.volumes.push_back(std::move(*v));
   }
@@ -272,21 +264,18 @@ Result<PrefetchFile> ParsePrefetch(Bytes data) {
     }
     auto size = r.U32(4, "MAM uncompressed size");
     if (!size) return std::unexpected(Prefixed(size.error()));
-    auto plain = DecompressLzxpressHuffman(data.subspan(kMamHeaderSize), *size,
-                                           kPrefetchMaxDecompressedSize);
+    auto plain = DecompressLzxpressHuffman(data.subspan(kMamHeaderSize), *size, kPrefetchMaxDecompressedSize);
     if (!plain) return std::unexpected(Prefixed(plain.error()));
     const Bytes inner(*plain);
     if (inner.size() < 8 || std::memcmp(inner.data() + 4, "SCCA", 4) != 0) {
-      return Fail(ErrorCode::kFormat,
-                  "prefetch: decompressed MAM data lacks the SCCA signature at 0x4");
+      return Fail(ErrorCode::kFormat, "prefetch: decompressed MAM data lacks the SCCA signature at 0x4");
     }
     return ParseScca(inner, true);
   }
   if (data.size() < 8 || std::memcmp(data.data() + 4, "SCCA", 4) != 0) {
-    return Fail(ErrorCode::kFormat,
-                fmt::format("prefetch: not a prefetch file: no SCCA signature at 0x4 and no "
-                            "MAM\\x04 signature at 0x0 ({} bytes)",
-                            data.size()));
+    return Fail(ErrorCode::kFormat, fmt::format("prefetch: not a prefetch file: no SCCA signature at 0x4 and no "
+                                                "MAM\\x04 signature at 0x0 ({} bytes)",
+                                                data.size()));
   }
   return ParseScca(data, false);
 }
@@ -294,9 +283,7 @@ Result<PrefetchFile> ParsePrefetch(Bytes data) {
 namespace {
 
 // The hashes run over the UTF-16LE bytes of the path.
-std::string HashInput(std::string_view upper_device_path_utf8) {
-  return Utf8ToUtf16Le(upper_device_path_utf8);
-}
+std::string HashInput(std::string_view upper_device_path_utf8) { return Utf8ToUtf16Le(upper_device_path_utf8); }
 
 }  // namespace
 

@@ -29,7 +29,7 @@ inline constexpr std::size_t kPrefetchMaxDecompressedSize = 64u * 1024u * 1024u;
 // One entry of the file metrics array: a file the loader touched while the
 // executable started (DLLs, NLS files, the executable itself).
 struct PrefetchFileMetric {
-  std::string filename;             // full NT path, UTF-8 (e.g. \VOLUME{...}\WINDOWS\...)
+  std::string filename;               // full NT path, UTF-8 (e.g. \VOLUME{...}\WINDOWS\...)
   std::uint32_t filename_offset = 0;  // byte offset inside the filename strings
   std::uint32_t filename_length = 0;  // UTF-16 code units, excluding the NUL
   std::uint32_t flags = 0;            // seen 0x1, 0x2, 0x200, ... (meaning undocumented)
@@ -40,10 +40,10 @@ struct PrefetchFileMetric {
 };
 
 struct PrefetchVolume {
-  std::string device_path;  // e.g. \DEVICE\HARDDISKVOLUME2 or \VOLUME{01d...-...}
+  std::string device_path;          // e.g. \DEVICE\HARDDISKVOLUME2 or \VOLUME{01d...-...}
   std::uint64_t creation_time = 0;  // FILETIME
   std::uint32_t serial_number = 0;
-  std::vector<std::string> directories;   // directory strings, in file order
+  std::vector<std::string> directories;    // directory strings, in file order
   std::uint32_t file_reference_count = 0;  // entries in the volume's file references block
 };
 

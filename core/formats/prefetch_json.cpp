@@ -37,8 +37,7 @@ nlohmann::json PrefetchToJson(const PrefetchFile& pf, std::string_view path) {
     volumes.push_back({
         {"device_path", Utf8(v.device_path)},
         {"serial", Hex32(v.serial_number)},
-        {"created", v.creation_time == 0 ? nlohmann::json(nullptr)
-                                         : nlohmann::json(FiletimeToIso(v.creation_time))},
+        {"created", v.creation_time == 0 ? nlohmann::json(nullptr) : nlohmann::json(FiletimeToIso(v.creation_time))},
         {"directories", std::move(dirs)},
     });
   }
@@ -66,8 +65,7 @@ std::string PrefetchToText(const PrefetchFile& pf, std::string_view path) {
     out += '\n';
   };
   line(fmt::format("{}", EscapeForTerminal(path)));
-  line(fmt::format("  format version   : {}{}", VersionLabel(pf),
-                   pf.compressed ? ", compressed (MAM\\x04)" : ""));
+  line(fmt::format("  format version   : {}{}", VersionLabel(pf), pf.compressed ? ", compressed (MAM\\x04)" : ""));
   line(fmt::format("  executable       : {}", EscapeForTerminal(pf.executable)));
   line(fmt::format("  prefetch hash    : {}", Hex32(pf.prefetch_hash)));
   line(fmt::format("  run count        : {}", pf.run_count));
@@ -80,8 +78,7 @@ std::string PrefetchToText(const PrefetchFile& pf, std::string_view path) {
     const auto& v = pf.volumes[i];
     line(fmt::format("    [{}] {}", i + 1, EscapeForTerminal(v.device_path)));
     line(fmt::format("        serial {}, created {}", Hex32(v.serial_number),
-                     v.creation_time == 0 ? std::string("(not set)")
-                                          : FiletimeToIso(v.creation_time)));
+                     v.creation_time == 0 ? std::string("(not set)") : FiletimeToIso(v.creation_time)));
     line(fmt::format("        directories: {}", v.directories.size()));
     for (const auto& d : v.directories) line(fmt::format("          {}", EscapeForTerminal(d)));
   }

@@ -67,8 +67,7 @@ MultiHasher::MultiHasher() : impl_(std::make_unique<Impl>()) {
   impl_->md5 = EVP_MD_CTX_new();
   impl_->sha1 = EVP_MD_CTX_new();
   impl_->sha256 = EVP_MD_CTX_new();
-  if (!impl_->md5_md || !impl_->sha1_md || !impl_->sha256_md || !impl_->md5 || !impl_->sha1 ||
-      !impl_->sha256) {
+  if (!impl_->md5_md || !impl_->sha1_md || !impl_->sha256_md || !impl_->md5 || !impl_->sha1 || !impl_->sha256) {
     throw std::runtime_error("OpenSSL digests unavailable");
   }
   Reset();

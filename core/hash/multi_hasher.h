@@ -15,7 +15,7 @@
 namespace trawl::core {
 
 struct Digests {
-  std::string md5;     // lower-case hex
+  std::string md5;  // lower-case hex
   std::string sha1;
   std::string sha256;
   double entropy = 0;  // bits per byte, 0..8

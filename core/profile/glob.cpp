@@ -43,8 +43,7 @@ std::size_t FindBracketEnd(std::string_view glob, std::size_t open) {
 
 // Does the bracket expression glob[open..close] accept byte c? Sets are byte
 // based: ranges and members are meant for ASCII.
-bool BracketAccepts(std::string_view glob, std::size_t open, std::size_t close, char c,
-                    bool fold_case) {
+bool BracketAccepts(std::string_view glob, std::size_t open, std::size_t close, char c, bool fold_case) {
   std::size_t i = open + 1;
   bool negate = false;
   if (glob[i] == '!' || glob[i] == '^') {
@@ -81,19 +80,14 @@ bool BracketAccepts(std::string_view glob, std::size_t open, std::size_t close, 
 
 }  // namespace
 
-bool IsSeparator(char c, PathStyle style) {
-  return c == '/' || (style == PathStyle::kWindows && c == '\\');
-}
+bool IsSeparator(char c, PathStyle style) { return c == '/' || (style == PathStyle::kWindows && c == '\\'); }
 
-bool HasGlobChars(std::string_view component) {
-  return component.find_first_of("*?[") != std::string_view::npos;
-}
+bool HasGlobChars(std::string_view component) { return component.find_first_of("*?[") != std::string_view::npos; }
 
 Result<void> CheckComponentGlob(std::string_view component) {
   if (component.empty()) return Fail(ErrorCode::kFormat, "empty path component");
   if (component.find("**") != std::string_view::npos && component != "**") {
-    return Fail(ErrorCode::kFormat,
-                "'**' must be a whole path component (got '" + std::string(component) + "')");
+    return Fail(ErrorCode::kFormat, "'**' must be a whole path component (got '" + std::string(component) + "')");
   }
   for (std::size_t i = 0; i < component.size(); ++i) {
     if (component[i] == '/' || component[i] == '\\') {
@@ -180,8 +174,8 @@ std::vector<std::string> SplitPath(std::string_view path, PathStyle style) {
   return parts;
 }
 
-bool MatchPathComponents(const std::vector<std::string>& pattern,
-                         const std::vector<std::string>& path, bool fold_case) {
+bool MatchPathComponents(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
+                         bool fold_case) {
   // Dynamic programming over (pattern index, path index): O(p * n), no
   // exponential backtracking on repeated '**'.
   const std::size_t p = pattern.size();
@@ -193,8 +187,8 @@ bool MatchPathComponents(const std::vector<std::string>& pattern,
     for (std::size_t j = 0; j <= n; ++j) {
       if (!at(i, j) || i == p) continue;
       if (pattern[i] == "**") {
-        at(i + 1, j) = 1;               // '**' matches nothing more
-        if (j < n) at(i, j + 1) = 1;    // or swallows one more component
+        at(i + 1, j) = 1;             // '**' matches nothing more
+        if (j < n) at(i, j + 1) = 1;  // or swallows one more component
       } else if (j < n && MatchComponent(pattern[i], path[j], fold_case)) {
         at(i + 1, j + 1) = 1;
       }

@@ -39,7 +39,6 @@ bool IsSeparator(char c, PathStyle style);
 
 // Matches a whole path pattern (components, '**' allowed) against the
 // components of a path.
-bool MatchPathComponents(const std::vector<std::string>& pattern,
-                         const std::vector<std::string>& path, bool fold_case);
+bool MatchPathComponents(const std::vector<std::string>& pattern, const std::vector<std::string>& path, bool fold_case);
 
 }  // namespace trawl::core::profile

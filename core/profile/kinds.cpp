@@ -93,8 +93,7 @@ constexpr ColumnSpec kFileColumns[] = {
     {"pe_signed", ColumnType::kBool, "PE: carries an Authenticode signature"},
     {"pe_signer", ColumnType::kText, "PE: subject of the signing certificate"},
     {"pe_digest_matches", ColumnType::kBool, "PE: signed digest equals the computed one"},
-    {"pe_padding_anomaly", ColumnType::kBool,
-     "PE: non-zero data after the PKCS#7 blob inside the certificate table"},
+    {"pe_padding_anomaly", ColumnType::kBool, "PE: non-zero data after the PKCS#7 blob inside the certificate table"},
 };
 
 constexpr ColumnSpec kDirEntryColumns[] = {
@@ -104,27 +103,23 @@ constexpr ColumnSpec kDirEntryColumns[] = {
     {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
 };
 
-constexpr RecordSpec kProcessRecords{"processes", "one record per running process",
-                                     kProcessColumns};
-constexpr RecordSpec kModuleRecords{"modules", "one record per executable mapping of a process",
-                                    kModuleColumns};
+constexpr RecordSpec kProcessRecords{"processes", "one record per running process", kProcessColumns};
+constexpr RecordSpec kModuleRecords{"modules", "one record per executable mapping of a process", kModuleColumns};
 constexpr RecordSpec kKnownDllRecords{
-    "known_dlls", "Windows: one record per value of HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\KnownDLLs",
+    "known_dlls",
+    "Windows: one record per value of HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\KnownDLLs",
     kKnownDllColumns};
-constexpr RecordSpec kProcessErrorRecords{
-    "process_errors", "one record per process whose modules could not be listed", kProcessErrorColumns};
-constexpr RecordSpec kFileRecords{"files", "one record per file or directory visited",
-                                  kFileColumns};
-constexpr RecordSpec kDirEntryRecords{"dir_entries", "one record per name in a listed directory",
-                                      kDirEntryColumns};
+constexpr RecordSpec kProcessErrorRecords{"process_errors", "one record per process whose modules could not be listed",
+                                          kProcessErrorColumns};
+constexpr RecordSpec kFileRecords{"files", "one record per file or directory visited", kFileColumns};
+constexpr RecordSpec kDirEntryRecords{"dir_entries", "one record per name in a listed directory", kDirEntryColumns};
 
 // ---- parameter schemas ---------------------------------------------------
 
 constexpr ParamSpec kProcessParams[] = {
     {"include_modules", ParamType::kBool, "true", false,
      "also list the executable mappings (DLLs, shared objects) of each process"},
-    {"hash_modules", ParamType::kBool, "true", false,
-     "hash each mapped module file (SHA-256); needs include_modules"},
+    {"hash_modules", ParamType::kBool, "true", false, "hash each mapped module file (SHA-256); needs include_modules"},
 };
 
 constexpr ParamSpec kFilesParams[] = {
@@ -133,20 +128,16 @@ constexpr ParamSpec kFilesParams[] = {
      "globs of paths to skip (a glob without a separator matches the entry name)"},
     {"hash", ParamType::kBool, "true", false, "compute MD5, SHA-1, SHA-256 and entropy"},
     {"copy", ParamType::kBool, "false", false, "store a raw copy of each file in the archive"},
-    {"copy_max_size", ParamType::kSize, "64MiB", false,
-     "files larger than this are hashed but not copied", 0, kTiB},
-    {"max_depth", ParamType::kInt, "8", false,
-     "how many levels below the fixed prefix of a glob are searched", 0, 64},
-    {"pe_analysis", ParamType::kBool, "true", false,
-     "parse PE headers and Authenticode of files that start with MZ"},
+    {"copy_max_size", ParamType::kSize, "64MiB", false, "files larger than this are hashed but not copied", 0, kTiB},
+    {"max_depth", ParamType::kInt, "8", false, "how many levels below the fixed prefix of a glob are searched", 0, 64},
+    {"pe_analysis", ParamType::kBool, "true", false, "parse PE headers and Authenticode of files that start with MZ"},
 };
 
 constexpr ParamSpec kInstallDirParams[] = {
     {"product", ParamType::kString, "", true, "catalog product id"},
     {"vendor", ParamType::kString, "", false, "vendor name"},
     {"category", ParamType::kString, "", false, "trading | voip"},
-    {"paths", ParamType::kGlobList, "[]", true,
-     "globs of install roots; everything below each root is listed"},
+    {"paths", ParamType::kGlobList, "[]", true, "globs of install roots; everything below each root is listed"},
     {"exclude", ParamType::kGlobList, "[]", false,
      "globs of paths to skip (a glob without a separator matches the entry name)"},
     {"max_depth", ParamType::kInt, "12", false, "levels listed below an install root", 0, 64},
@@ -154,8 +145,8 @@ constexpr ParamSpec kInstallDirParams[] = {
      "store a raw copy of every PE / Mach-O / ELF file (subject to copy_max_size)"},
     {"copy_small_files_max", ParamType::kSize, "1MiB", false,
      "also copy any file up to this size (configs, scripts, blobs)", 0, kGiB},
-    {"copy_max_total", ParamType::kSize, "512MiB", false,
-     "stop copying for this artifact after this many bytes", 0, kTiB},
+    {"copy_max_total", ParamType::kSize, "512MiB", false, "stop copying for this artifact after this many bytes", 0,
+     kTiB},
 };
 
 constexpr ParamSpec kDirListingParams[] = {
@@ -196,22 +187,20 @@ std::string_view ColumnTypeName(ColumnType type) {
 const std::vector<KindSpec>& Kinds() {
   static const std::vector<KindSpec> kinds = [] {
     std::vector<KindSpec> v = {
-        {"processes", 0,
-         "running processes and their loaded modules (volatile: collected first)",
-         kProcessParams, kProcessTables},
+        {"processes", 0, "running processes and their loaded modules (volatile: collected first)", kProcessParams,
+         kProcessTables},
         {"install_dirs", 1,
          "recursive listing of a product's install roots with metadata, hashes, entropy and "
          "PE facts of every file; executables and small files are copied",
          kInstallDirParams, kFileTables},
-        {"files", 2, "files matched by globs: metadata, hashes, PE facts, optional raw copy",
-         kFilesParams, kFileTables},
+        {"files", 2, "files matched by globs: metadata, hashes, PE facts, optional raw copy", kFilesParams,
+         kFileTables},
         {"dir_listing", 3,
          "names only of the entries of directories (e.g. the System32 DLL names that the "
          "side-loading rules compare against)",
          kDirListingParams, kDirTables},
     };
-    std::stable_sort(v.begin(), v.end(),
-                     [](const KindSpec& a, const KindSpec& b) { return a.priority < b.priority; });
+    std::stable_sort(v.begin(), v.end(), [](const KindSpec& a, const KindSpec& b) { return a.priority < b.priority; });
     return v;
   }();
   return kinds;

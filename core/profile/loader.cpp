@@ -79,9 +79,9 @@ std::optional<YAML::Node> LoadYaml(std::string_view text, Diagnostics& diag) {
 
 // Checks the keys of a mapping against `allowed`; reports unknown and
 // duplicate keys. Returns the mapping's entries by key.
-std::map<std::string, std::pair<YAML::Node, YAML::Node>> Entries(
-    const YAML::Node& map, const std::vector<std::string>& allowed, std::string_view where,
-    Diagnostics& diag) {
+std::map<std::string, std::pair<YAML::Node, YAML::Node>> Entries(const YAML::Node& map,
+                                                                 const std::vector<std::string>& allowed,
+                                                                 std::string_view where, Diagnostics& diag) {
   std::map<std::string, std::pair<YAML::Node, YAML::Node>> out;
   for (auto it = map.begin(); it != map.end(); ++it) {
     const YAML::Node key = it->first;
@@ -91,8 +91,7 @@ std::map<std::string, std::pair<YAML::Node, YAML::Node>> Entries(
     }
     const std::string name = key.Scalar();
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      diag.Add(key.Mark(),
-               "unknown key '" + name + "' in " + std::string(where) + Hint(name, allowed));
+      diag.Add(key.Mark(), "unknown key '" + name + "' in " + std::string(where) + Hint(name, allowed));
       continue;
     }
     if (out.contains(name)) {
@@ -106,9 +105,8 @@ std::map<std::string, std::pair<YAML::Node, YAML::Node>> Entries(
 
 using EntryMap = std::map<std::string, std::pair<YAML::Node, YAML::Node>>;
 
-std::optional<std::string> ScalarField(const EntryMap& entries, const std::string& key,
-                                       bool required, const YAML::Node& parent,
-                                       std::string_view where, Diagnostics& diag) {
+std::optional<std::string> ScalarField(const EntryMap& entries, const std::string& key, bool required,
+                                       const YAML::Node& parent, std::string_view where, Diagnostics& diag) {
   auto it = entries.find(key);
   if (it == entries.end()) {
     if (required) {
@@ -125,9 +123,7 @@ std::optional<std::string> ScalarField(const EntryMap& entries, const std::strin
 }
 
 bool IsNameChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
-bool IsSimpleName(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), IsNameChar);
-}
+bool IsSimpleName(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), IsNameChar); }
 
 Result<std::int64_t> ParseInt(std::string_view text) {
   std::int64_t v = 0;
@@ -147,12 +143,11 @@ Result<bool> ParseBool(std::string_view text) {
   return Fail(ErrorCode::kFormat, "must be true or false, got '" + std::string(text) + "'");
 }
 
-Result<void> CheckRange(std::string_view name, std::uint64_t value, std::uint64_t lo,
-                        std::uint64_t hi, bool size) {
+Result<void> CheckRange(std::string_view name, std::uint64_t value, std::uint64_t lo, std::uint64_t hi, bool size) {
   if (value < lo || value > hi) {
     auto fmt = [&](std::uint64_t v) { return size ? FormatSize(v) : std::to_string(v); };
-    return Fail(ErrorCode::kFormat, std::string(name) + " is " + fmt(value) + ", out of range " +
-                                        fmt(lo) + ".." + fmt(hi));
+    return Fail(ErrorCode::kFormat,
+                std::string(name) + " is " + fmt(value) + ", out of range " + fmt(lo) + ".." + fmt(hi));
   }
   return {};
 }
@@ -167,11 +162,8 @@ struct LimitSpec {
 };
 
 constexpr LimitSpec kArtifactLimitSpecs[] = {
-    {"max_file_size", true, 0, kTiB},
-    {"max_files", false, 1, 100'000'000},
-    {"max_total_bytes", true, 0, 16 * kTiB},
-    {"max_depth", false, 0, 64},
-    {"copy_max_size", true, 0, kTiB},
+    {"max_file_size", true, 0, kTiB}, {"max_files", false, 1, 100'000'000}, {"max_total_bytes", true, 0, 16 * kTiB},
+    {"max_depth", false, 0, 64},      {"copy_max_size", true, 0, kTiB},
 };
 
 constexpr LimitSpec kProfileLimitSpecs[] = {
@@ -181,8 +173,7 @@ constexpr LimitSpec kProfileLimitSpecs[] = {
 };
 
 template <std::size_t N>
-std::map<std::string, std::uint64_t> ParseLimits(const YAML::Node& node,
-                                                 const LimitSpec (&specs)[N],
+std::map<std::string, std::uint64_t> ParseLimits(const YAML::Node& node, const LimitSpec (&specs)[N],
                                                  std::string_view where, Diagnostics& diag) {
   std::map<std::string, std::uint64_t> out;
   if (!node.IsMap()) {
@@ -212,8 +203,7 @@ std::map<std::string, std::uint64_t> ParseLimits(const YAML::Node& node,
     } else {
       auto parsed = ParseInt(value.Scalar());
       if (!parsed || *parsed < 0) {
-        diag.Add(value.Mark(), "limit '" + name + "' must be a non-negative integer, got '" +
-                                   value.Scalar() + "'");
+        diag.Add(value.Mark(), "limit '" + name + "' must be a non-negative integer, got '" + value.Scalar() + "'");
         continue;
       }
       v = static_cast<std::uint64_t>(*parsed);
@@ -262,16 +252,14 @@ std::string PlatformList(const std::vector<TargetOs>& platforms) {
 }
 
 // Validates one glob list element; exclusions may also be bare name globs.
-void CheckGlobElement(const ParamSpec& spec, const YAML::Node& node,
-                      const std::vector<TargetOs>& platforms, Diagnostics& diag) {
+void CheckGlobElement(const ParamSpec& spec, const YAML::Node& node, const std::vector<TargetOs>& platforms,
+                      Diagnostics& diag) {
   const std::string& glob = node.Scalar();
-  const bool name_only = spec.name == "exclude" &&
-                         glob.find_first_of("/\\") == std::string::npos && !glob.empty() &&
+  const bool name_only = spec.name == "exclude" && glob.find_first_of("/\\") == std::string::npos && !glob.empty() &&
                          glob[0] != '%' && glob[0] != '~';
   if (name_only) {
     if (auto ok = CheckComponentGlob(glob); !ok) {
-      diag.Add(node.Mark(), "bad glob '" + glob + "' in '" + std::string(spec.name) +
-                                "': " + ok.error().message);
+      diag.Add(node.Mark(), "bad glob '" + glob + "' in '" + std::string(spec.name) + "': " + ok.error().message);
     }
     return;
   }
@@ -281,21 +269,18 @@ void CheckGlobElement(const ParamSpec& spec, const YAML::Node& node,
     return;
   }
   if (!PlatformsAllowStyle(platforms, *style)) {
-    diag.Add(node.Mark(), std::string(*style == PathStyle::kWindows ? "Windows" : "unix") +
-                              " path '" + glob + "' in an artifact for " +
-                              PlatformList(platforms));
+    diag.Add(node.Mark(), std::string(*style == PathStyle::kWindows ? "Windows" : "unix") + " path '" + glob +
+                              "' in an artifact for " + PlatformList(platforms));
   }
 }
 
 std::optional<ParamValue> ParseParamNode(const ParamSpec& spec, const YAML::Node& node,
-                                         const std::vector<TargetOs>& platforms,
-                                         Diagnostics& diag) {
+                                         const std::vector<TargetOs>& platforms, Diagnostics& diag) {
   const std::string name(spec.name);
   if (spec.type == ParamType::kStringList || spec.type == ParamType::kGlobList) {
     if (!node.IsSequence()) {
-      diag.Add(node.Mark(), "parameter '" + name + "' must be a list (" +
-                                std::string(ParamTypeName(spec.type)) + "), got " +
-                                Describe(node));
+      diag.Add(node.Mark(), "parameter '" + name + "' must be a list (" + std::string(ParamTypeName(spec.type)) +
+                                "), got " + Describe(node));
       return std::nullopt;
     }
     std::vector<std::string> items;
@@ -313,8 +298,8 @@ std::optional<ParamValue> ParseParamNode(const ParamSpec& spec, const YAML::Node
     return ParamValue(std::move(items));
   }
   if (!node.IsScalar()) {
-    diag.Add(node.Mark(), "parameter '" + name + "' must be a " +
-                              std::string(ParamTypeName(spec.type)) + ", got " + Describe(node));
+    diag.Add(node.Mark(),
+             "parameter '" + name + "' must be a " + std::string(ParamTypeName(spec.type)) + ", got " + Describe(node));
     return std::nullopt;
   }
   auto value = ParseParamScalar(spec, node.Scalar());
@@ -326,9 +311,8 @@ std::optional<ParamValue> ParseParamNode(const ParamSpec& spec, const YAML::Node
 }
 
 // Parses a `parameters` mapping against a kind.
-Parameters ParseParameters(const YAML::Node& node, const KindSpec& kind,
-                           const std::vector<TargetOs>& platforms, std::string_view where,
-                           Diagnostics& diag) {
+Parameters ParseParameters(const YAML::Node& node, const KindSpec& kind, const std::vector<TargetOs>& platforms,
+                           std::string_view where, Diagnostics& diag) {
   Parameters params;
   if (!node.IsMap()) {
     if (!node.IsNull()) {
@@ -360,8 +344,7 @@ std::vector<Reference> ParseReferences(const YAML::Node& node, Diagnostics& diag
   static const std::vector<std::string> kKeys = {"title", "url", "source"};
   for (const YAML::Node& item : node) {
     if (!item.IsMap()) {
-      diag.Add(item.Mark(), "a reference must be a mapping {title, url or source}, got " +
-                                Describe(item));
+      diag.Add(item.Mark(), "a reference must be a mapping {title, url or source}, got " + Describe(item));
       continue;
     }
     const EntryMap e = Entries(item, kKeys, "reference", diag);
@@ -437,9 +420,8 @@ Result<std::uint64_t> ParseSize(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
   if (i == 0) {
-    return Fail(ErrorCode::kFormat,
-                "must be a size (bytes, or a number with KiB/MiB/GiB/TiB or KB/MB/GB/TB), got '" +
-                    std::string(text) + "'");
+    return Fail(ErrorCode::kFormat, "must be a size (bytes, or a number with KiB/MiB/GiB/TiB or KB/MB/GB/TB), got '" +
+                                        std::string(text) + "'");
   }
   std::uint64_t number = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + i, number);
@@ -450,18 +432,27 @@ Result<std::uint64_t> ParseSize(std::string_view text) {
   while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
   const std::string u = ToLowerAscii(unit);
   std::uint64_t mult = 0;
-  if (u.empty() || u == "b") mult = 1;
-  else if (u == "kib") mult = kKiB;
-  else if (u == "mib") mult = kMiB;
-  else if (u == "gib") mult = kGiB;
-  else if (u == "tib") mult = kTiB;
-  else if (u == "kb") mult = 1000ULL;
-  else if (u == "mb") mult = 1000ULL * 1000;
-  else if (u == "gb") mult = 1000ULL * 1000 * 1000;
-  else if (u == "tb") mult = 1000ULL * 1000 * 1000 * 1000;
+  if (u.empty() || u == "b")
+    mult = 1;
+  else if (u == "kib")
+    mult = kKiB;
+  else if (u == "mib")
+    mult = kMiB;
+  else if (u == "gib")
+    mult = kGiB;
+  else if (u == "tib")
+    mult = kTiB;
+  else if (u == "kb")
+    mult = 1000ULL;
+  else if (u == "mb")
+    mult = 1000ULL * 1000;
+  else if (u == "gb")
+    mult = 1000ULL * 1000 * 1000;
+  else if (u == "tb")
+    mult = 1000ULL * 1000 * 1000 * 1000;
   if (mult == 0) {
-    return Fail(ErrorCode::kFormat, "has unknown size unit '" + std::string(unit) +
-                                        "' (use B, KiB, MiB, GiB, TiB, KB, MB, GB or TB)");
+    return Fail(ErrorCode::kFormat,
+                "has unknown size unit '" + std::string(unit) + "' (use B, KiB, MiB, GiB, TiB, KB, MB, GB or TB)");
   }
   if (number > std::numeric_limits<std::uint64_t>::max() / mult) {
     return Fail(ErrorCode::kFormat, "size '" + std::string(text) + "' is too large");
@@ -481,8 +472,7 @@ Result<ParamValue> ParseParamScalar(const ParamSpec& spec, std::string_view text
       if (!v) return std::unexpected(v.error());
       if (spec.max_value > spec.min_value && (*v < spec.min_value || *v > spec.max_value)) {
         return Fail(ErrorCode::kFormat, "is " + std::to_string(*v) + ", out of range " +
-                                            std::to_string(spec.min_value) + ".." +
-                                            std::to_string(spec.max_value));
+                                            std::to_string(spec.min_value) + ".." + std::to_string(spec.max_value));
       }
       return ParamValue(*v);
     }
@@ -494,8 +484,7 @@ Result<ParamValue> ParseParamScalar(const ParamSpec& spec, std::string_view text
                                 static_cast<std::uint64_t>(spec.max_value), true);
         if (!range) {
           return Fail(ErrorCode::kFormat, "is " + FormatSize(*v) + ", out of range " +
-                                              FormatSize(static_cast<std::uint64_t>(spec.min_value)) +
-                                              ".." +
+                                              FormatSize(static_cast<std::uint64_t>(spec.min_value)) + ".." +
                                               FormatSize(static_cast<std::uint64_t>(spec.max_value)));
         }
       }
@@ -534,8 +523,7 @@ Result<DocumentType> ClassifyDocument(std::string_view text, std::string_view or
   return std::unexpected(diag.ToError());
 }
 
-Result<ArtifactDef> ParseArtifact(std::string_view text, std::string_view origin,
-                                  std::string_view relative_path) {
+Result<ArtifactDef> ParseArtifact(std::string_view text, std::string_view origin, std::string_view relative_path) {
   Diagnostics diag(origin);
   auto root_opt = LoadYaml(text, diag);
   if (!root_opt) return std::unexpected(diag.ToError());
@@ -548,9 +536,8 @@ Result<ArtifactDef> ParseArtifact(std::string_view text, std::string_view origin
       diag.Add(root.Mark(), "an artifact must be a mapping, got " + Describe(root));
       return std::unexpected(diag.ToError());
     }
-    static const std::vector<std::string> kKeys = {"name",      "description", "rationale",
-                                                   "references", "platforms",  "kind",
-                                                   "parameters", "limits"};
+    static const std::vector<std::string> kKeys = {"name",      "description", "rationale",  "references",
+                                                   "platforms", "kind",        "parameters", "limits"};
     const EntryMap e = Entries(root, kKeys, "artifact", diag);
 
     // Path-derived identity.
@@ -562,23 +549,23 @@ Result<ArtifactDef> ParseArtifact(std::string_view text, std::string_view origin
       const std::string stem = StripYamlExtension(parts.back());
       expected = os_dir + "." + parts[parts.size() - 2] + "." + stem;
       if (os_dir != "common" && !ParseTargetOs(os_dir)) {
-        diag.Add(root.Mark(), "artifact directory '" + os_dir +
-                                  "' is not linux, windows, macos or common");
+        diag.Add(root.Mark(), "artifact directory '" + os_dir + "' is not linux, windows, macos or common");
       }
       if (!IsSimpleName(parts[parts.size() - 2]) || !IsSimpleName(stem)) {
         diag.Add(root.Mark(), "artifact path '" + std::string(relative_path) +
                                   "' must use only a-z, 0-9 and _ in category and file name");
       }
     } else {
-      diag.Add(root.Mark(), "an artifact file must be at artifacts/<os>/<category>/<name>.yaml, "
-                            "not '" + std::string(relative_path) + "'");
+      diag.Add(root.Mark(),
+               "an artifact file must be at artifacts/<os>/<category>/<name>.yaml, "
+               "not '" +
+                   std::string(relative_path) + "'");
     }
     if (auto name = ScalarField(e, "name", true, root, "artifact", diag)) {
       def.name = *name;
       if (!expected.empty() && def.name != expected) {
-        diag.Add(e.at("name").second.Mark(), "artifact name '" + def.name +
-                                                 "' does not match its path (expected '" +
-                                                 expected + "')");
+        diag.Add(e.at("name").second.Mark(),
+                 "artifact name '" + def.name + "' does not match its path (expected '" + expected + "')");
       }
     }
     if (auto v = ScalarField(e, "description", true, root, "artifact", diag)) def.description = *v;
@@ -593,14 +580,12 @@ Result<ArtifactDef> ParseArtifact(std::string_view text, std::string_view origin
     if (auto it = e.find("platforms"); it != e.end()) {
       const YAML::Node& node = it->second.second;
       if (!node.IsSequence()) {
-        diag.Add(node.Mark(), "'platforms' must be a list of linux, windows, macos, got " +
-                                  Describe(node));
+        diag.Add(node.Mark(), "'platforms' must be a list of linux, windows, macos, got " + Describe(node));
       } else {
         for (const YAML::Node& item : node) {
           const auto os = item.IsScalar() ? ParseTargetOs(item.Scalar()) : std::nullopt;
           if (!os) {
-            diag.Add(item.Mark(), "unknown platform " + Describe(item) +
-                                      " (use linux, windows or macos)");
+            diag.Add(item.Mark(), "unknown platform " + Describe(item) + " (use linux, windows or macos)");
             continue;
           }
           if (std::find(def.platforms.begin(), def.platforms.end(), *os) == def.platforms.end()) {
@@ -613,8 +598,7 @@ Result<ArtifactDef> ParseArtifact(std::string_view text, std::string_view origin
         if (auto dir_os = ParseTargetOs(os_dir)) {
           if (def.platforms.size() != 1 || def.platforms[0] != *dir_os) {
             if (!def.platforms.empty()) {
-              diag.Add(node.Mark(), "an artifact under artifacts/" + os_dir +
-                                        "/ must have platforms [" + os_dir + "]");
+              diag.Add(node.Mark(), "an artifact under artifacts/" + os_dir + "/ must have platforms [" + os_dir + "]");
             }
           }
         }
@@ -648,19 +632,17 @@ Result<ArtifactDef> ParseArtifact(std::string_view text, std::string_view origin
         const ParamValue* v = def.parameters.Find(p.name);
         if (!v || IsEmptyValue(*v)) {
           // Only report when the value was not already rejected above.
-          const bool present = params_node && params_node->IsMap() &&
-                               (*params_node)[std::string(p.name)];
+          const bool present = params_node && params_node->IsMap() && (*params_node)[std::string(p.name)];
           if (!present || v) {
             diag.Add(params_node ? params_node->Mark() : root.Mark(),
-                     "parameter '" + std::string(p.name) + "' is required for kind '" +
-                         std::string(def.kind->name) + "' and must not be empty");
+                     "parameter '" + std::string(p.name) + "' is required for kind '" + std::string(def.kind->name) +
+                         "' and must not be empty");
           }
         }
       }
     }
     if (auto it = e.find("limits"); it != e.end()) {
-      def.limits = ToArtifactLimits(
-          ParseLimits(it->second.second, kArtifactLimitSpecs, "artifact limits", diag));
+      def.limits = ToArtifactLimits(ParseLimits(it->second.second, kArtifactLimitSpecs, "artifact limits", diag));
     }
   } catch (const YAML::Exception& ex) {
     diag.Add(ex.mark, ex.msg);
@@ -669,9 +651,8 @@ Result<ArtifactDef> ParseArtifact(std::string_view text, std::string_view origin
   return def;
 }
 
-Result<ProfileDef> ParseProfile(std::string_view text, std::string_view origin,
-                                std::string_view file_stem, const ArtifactLookup& find_artifact,
-                                const std::vector<std::string>& known_artifacts) {
+Result<ProfileDef> ParseProfile(std::string_view text, std::string_view origin, std::string_view file_stem,
+                                const ArtifactLookup& find_artifact, const std::vector<std::string>& known_artifacts) {
   Diagnostics diag(origin);
   auto root_opt = LoadYaml(text, diag);
   if (!root_opt) return std::unexpected(diag.ToError());
@@ -690,13 +671,12 @@ Result<ProfileDef> ParseProfile(std::string_view text, std::string_view origin,
       def.name = *v;
       if (def.name.empty() ||
           def.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos) {
-        diag.Add(e.at("name").second.Mark(),
-                 "profile name '" + def.name + "' must use only a-z, 0-9, _ and -");
+        diag.Add(e.at("name").second.Mark(), "profile name '" + def.name + "' must use only a-z, 0-9, _ and -");
       }
       if (!file_stem.empty() && def.name != file_stem) {
-        diag.Add(e.at("name").second.Mark(), "profile name '" + def.name +
-                                                 "' does not match its file name (expected '" +
-                                                 std::string(file_stem) + "')");
+        diag.Add(
+            e.at("name").second.Mark(),
+            "profile name '" + def.name + "' does not match its file name (expected '" + std::string(file_stem) + "')");
       }
     }
     if (auto v = ScalarField(e, "description", true, root, "profile", diag)) def.description = *v;
@@ -710,8 +690,7 @@ Result<ProfileDef> ParseProfile(std::string_view text, std::string_view origin,
     if (it == e.end()) {
       diag.Add(root.Mark(), "missing required key 'artifacts' in profile");
     } else if (!it->second.second.IsSequence() || it->second.second.size() == 0) {
-      diag.Add(it->second.second.Mark(), "'artifacts' must be a non-empty list, got " +
-                                             Describe(it->second.second));
+      diag.Add(it->second.second.Mark(), "'artifacts' must be a non-empty list, got " + Describe(it->second.second));
     } else {
       std::set<std::string> seen;
       static const std::vector<std::string> kRefKeys = {"name", "parameters", "limits"};
@@ -730,14 +709,15 @@ Result<ProfileDef> ParseProfile(std::string_view text, std::string_view origin,
         } else if (item.IsScalar()) {
           ref.name = item.Scalar();
         } else {
-          diag.Add(item.Mark(), "an artifact reference must be a name or {name, parameters, "
-                                "limits}, got " + Describe(item));
+          diag.Add(item.Mark(),
+                   "an artifact reference must be a name or {name, parameters, "
+                   "limits}, got " +
+                       Describe(item));
           continue;
         }
         const ArtifactDef* art = find_artifact(ref.name);
         if (!art) {
-          diag.Add(name_node.Mark(),
-                   "unknown artifact '" + ref.name + "'" + Hint(ref.name, known_artifacts));
+          diag.Add(name_node.Mark(), "unknown artifact '" + ref.name + "'" + Hint(ref.name, known_artifacts));
           continue;
         }
         if (!seen.insert(ref.name).second) {
@@ -745,12 +725,11 @@ Result<ProfileDef> ParseProfile(std::string_view text, std::string_view origin,
           continue;
         }
         if (auto p = re.find("parameters"); p != re.end() && art->kind) {
-          ref.parameters = ParseParameters(p->second.second, *art->kind, art->platforms,
-                                           "artifact override", diag);
+          ref.parameters = ParseParameters(p->second.second, *art->kind, art->platforms, "artifact override", diag);
         }
         if (auto l = re.find("limits"); l != re.end()) {
-          ref.limits = ToArtifactLimits(ParseLimits(l->second.second, kArtifactLimitSpecs,
-                                                    "artifact override limits", diag));
+          ref.limits =
+              ToArtifactLimits(ParseLimits(l->second.second, kArtifactLimitSpecs, "artifact override limits", diag));
         }
         def.artifacts.push_back(std::move(ref));
       }

@@ -24,16 +24,14 @@ Result<DocumentType> ClassifyDocument(std::string_view text, std::string_view or
 // directory, e.g. "artifacts/windows/apps/3cx_desktopapp.yaml"; its last four
 // components must be artifacts/<os>/<category>/<name>.yaml and `name` must be
 // <os>.<category>.<name> (os is linux, windows, macos or common).
-Result<ArtifactDef> ParseArtifact(std::string_view text, std::string_view origin,
-                                  std::string_view relative_path);
+Result<ArtifactDef> ParseArtifact(std::string_view text, std::string_view origin, std::string_view relative_path);
 
 // Parses a profile; `find_artifact` resolves referenced names (nullptr when
 // unknown) so overrides are validated against the artifact's kind.
 // `file_stem` must equal the profile's `name`.
 using ArtifactLookup = std::function<const ArtifactDef*(std::string_view)>;
-Result<ProfileDef> ParseProfile(std::string_view text, std::string_view origin,
-                                std::string_view file_stem, const ArtifactLookup& find_artifact,
-                                const std::vector<std::string>& known_artifacts);
+Result<ProfileDef> ParseProfile(std::string_view text, std::string_view origin, std::string_view file_stem,
+                                const ArtifactLookup& find_artifact, const std::vector<std::string>& known_artifacts);
 
 // Parses a scalar as a value of `type` (the code used for YAML values and for
 // the registry's default_text). kFormat error naming the expectation.

@@ -21,8 +21,7 @@ namespace trawl::core::profile {
 
 // bool (kBool), int64 (kInt), uint64 (kSize), string (kString, kNameGlob),
 // list (kStringList, kGlobList).
-using ParamValue =
-    std::variant<bool, std::int64_t, std::uint64_t, std::string, std::vector<std::string>>;
+using ParamValue = std::variant<bool, std::int64_t, std::uint64_t, std::string, std::vector<std::string>>;
 
 // Named parameter values. The typed getters return false / 0 / empty for a
 // name that is absent or holds another type; after resolution every parameter

@@ -15,7 +15,7 @@ namespace trawl::core::profile {
 namespace {
 
 constexpr std::string_view kMachineVariables[] = {
-    "SystemRoot", "windir",      "SystemDrive", "ProgramFiles",    "ProgramFiles(x86)",
+    "SystemRoot",   "windir",      "SystemDrive",     "ProgramFiles", "ProgramFiles(x86)",
     "ProgramW6432", "ProgramData", "ALLUSERSPROFILE", "PUBLIC",
 };
 constexpr std::string_view kUserVariables[] = {
@@ -107,9 +107,8 @@ std::uint64_t PathKey(std::string_view path) {
 
 class Walker {
  public:
-  Walker(const ExpansionContext& ctx, DirectoryLister& lister, const GlobOptions& options,
-         PathStyle style, std::vector<CompiledExclude> excludes, Expansion& out,
-         std::unordered_set<std::uint64_t>& seen)
+  Walker(const ExpansionContext& ctx, DirectoryLister& lister, const GlobOptions& options, PathStyle style,
+         std::vector<CompiledExclude> excludes, Expansion& out, std::unordered_set<std::uint64_t>& seen)
       : ctx_(ctx),
         lister_(lister),
         options_(options),
@@ -121,15 +120,14 @@ class Walker {
 
   // Matches `segments` from the node start_host (the root by default), whose
   // target components are start_comps.
-  void Run(std::vector<std::string> segments, std::vector<std::string> start_comps,
-           const std::string& user, std::string start_host = {}, bool start_is_dir = true) {
+  void Run(std::vector<std::string> segments, std::vector<std::string> start_comps, const std::string& user,
+           std::string start_host = {}, bool start_is_dir = true) {
     segments_ = std::move(segments);
     user_ = user;
     memo_.clear();
     use_memo_ = std::count(segments_.begin(), segments_.end(), "**") > 1;
     comps_ = std::move(start_comps);
-    Node start{start_host.empty() ? NormalizeRoot(ctx_.root) : std::move(start_host),
-               start_is_dir, false, false, 0};
+    Node start{start_host.empty() ? NormalizeRoot(ctx_.root) : std::move(start_host), start_is_dir, false, false, 0};
     Match(0, start);
   }
 
@@ -162,8 +160,8 @@ class Walker {
       return;
     }
     ++out_.reported;
-    PathMatch match{TargetPathOf(comps_, style_), node.host, user_, node.is_dir,
-                    node.is_symlink, node.is_regular, node.depth};
+    PathMatch match{
+        TargetPathOf(comps_, style_), node.host, user_, node.is_dir, node.is_symlink, node.is_regular, node.depth};
     if (options_.on_match) {
       if (!options_.on_match(match)) stop_ = true;
       return;
@@ -184,8 +182,7 @@ class Walker {
   void Child(std::size_t next, const Node& parent, const DirEntry& e, int depth) {
     comps_.push_back(e.name);
     if (!Excluded(e.name)) {
-      Node child{JoinHost(parent.host, e.name), e.is_dir && !e.is_symlink, e.is_symlink,
-                 e.is_regular, depth};
+      Node child{JoinHost(parent.host, e.name), e.is_dir && !e.is_symlink, e.is_symlink, e.is_regular, depth};
       Match(next, child);
     }
     comps_.pop_back();
@@ -226,8 +223,8 @@ class Walker {
     const bool wild = HasGlobChars(seg);
     std::vector<DirEntry> hits;
     for (const DirEntry& e : *listing) {
-      const bool hit = wild ? MatchComponent(seg, e.name, fold_)
-                            : (fold_ ? EqualsIgnoreCaseAscii(seg, e.name) : seg == e.name);
+      const bool hit =
+          wild ? MatchComponent(seg, e.name, fold_) : (fold_ ? EqualsIgnoreCaseAscii(seg, e.name) : seg == e.name);
       if (hit) hits.push_back(e);
     }
     for (const DirEntry& e : hits) {
@@ -256,11 +253,9 @@ class Walker {
 Result<std::vector<CompiledExclude>> CompileExcludes(const std::vector<std::string>& excludes,
                                                      const ExpansionContext& ctx) {
   std::vector<CompiledExclude> out;
-  const PathStyle target_style =
-      ctx.os == TargetOs::kWindows ? PathStyle::kWindows : PathStyle::kUnix;
+  const PathStyle target_style = ctx.os == TargetOs::kWindows ? PathStyle::kWindows : PathStyle::kUnix;
   for (const std::string& ex : excludes) {
-    const bool has_sep = ex.find_first_of(target_style == PathStyle::kWindows ? "\\/" : "/") !=
-                         std::string::npos;
+    const bool has_sep = ex.find_first_of(target_style == PathStyle::kWindows ? "\\/" : "/") != std::string::npos;
     if (!has_sep && !ex.starts_with('%') && !ex.starts_with('~')) {
       TRAWL_TRY_VOID(CheckComponentGlob(ex));
       out.push_back({true, ex, {}});
@@ -275,9 +270,8 @@ Result<std::vector<CompiledExclude>> CompileExcludes(const std::vector<std::stri
   return out;
 }
 
-Result<void> ExpandOne(std::string_view pattern, const ExpansionContext& ctx,
-                       DirectoryLister& lister, const GlobOptions& options,
-                       const std::vector<CompiledExclude>& excludes, Expansion& out,
+Result<void> ExpandOne(std::string_view pattern, const ExpansionContext& ctx, DirectoryLister& lister,
+                       const GlobOptions& options, const std::vector<CompiledExclude>& excludes, Expansion& out,
                        std::unordered_set<std::uint64_t>& seen) {
   auto style = CheckPattern(pattern);
   if (!style) return std::unexpected(style.error());
@@ -293,9 +287,7 @@ Result<void> ExpandOne(std::string_view pattern, const ExpansionContext& ctx,
         continue;
       }
       if (!EqualsIgnoreCaseAscii(comps[0], SystemDrive(ctx))) {
-        out.issues.push_back(
-            {p.pattern, "drive " + comps[0] + " is not the mapped system drive " +
-                            SystemDrive(ctx)});
+        out.issues.push_back({p.pattern, "drive " + comps[0] + " is not the mapped system drive " + SystemDrive(ctx)});
         continue;
       }
       start.push_back(SystemDrive(ctx));
@@ -340,8 +332,7 @@ Result<PathStyle> DetectPathStyle(std::string_view pattern) {
   if (pattern[0] == '%') return PathStyle::kWindows;
   if (pattern.size() >= 2 && IsAsciiAlpha(pattern[0]) && pattern[1] == ':') {
     if (pattern.size() == 2 || pattern[2] == '\\' || pattern[2] == '/') return PathStyle::kWindows;
-    return Fail(ErrorCode::kFormat,
-                "drive-relative path '" + std::string(pattern) + "' (write C:\\...)");
+    return Fail(ErrorCode::kFormat, "drive-relative path '" + std::string(pattern) + "' (write C:\\...)");
   }
   if (pattern[0] == '/' || pattern[0] == '~') return PathStyle::kUnix;
   if (pattern[0] == '\\') {
@@ -362,8 +353,7 @@ Result<PathStyle> CheckPattern(std::string_view pattern) {
     for (const Token& t : *tokens) skeleton += t.is_variable ? std::string("V") : t.text;
   } else {
     if (pattern[0] == '~' && pattern.size() > 1 && pattern[1] != '/') {
-      return Fail(ErrorCode::kFormat,
-                  "only '~' or '~/' is supported, not '~user' ('" + std::string(pattern) + "')");
+      return Fail(ErrorCode::kFormat, "only '~' or '~/' is supported, not '~user' ('" + std::string(pattern) + "')");
     }
     skeleton = std::string(pattern);
   }
@@ -371,21 +361,18 @@ Result<PathStyle> CheckPattern(std::string_view pattern) {
   for (std::size_t i = 0; i < comps.size(); ++i) {
     const std::string& c = comps[i];
     if (c == "." || c == "..") {
-      return Fail(ErrorCode::kFormat,
-                  "'" + c + "' component in path '" + std::string(pattern) + "'");
+      return Fail(ErrorCode::kFormat, "'" + c + "' component in path '" + std::string(pattern) + "'");
     }
     if (i == 0 && *style == PathStyle::kWindows && c.size() == 2 && c[1] == ':') continue;
     auto ok = CheckComponentGlob(c);
     if (!ok) {
-      return Fail(ErrorCode::kFormat,
-                  "bad glob '" + std::string(pattern) + "': " + ok.error().message);
+      return Fail(ErrorCode::kFormat, "bad glob '" + std::string(pattern) + "': " + ok.error().message);
     }
   }
   return style;
 }
 
-Result<std::vector<ExpandedPattern>> ExpandVariables(std::string_view pattern,
-                                                     const ExpansionContext& ctx) {
+Result<std::vector<ExpandedPattern>> ExpandVariables(std::string_view pattern, const ExpansionContext& ctx) {
   auto style = DetectPathStyle(pattern);
   if (!style) return std::unexpected(style.error());
   std::vector<ExpandedPattern> out;
@@ -433,9 +420,8 @@ Result<std::vector<ExpandedPattern>> ExpandVariables(std::string_view pattern,
 
 // ---- globbing ----------------------------------------------------------------------
 
-Result<Expansion> ExpandGlobs(const std::vector<std::string>& patterns,
-                              const ExpansionContext& ctx, DirectoryLister& lister,
-                              const GlobOptions& options) {
+Result<Expansion> ExpandGlobs(const std::vector<std::string>& patterns, const ExpansionContext& ctx,
+                              DirectoryLister& lister, const GlobOptions& options) {
   auto excludes = CompileExcludes(options.exclude, ctx);
   if (!excludes) return std::unexpected(excludes.error());
   Expansion out;
@@ -447,13 +433,13 @@ Result<Expansion> ExpandGlobs(const std::vector<std::string>& patterns,
   return out;
 }
 
-Result<Expansion> ExpandGlob(std::string_view pattern, const ExpansionContext& ctx,
-                             DirectoryLister& lister, const GlobOptions& options) {
+Result<Expansion> ExpandGlob(std::string_view pattern, const ExpansionContext& ctx, DirectoryLister& lister,
+                             const GlobOptions& options) {
   return ExpandGlobs({std::string(pattern)}, ctx, lister, options);
 }
 
-Result<Expansion> WalkBelow(const PathMatch& start, const ExpansionContext& ctx,
-                            DirectoryLister& lister, const GlobOptions& options) {
+Result<Expansion> WalkBelow(const PathMatch& start, const ExpansionContext& ctx, DirectoryLister& lister,
+                            const GlobOptions& options) {
   auto excludes = CompileExcludes(options.exclude, ctx);
   if (!excludes) return std::unexpected(excludes.error());
   const PathStyle style = ctx.os == TargetOs::kWindows ? PathStyle::kWindows : PathStyle::kUnix;

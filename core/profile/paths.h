@@ -52,8 +52,7 @@ struct ExpandedPattern {
 // Substitutes %VARIABLES% (Windows) or a leading ~ (unix). Per-user variables
 // give one pattern per user (none when there are no users). A pattern whose
 // style does not fit ctx.os expands to nothing.
-Result<std::vector<ExpandedPattern>> ExpandVariables(std::string_view pattern,
-                                                     const ExpansionContext& ctx);
+Result<std::vector<ExpandedPattern>> ExpandVariables(std::string_view pattern, const ExpansionContext& ctx);
 
 // ---- globbing --------------------------------------------------------------
 
@@ -76,7 +75,7 @@ struct PathMatch {
   bool is_dir = false;
   bool is_symlink = false;
   bool is_regular = false;
-  int depth = 0;            // components matched by '**'
+  int depth = 0;  // components matched by '**'
 };
 
 struct ExpansionIssue {
@@ -87,24 +86,23 @@ struct ExpansionIssue {
 struct Expansion {
   std::vector<PathMatch> matches;  // in walk order, each host path once
   std::vector<ExpansionIssue> issues;
-  std::size_t reported = 0;        // matches found (stored or streamed)
-  bool truncated = false;          // max_matches was reached
-  bool depth_limited = false;      // some directory was not entered because of max_depth
+  std::size_t reported = 0;    // matches found (stored or streamed)
+  bool truncated = false;      // max_matches was reached
+  bool depth_limited = false;  // some directory was not entered because of max_depth
 };
 
 // Expands one pattern (as written in an artifact) against the target.
-Result<Expansion> ExpandGlob(std::string_view pattern, const ExpansionContext& ctx,
-                             DirectoryLister& lister, const GlobOptions& options);
+Result<Expansion> ExpandGlob(std::string_view pattern, const ExpansionContext& ctx, DirectoryLister& lister,
+                             const GlobOptions& options);
 // Same for several patterns; matches found by more than one are kept once.
-Result<Expansion> ExpandGlobs(const std::vector<std::string>& patterns,
-                              const ExpansionContext& ctx, DirectoryLister& lister,
-                              const GlobOptions& options);
+Result<Expansion> ExpandGlobs(const std::vector<std::string>& patterns, const ExpansionContext& ctx,
+                              DirectoryLister& lister, const GlobOptions& options);
 
 // Lists everything below a concrete match (an install root) up to
 // options.max_depth levels, with the same rules (no symlinks followed,
 // exclusions, max_matches). The start itself is not reported.
-Result<Expansion> WalkBelow(const PathMatch& start, const ExpansionContext& ctx,
-                            DirectoryLister& lister, const GlobOptions& options);
+Result<Expansion> WalkBelow(const PathMatch& start, const ExpansionContext& ctx, DirectoryLister& lister,
+                            const GlobOptions& options);
 
 // Maps a target path (C:\x\y or /x/y) to the host path under ctx.root without
 // looking at the disk (exact case); empty when the path is not under the

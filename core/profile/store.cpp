@@ -22,11 +22,11 @@ bool IsArtifactPath(std::string_view rel) {
 }
 
 std::string StemOf(std::string_view rel) {
-  std::string_view file = rel.substr(rel.find_last_of('/') == std::string_view::npos
-                                         ? 0
-                                         : rel.find_last_of('/') + 1);
-  if (file.ends_with(".yaml")) file.remove_suffix(5);
-  else if (file.ends_with(".yml")) file.remove_suffix(4);
+  std::string_view file = rel.substr(rel.find_last_of('/') == std::string_view::npos ? 0 : rel.find_last_of('/') + 1);
+  if (file.ends_with(".yaml"))
+    file.remove_suffix(5);
+  else if (file.ends_with(".yml"))
+    file.remove_suffix(4);
   return std::string(file);
 }
 
@@ -51,8 +51,8 @@ std::vector<SourceFile> EmbeddedSources() {
 }
 
 bool LooksLikePath(std::string_view s) {
-  return s.find('/') != std::string_view::npos || s.find('\\') != std::string_view::npos ||
-         s.ends_with(".yaml") || s.ends_with(".yml");
+  return s.find('/') != std::string_view::npos || s.find('\\') != std::string_view::npos || s.ends_with(".yaml") ||
+         s.ends_with(".yml");
 }
 
 // Sources for resolving a profile file: the embedded set plus the artifacts/
@@ -82,8 +82,7 @@ std::string Safe(std::string_view s) {
   bool plain = IsValidUtf8(s);
   for (std::size_t i = 0; plain && i < s.size(); ++i) {
     const auto u = static_cast<unsigned char>(s[i]);
-    const bool c1 = u == 0xC2 && i + 1 < s.size() &&
-                    static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+    const bool c1 = u == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
                     static_cast<unsigned char>(s[i + 1]) <= 0x9F;
     if (u < 0x20 || u == 0x7F || c1) plain = false;
   }
@@ -91,10 +90,9 @@ std::string Safe(std::string_view s) {
 }
 
 void ExplainLimits(std::string& out, const ArtifactLimits& l) {
-  out += "    limits: max_file_size " + FormatSize(l.max_file_size) + ", max_files " +
-         std::to_string(l.max_files) + ", max_total_bytes " + FormatSize(l.max_total_bytes) +
-         ", max_depth " + std::to_string(l.max_depth) + ", copy_max_size " +
-         FormatSize(l.copy_max_size) + "\n";
+  out += "    limits: max_file_size " + FormatSize(l.max_file_size) + ", max_files " + std::to_string(l.max_files) +
+         ", max_total_bytes " + FormatSize(l.max_total_bytes) + ", max_depth " + std::to_string(l.max_depth) +
+         ", copy_max_size " + FormatSize(l.copy_max_size) + "\n";
 }
 
 }  // namespace
@@ -185,10 +183,9 @@ Result<ResolvedProfile> ProfileStore::Resolve(std::string_view profile_name) con
     std::string list;
     for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
     const std::string best = ClosestMatch(profile_name, names);
-    return Fail(ErrorCode::kNotFound,
-                "unknown profile '" + std::string(profile_name) + "'" +
-                    (best.empty() ? "" : " (did you mean '" + best + "'?)") +
-                    "; profiles: " + list);
+    return Fail(ErrorCode::kNotFound, "unknown profile '" + std::string(profile_name) + "'" +
+                                          (best.empty() ? "" : " (did you mean '" + best + "'?)") +
+                                          "; profiles: " + list);
   }
   return Resolve(it->second);
 }
@@ -204,9 +201,8 @@ Result<ResolvedProfile> ProfileStore::Resolve(const ProfileDef& def) const {
   for (const ArtifactRef& ref : def.artifacts) {
     const ArtifactDef* art = FindArtifact(ref.name);
     if (!art || !art->kind) {
-      return Fail(ErrorCode::kNotFound, def.origin + ":" + std::to_string(ref.line) + ":" +
-                                            std::to_string(ref.column) + ": unknown artifact '" +
-                                            ref.name + "'");
+      return Fail(ErrorCode::kNotFound, def.origin + ":" + std::to_string(ref.line) + ":" + std::to_string(ref.column) +
+                                            ": unknown artifact '" + ref.name + "'");
     }
     ResolvedArtifact ra;
     ra.name = art->name;
@@ -224,9 +220,8 @@ Result<ResolvedProfile> ProfileStore::Resolve(const ProfileDef& def) const {
       } else {
         auto d = ParseParamScalar(spec, spec.default_text);
         if (!d) {
-          return Fail(ErrorCode::kInternal, "kind '" + std::string(art->kind->name) +
-                                                "': bad default for '" + std::string(spec.name) +
-                                                "': " + d.error().message);
+          return Fail(ErrorCode::kInternal, "kind '" + std::string(art->kind->name) + "': bad default for '" +
+                                                std::string(spec.name) + "': " + d.error().message);
         }
         ra.parameters.Set(std::string(spec.name), *d);
       }
@@ -243,10 +238,9 @@ Result<ResolvedProfile> ProfileStore::Resolve(const ProfileDef& def) const {
     ra.limits.max_file_size = std::min(ra.limits.max_file_size, out.limits.max_file_size);
     out.artifacts.push_back(std::move(ra));
   }
-  std::stable_sort(out.artifacts.begin(), out.artifacts.end(),
-                   [](const ResolvedArtifact& a, const ResolvedArtifact& b) {
-                     return a.kind->priority < b.kind->priority;
-                   });
+  std::stable_sort(
+      out.artifacts.begin(), out.artifacts.end(),
+      [](const ResolvedArtifact& a, const ResolvedArtifact& b) { return a.kind->priority < b.kind->priority; });
   auto hash = Sha256Hex(CanonicalText(out));
   if (!hash) return std::unexpected(hash.error());
   out.sha256 = *hash;
@@ -271,15 +265,13 @@ Result<std::vector<SourceFile>> ReadProfileDirectory(const std::filesystem::path
       continue;
     }
     if (files.size() >= kMaxYamlFiles) {
-      return Fail(ErrorCode::kLimit, dir.string() + ": more than " +
-                                         std::to_string(kMaxYamlFiles) + " YAML files");
+      return Fail(ErrorCode::kLimit, dir.string() + ": more than " + std::to_string(kMaxYamlFiles) + " YAML files");
     }
     auto text = ReadFileText(p, kMaxYamlFile);
     if (!text) return std::unexpected(text.error());
     files.push_back({p.lexically_relative(dir).generic_string(), p.string(), std::move(*text)});
   }
-  std::sort(files.begin(), files.end(),
-            [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
+  std::sort(files.begin(), files.end(), [](const SourceFile& a, const SourceFile& b) { return a.path < b.path; });
   return files;
 }
 
@@ -328,15 +320,15 @@ Result<std::string> ValidateFile(const std::filesystem::path& path) {
   if (!def) return std::unexpected(def.error());
   auto resolved = store->Resolve(*def);
   if (!resolved) return std::unexpected(resolved.error());
-  return "profile " + resolved->name + " (" + std::to_string(resolved->artifacts.size()) +
-         " artifacts, sha256 " + resolved->sha256 + ") is valid";
+  return "profile " + resolved->name + " (" + std::to_string(resolved->artifacts.size()) + " artifacts, sha256 " +
+         resolved->sha256 + ") is valid";
 }
 
 // ---- expansion and explain ---------------------------------------------------------
 
-Result<std::vector<PatternExpansion>> ExpandArtifactPaths(
-    const ResolvedArtifact& artifact, const ExpansionContext& ctx, DirectoryLister& lister,
-    const std::function<bool(const PathMatch&)>& on_match) {
+Result<std::vector<PatternExpansion>> ExpandArtifactPaths(const ResolvedArtifact& artifact, const ExpansionContext& ctx,
+                                                          DirectoryLister& lister,
+                                                          const std::function<bool(const PathMatch&)>& on_match) {
   std::vector<PatternExpansion> out;
   if (!artifact.kind || !artifact.parameters.Has("paths")) return out;
   GlobOptions options;
@@ -354,25 +346,22 @@ Result<std::vector<PatternExpansion>> ExpandArtifactPaths(
   return out;
 }
 
-std::string ExplainProfile(const ResolvedProfile& profile, const ExpansionContext& ctx,
-                           DirectoryLister& lister) {
+std::string ExplainProfile(const ResolvedProfile& profile, const ExpansionContext& ctx, DirectoryLister& lister) {
   std::string out;
   out += "profile " + profile.name + " (" + Safe(profile.origin) + ")\n";
   out += "  " + profile.description + "\n";
   out += "  sha256 " + profile.sha256 + "\n";
-  out += "  limits: time_limit " + std::to_string(profile.limits.time_limit) +
-         "s, max_output " + FormatSize(profile.limits.max_output) + ", max_file_size " +
-         FormatSize(profile.limits.max_file_size) + "\n";
-  out += "  target: " + std::string(TargetOsName(ctx.os)) + ", root " +
-         Safe(ctx.root) + ", users:";
+  out += "  limits: time_limit " + std::to_string(profile.limits.time_limit) + "s, max_output " +
+         FormatSize(profile.limits.max_output) + ", max_file_size " + FormatSize(profile.limits.max_file_size) + "\n";
+  out += "  target: " + std::string(TargetOsName(ctx.os)) + ", root " + Safe(ctx.root) + ", users:";
   if (ctx.users.empty()) out += " (none)";
   for (const UserProfile& u : ctx.users) out += " " + Safe(u.name);
   out += "\n\nartifacts in run order (nothing is collected by --explain):\n";
   std::size_t index = 0;
   for (const ResolvedArtifact& a : profile.artifacts) {
     ++index;
-    out += "\n" + std::to_string(index) + ". " + a.name + "  [" + std::string(a.kind->name) +
-           ", priority " + std::to_string(a.kind->priority) + "]\n";
+    out += "\n" + std::to_string(index) + ". " + a.name + "  [" + std::string(a.kind->name) + ", priority " +
+           std::to_string(a.kind->priority) + "]\n";
     out += "    " + a.description + "\n";
     if (!a.AppliesTo(ctx.os)) {
       out += "    skipped: not for " + std::string(TargetOsName(ctx.os)) + "\n";
@@ -397,14 +386,16 @@ std::string ExplainProfile(const ResolvedProfile& profile, const ExpansionContex
       for (std::size_t i = 0; i < e.matches.size() && i < kShow; ++i) {
         const PathMatch& m = e.matches[i];
         out += "      -> " + Safe(m.target_path) +
-               (m.is_symlink ? " (symlink, not followed)" : m.is_dir ? " (dir)" : "") + "\n";
+               (m.is_symlink ? " (symlink, not followed)"
+                : m.is_dir   ? " (dir)"
+                             : "") +
+               "\n";
       }
       if (e.matches.size() > kShow) {
         out += "      ... " + std::to_string(e.matches.size() - kShow) + " more\n";
       }
       for (const ExpansionIssue& issue : e.issues) {
-        out += "      ! " + Safe(issue.path) + ": " +
-               Safe(issue.message) + "\n";
+        out += "      ! " + Safe(issue.path) + ": " + Safe(issue.message) + "\n";
       }
       if (e.truncated) out += "      ! stopped at max_files\n";
       if (e.depth_limited) out += "      ! max_depth kept some directories unvisited\n";

@@ -51,8 +51,7 @@ class ProfileStore {
   Result<ResolvedProfile> Resolve(std::string_view profile_name) const;
   Result<ResolvedProfile> Resolve(const ProfileDef& def) const;
   // Parses a profile against this store's artifacts (not added to the store).
-  Result<ProfileDef> ParseProfileText(std::string_view text, std::string_view origin,
-                                      std::string_view file_stem) const;
+  Result<ProfileDef> ParseProfileText(std::string_view text, std::string_view origin, std::string_view file_stem) const;
 
   const ArtifactDef* FindArtifact(std::string_view name) const;
   std::vector<std::string> ArtifactNames() const;
@@ -89,15 +88,14 @@ struct PatternExpansion {
 };
 // With on_match set, matches are streamed to it instead of being stored (see
 // GlobOptions::on_match); returning false stops the expansion.
-Result<std::vector<PatternExpansion>> ExpandArtifactPaths(
-    const ResolvedArtifact& artifact, const ExpansionContext& ctx, DirectoryLister& lister,
-    const std::function<bool(const PathMatch&)>& on_match = {});
+Result<std::vector<PatternExpansion>> ExpandArtifactPaths(const ResolvedArtifact& artifact, const ExpansionContext& ctx,
+                                                          DirectoryLister& lister,
+                                                          const std::function<bool(const PathMatch&)>& on_match = {});
 
 // Text for --explain: the profile's identity and limits, then each artifact
 // in run order with kind, parameters, limits and its expanded paths on the
 // target described by ctx. Host-controlled names are escaped for terminals.
-std::string ExplainProfile(const ResolvedProfile& profile, const ExpansionContext& ctx,
-                           DirectoryLister& lister);
+std::string ExplainProfile(const ResolvedProfile& profile, const ExpansionContext& ctx, DirectoryLister& lister);
 std::string ExplainProfile(const ResolvedProfile& profile, const ExpansionContext& ctx);
 
 }  // namespace trawl::core::profile

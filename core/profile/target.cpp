@@ -69,14 +69,12 @@ std::string TargetPathOf(const std::vector<std::string>& comps, PathStyle style)
 bool FoldCaseFor(TargetOs os) { return os != TargetOs::kLinux; }
 
 std::vector<DirEntry> SortedListing(std::vector<DirEntry> entries) {
-  std::sort(entries.begin(), entries.end(),
-            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  std::sort(entries.begin(), entries.end(), [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
   return entries;
 }
 
 // Finds the entries of host dir `dir` named `name` (folding case if asked).
-std::vector<DirEntry> Lookup(DirectoryLister& lister, const std::string& dir,
-                             std::string_view name, bool fold) {
+std::vector<DirEntry> Lookup(DirectoryLister& lister, const std::string& dir, std::string_view name, bool fold) {
   std::vector<DirEntry> out;
   auto listing = lister.List(dir);
   if (!listing) return out;
@@ -88,8 +86,8 @@ std::vector<DirEntry> Lookup(DirectoryLister& lister, const std::string& dir,
 
 // Resolves a chain of literal components to a host directory, never through a
 // symlink; empty when absent.
-std::string ResolveDir(DirectoryLister& lister, const std::string& root,
-                       const std::vector<std::string>& comps, bool fold) {
+std::string ResolveDir(DirectoryLister& lister, const std::string& root, const std::vector<std::string>& comps,
+                       bool fold) {
   std::string host = root;
   for (const std::string& c : comps) {
     if (c == "." || c == "..") return {};
@@ -133,8 +131,7 @@ Result<std::vector<DirEntry>> FsDirectoryLister::List(const std::string& dir) {
   for (; it != fs::directory_iterator(); it.increment(ec)) {
     if (ec) break;
     if (entries.size() >= max_entries_) {
-      return Fail(ErrorCode::kLimit,
-                  dir + ": more than " + std::to_string(max_entries_) + " entries");
+      return Fail(ErrorCode::kLimit, dir + ": more than " + std::to_string(max_entries_) + " entries");
     }
     DirEntry e;
     e.name = it->path().filename().string();
@@ -153,8 +150,7 @@ Result<std::vector<DirEntry>> FsDirectoryLister::List(const std::string& dir) {
 
 // ---- context -----------------------------------------------------------------
 
-Result<ExpansionContext> MakeExpansionContext(TargetOs os, std::string root,
-                                              DirectoryLister& lister) {
+Result<ExpansionContext> MakeExpansionContext(TargetOs os, std::string root, DirectoryLister& lister) {
   ExpansionContext ctx;
   ctx.os = os;
   ctx.root = NormalizeRoot(std::move(root));
@@ -174,8 +170,7 @@ Result<ExpansionContext> MakeExpansionContext(TargetOs os, std::string root,
     for (const DirEntry& e : SortedListing(std::move(*listing))) {
       if (!e.is_dir || e.is_symlink) continue;  // "All Users" / "Default User" are junctions
       if (EqualsIgnoreCaseAscii(e.name, "Public") || EqualsIgnoreCaseAscii(e.name, "Default") ||
-          EqualsIgnoreCaseAscii(e.name, "Default User") ||
-          EqualsIgnoreCaseAscii(e.name, "All Users")) {
+          EqualsIgnoreCaseAscii(e.name, "Default User") || EqualsIgnoreCaseAscii(e.name, "All Users")) {
         continue;
       }
       add_user(e.name, drive + "\\Users\\" + e.name);

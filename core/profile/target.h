@@ -74,8 +74,7 @@ struct ExpansionContext {
 // <root>/etc/passwd (parsed here, never NSS: root, uid >= 1000 on Linux or
 // >= 500 on macOS, except nobody, whose home exists) plus the folders under
 // <root>/home and <root>/Users ("Shared" excluded); duplicates by home removed.
-Result<ExpansionContext> MakeExpansionContext(TargetOs os, std::string root,
-                                              DirectoryLister& lister);
+Result<ExpansionContext> MakeExpansionContext(TargetOs os, std::string root, DirectoryLister& lister);
 Result<ExpansionContext> MakeExpansionContext(TargetOs os, std::string root);
 // Guesses the OS of the tree at root: Windows/System32 -> windows,
 // System/Library/CoreServices -> macos, else linux.

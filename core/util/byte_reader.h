@@ -19,9 +19,7 @@ namespace trawl::core {
 using Bytes = std::span<const std::byte>;
 
 // Views a string or char buffer as bytes.
-inline Bytes AsBytes(std::string_view s) {
-  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
-}
+inline Bytes AsBytes(std::string_view s) { return {reinterpret_cast<const std::byte*>(s.data()), s.size()}; }
 
 class ByteReader {
  public:

@@ -23,7 +23,7 @@ enum class ErrorCode {
   kNoIdentity,       // no identity matched any recipient stanza
   kLimit,            // a configured limit (size, count, depth, time) was hit
   kNotFound,
-  kInterrupted,      // stopped by a signal or a deadline
+  kInterrupted,  // stopped by a signal or a deadline
   kInternal,
 };
 
@@ -51,10 +51,10 @@ inline std::unexpected<Error> Fail(ErrorCode code, std::string message) {
 
 // Propagates the error of an expression yielding a Result, else evaluates to
 // nothing. For use in functions returning Result<...>.
-#define TRAWL_TRY_VOID(expr)                                      \
-  do {                                                            \
-    auto trawl_try_result_ = (expr);                              \
-    if (!trawl_try_result_) {                                     \
+#define TRAWL_TRY_VOID(expr)                                        \
+  do {                                                              \
+    auto trawl_try_result_ = (expr);                                \
+    if (!trawl_try_result_) {                                       \
       return std::unexpected(std::move(trawl_try_result_.error())); \
-    }                                                             \
+    }                                                               \
   } while (false)

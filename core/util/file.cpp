@@ -9,8 +9,7 @@
 
 namespace trawl::core {
 
-Result<std::vector<std::byte>> ReadFileBytes(const std::filesystem::path& path,
-                                             std::uint64_t max_size) {
+Result<std::vector<std::byte>> ReadFileBytes(const std::filesystem::path& path, std::uint64_t max_size) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return Fail(ErrorCode::kIo, fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
@@ -21,8 +20,7 @@ Result<std::vector<std::byte>> ReadFileBytes(const std::filesystem::path& path,
     in.read(buf, sizeof buf);
     const auto got = static_cast<std::size_t>(in.gcount());
     if (data.size() + got > max_size) {
-      return Fail(ErrorCode::kLimit,
-                  fmt::format("{}: larger than the {} byte limit", path.string(), max_size));
+      return Fail(ErrorCode::kLimit, fmt::format("{}: larger than the {} byte limit", path.string(), max_size));
     }
     const auto* p = reinterpret_cast<const std::byte*>(buf);
     data.insert(data.end(), p, p + got);

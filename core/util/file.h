@@ -15,10 +15,8 @@
 namespace trawl::core {
 
 // Reads a regular file completely; fails with kLimit when it exceeds max_size.
-Result<std::vector<std::byte>> ReadFileBytes(const std::filesystem::path& path,
-                                             std::uint64_t max_size = 1ULL << 30);
-Result<std::string> ReadFileText(const std::filesystem::path& path,
-                                 std::uint64_t max_size = 64ULL << 20);
+Result<std::vector<std::byte>> ReadFileBytes(const std::filesystem::path& path, std::uint64_t max_size = 1ULL << 30);
+Result<std::string> ReadFileText(const std::filesystem::path& path, std::uint64_t max_size = 64ULL << 20);
 Result<void> WriteFileText(const std::filesystem::path& path, std::string_view text);
 
 }  // namespace trawl::core

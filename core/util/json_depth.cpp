@@ -19,22 +19,19 @@ Result<void> CheckJsonNesting(std::string_view text, std::string_view what, std:
       continue;
     }
     switch (c) {
-      case '"':
-        in_string = true;
-        break;
+      case '"': in_string = true; break;
       case '[':
       case '{':
         if (++depth > max_depth) {
-          return Fail(ErrorCode::kLimit, fmt::format("{}: JSON nested deeper than {} levels at byte offset {}",
-                                                     what, max_depth, i));
+          return Fail(ErrorCode::kLimit,
+                      fmt::format("{}: JSON nested deeper than {} levels at byte offset {}", what, max_depth, i));
         }
         break;
       case ']':
       case '}':
         if (depth > 0) --depth;
         break;
-      default:
-        break;
+      default: break;
     }
   }
   return {};

@@ -20,7 +20,6 @@ inline constexpr std::size_t kMaxJsonNesting = 128;
 // Fails with ErrorCode::kLimit, naming `what` and the byte offset, when
 // arrays/objects in `text` nest deeper than `max_depth`. Brackets inside
 // strings do not count. Does not validate the JSON otherwise.
-Result<void> CheckJsonNesting(std::string_view text, std::string_view what,
-                              std::size_t max_depth = kMaxJsonNesting);
+Result<void> CheckJsonNesting(std::string_view text, std::string_view what, std::size_t max_depth = kMaxJsonNesting);
 
 }  // namespace trawl::core

@@ -31,8 +31,7 @@ std::string DecodeUtf16(Bytes bytes, bool stop_at_nul) {
   out.reserve(bytes.size() / 2);
   const std::size_t units = bytes.size() / 2;
   auto unit = [&](std::size_t i) {
-    return static_cast<std::uint32_t>(bytes[2 * i]) |
-           (static_cast<std::uint32_t>(bytes[2 * i + 1]) << 8);
+    return static_cast<std::uint32_t>(bytes[2 * i]) | (static_cast<std::uint32_t>(bytes[2 * i + 1]) << 8);
   };
   for (std::size_t i = 0; i < units; ++i) {
     std::uint32_t u = unit(i);
@@ -61,11 +60,17 @@ std::size_t Utf8SequenceLength(std::string_view s, std::size_t i, std::uint32_t*
     *cp = b0;
     return 1;
   } else if ((b0 & 0xE0) == 0xC0) {
-    len = 2; value = b0 & 0x1F; min = 0x80;
+    len = 2;
+    value = b0 & 0x1F;
+    min = 0x80;
   } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3; value = b0 & 0x0F; min = 0x800;
+    len = 3;
+    value = b0 & 0x0F;
+    min = 0x800;
   } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4; value = b0 & 0x07; min = 0x10000;
+    len = 4;
+    value = b0 & 0x07;
+    min = 0x10000;
   } else {
     return 0;
   }
@@ -217,8 +222,7 @@ bool EqualsIgnoreCaseAscii(std::string_view a, std::string_view b) {
 }
 
 bool EndsWithIgnoreCaseAscii(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() &&
-         EqualsIgnoreCaseAscii(s.substr(s.size() - suffix.size()), suffix);
+  return s.size() >= suffix.size() && EqualsIgnoreCaseAscii(s.substr(s.size() - suffix.size()), suffix);
 }
 
 }  // namespace trawl::core

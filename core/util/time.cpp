@@ -30,8 +30,12 @@ Civil CivilFromSeconds(std::int64_t secs) {
   const unsigned mp = (5 * doy + 2) / 153;
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return Civil{m <= 2 ? y + 1 : y, m, d, static_cast<unsigned>(rem / 3600),
-               static_cast<unsigned>((rem % 3600) / 60), static_cast<unsigned>(rem % 60)};
+  return Civil{m <= 2 ? y + 1 : y,
+               m,
+               d,
+               static_cast<unsigned>(rem / 3600),
+               static_cast<unsigned>((rem % 3600) / 60),
+               static_cast<unsigned>(rem % 60)};
 }
 
 }  // namespace
@@ -45,14 +49,14 @@ std::string FiletimeToIso(std::uint64_t filetime) {
   const std::int64_t secs = FiletimeToUnixSeconds(filetime);
   const auto frac = static_cast<unsigned>(filetime % 10000000ULL);
   const Civil c = CivilFromSeconds(secs);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z", c.year, c.month, c.day, c.hour,
-                     c.minute, c.second, frac);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z", c.year, c.month, c.day, c.hour, c.minute, c.second,
+                     frac);
 }
 
 std::string UnixToIso(std::int64_t seconds, std::uint32_t nanos, int digits) {
   const Civil c = CivilFromSeconds(seconds);
-  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", c.year, c.month, c.day,
-                                c.hour, c.minute, c.second);
+  std::string out =
+      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", c.year, c.month, c.day, c.hour, c.minute, c.second);
   if (digits > 0) {
     std::string frac = fmt::format("{:09}", nanos);
     out += "." + frac.substr(0, static_cast<std::size_t>(digits > 9 ? 9 : digits));
@@ -64,8 +68,7 @@ std::string CompactUtcNow() {
   const auto now = std::chrono::system_clock::now();
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   const Civil c = CivilFromSeconds(secs);
-  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", c.year, c.month, c.day, c.hour, c.minute,
-                     c.second);
+  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", c.year, c.month, c.day, c.hour, c.minute, c.second);
 }
 
 std::string IsoUtcNow() {

@@ -108,17 +108,20 @@ TEST(FakePlatformCollect, EveryKindRunsInProcessWithLiveHostFailures) {
   const fs::path profiles = dir / "profiles";
   auto artifact = [&](const std::string& name, const std::string& kind, const std::string& params) {
     test::WriteFile(profiles / "artifacts/linux/test" / (name + ".yaml"),
-                    "name: linux.test." + name + "\ndescription: fake host test\nrationale: test\n"
-                    "references: [{title: t, source: 'tests/collector/fake_platform_posix_test.cpp'}]\n"
-                    "kind: " + kind + "\nplatforms: [linux]\nparameters:\n" + params);
+                    "name: linux.test." + name +
+                        "\ndescription: fake host test\nrationale: test\n"
+                        "references: [{title: t, source: 'tests/collector/fake_platform_posix_test.cpp'}]\n"
+                        "kind: " +
+                        kind + "\nplatforms: [linux]\nparameters:\n" + params);
   };
   artifact("procs", "processes", "  include_modules: true\n");
   artifact("data", "files", "  paths: ['/data/**']\n  copy: true\n");
   artifact("app", "install_dirs", "  product: testapp\n  paths: ['/opt/testapp']\n");
   artifact("libs", "dir_listing", "  paths: ['/usr/lib']\n  pattern: '*.so'\n");
-  test::WriteFile(profiles / "fake.yaml", "name: fake\ndescription: every kind\nartifacts:\n"
-                                          "  - linux.test.procs\n  - linux.test.data\n  - linux.test.app\n"
-                                          "  - linux.test.libs\n");
+  test::WriteFile(profiles / "fake.yaml",
+                  "name: fake\ndescription: every kind\nartifacts:\n"
+                  "  - linux.test.procs\n  - linux.test.data\n  - linux.test.app\n"
+                  "  - linux.test.libs\n");
   const auto id = core::age::GenerateX25519Identity().value();
   CollectOptions o;
   o.profile = (profiles / "fake.yaml").string();

@@ -35,7 +35,8 @@ class CollectConfigTest : public ::testing::Test {
                     "kind: files\n"
                     "platforms: [linux]\n"
                     "parameters:\n"
-                    "  paths: ['" + (dir_ / "evidence").string() + "/**']\n");
+                    "  paths: ['" +
+                        (dir_ / "evidence").string() + "/**']\n");
     test::WriteFile(stick_ / "profiles/stick.yaml",
                     "name: stick\ndescription: config test\nartifacts: [linux.test.evidence]\n");
   }
@@ -80,11 +81,14 @@ class CollectConfigTest : public ::testing::Test {
 };
 
 TEST_F(CollectConfigTest, TrawlYamlBesideTheBinarySuppliesRecipientsProfileAndOutput) {
-  test::WriteFile(stick_ / "trawl.yaml", "# prepared for the incident\n"
-                                          "recipients:\n  - " + id_.ToRecipient().Encode() + "\n"
-                                          "profile: profiles/stick.yaml\n"
-                                          "output: evidence-out\n"
-                                          "time_limit: 120\n");
+  test::WriteFile(stick_ / "trawl.yaml",
+                  "# prepared for the incident\n"
+                  "recipients:\n  - " +
+                      id_.ToRecipient().Encode() +
+                      "\n"
+                      "profile: profiles/stick.yaml\n"
+                      "output: evidence-out\n"
+                      "time_limit: 120\n");
   auto r = RunStick();
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   // Relative paths in trawl.yaml are relative to the stick, not to the cwd.
@@ -93,8 +97,9 @@ TEST_F(CollectConfigTest, TrawlYamlBesideTheBinarySuppliesRecipientsProfileAndOu
 
 TEST_F(CollectConfigTest, CommandLineWinsOverTrawlYaml) {
   const auto other = core::age::GenerateX25519Identity().value();
-  test::WriteFile(stick_ / "trawl.yaml", "recipients: [" + other.ToRecipient().Encode() + "]\n"
-                                          "profile: profiles/stick.yaml\noutput: evidence-out\n");
+  test::WriteFile(stick_ / "trawl.yaml", "recipients: [" + other.ToRecipient().Encode() +
+                                             "]\n"
+                                             "profile: profiles/stick.yaml\noutput: evidence-out\n");
   auto r = RunStick({"--output", (dir_ / "cli-out").string(), "--recipient", id_.ToRecipient().Encode()});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_FALSE(std::filesystem::exists(stick_ / "evidence-out"));
@@ -102,8 +107,9 @@ TEST_F(CollectConfigTest, CommandLineWinsOverTrawlYaml) {
 }
 
 TEST_F(CollectConfigTest, BrokenTrawlYamlStopsBeforeWritingAndNamesTheLine) {
-  test::WriteFile(stick_ / "trawl.yaml", "profile: profiles/stick.yaml\n"
-                                          "recipient: age1typo\n");
+  test::WriteFile(stick_ / "trawl.yaml",
+                  "profile: profiles/stick.yaml\n"
+                  "recipient: age1typo\n");
   auto r = RunStick({"--output", (dir_ / "out").string()});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_NE(r.err.find((stick_ / "trawl.yaml").string() + ":2:"), std::string::npos) << r.err;

@@ -124,11 +124,15 @@ class CollectFaultsTest : public ::testing::Test {
                     "kind: files\n"
                     "platforms: [linux]\n"
                     "parameters:\n"
-                    "  paths: ['" + tree_.string() + "/**']\n"
-                    "  max_depth: 64\n" + extra_parameters +
-                    "limits:\n"
-                    "  max_files: 1000000\n"
-                    "  max_depth: 64\n" + limits);
+                    "  paths: ['" +
+                        tree_.string() +
+                        "/**']\n"
+                        "  max_depth: 64\n" +
+                        extra_parameters +
+                        "limits:\n"
+                        "  max_files: 1000000\n"
+                        "  max_depth: 64\n" +
+                        limits);
     test::WriteFile(root / "fault.yaml",
                     "name: fault\ndescription: the fault-test tree\nartifacts:\n  - linux.test.fault_tree\n");
     return root / "fault.yaml";
@@ -136,9 +140,9 @@ class CollectFaultsTest : public ::testing::Test {
 
   std::vector<std::string> Argv(const fs::path& profile, const std::vector<std::string>& prefix = {}) {
     std::vector<std::string> argv = prefix;
-    for (const std::string& a : {collect_, std::string("--profile"), profile.string(), std::string("--output"),
-                                 out_.string(), std::string("--recipient"), id_.ToRecipient().Encode(),
-                                 std::string("--quiet")}) {
+    for (const std::string& a :
+         {collect_, std::string("--profile"), profile.string(), std::string("--output"), out_.string(),
+          std::string("--recipient"), id_.ToRecipient().Encode(), std::string("--quiet")}) {
       argv.push_back(a);
     }
     return argv;
@@ -500,8 +504,10 @@ class CollectOutputFullTest : public CollectFaultsTest {
     ::setenv("LSAN_OPTIONS", ("suppressions=" + supp + (had_lsan_ ? ":" + saved_lsan_ : "")).c_str(), 1);
   }
   void TearDown() override {
-    if (had_lsan_) ::setenv("LSAN_OPTIONS", saved_lsan_.c_str(), 1);
-    else ::unsetenv("LSAN_OPTIONS");
+    if (had_lsan_)
+      ::setenv("LSAN_OPTIONS", saved_lsan_.c_str(), 1);
+    else
+      ::unsetenv("LSAN_OPTIONS");
     CollectFaultsTest::TearDown();
   }
   void ExpectStoppedClearly(int rc, const std::string& out) {

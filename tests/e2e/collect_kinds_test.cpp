@@ -46,8 +46,9 @@ TEST(CollectKinds, CopyMaxTotalStopsCopyingForThatArtifact) {
                     "  paths: ['/opt/testapp']\n"
                     "  copy_small_files_max: 1MiB\n" +
                         (cap.empty() ? std::string() : "  copy_max_total: " + cap + "\n"));
-    test::WriteFile(profiles / "capped.yaml", "name: capped\ndescription: one install folder\n"
-                                              "artifacts:\n  - linux.test.testapp\n");
+    test::WriteFile(profiles / "capped.yaml",
+                    "name: capped\ndescription: one install folder\n"
+                    "artifacts:\n  - linux.test.testapp\n");
   };
   auto collect = [&](const std::string& cap) {
     write_profile(cap);

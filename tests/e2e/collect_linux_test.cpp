@@ -148,8 +148,8 @@ TEST_F(CollectLinuxTest, FindsMappedLibraryCopyAndDeletedExecutable) {
   // The last line names the archive with its SHA-256, as sha256sum prints it.
   EXPECT_NE(r.out.find(Sha256File(archives[0]) + "  " + archives[0].string()), std::string::npos) << r.out;
   // The real age CLI decrypts it and unzip accepts the zip.
-  auto dec = test::RunCommand({"age", "-d", "-i", key_file_.string(), "-o", (dir_ / "c.zip").string(),
-                               archives[0].string()});
+  auto dec =
+      test::RunCommand({"age", "-d", "-i", key_file_.string(), "-o", (dir_ / "c.zip").string(), archives[0].string()});
   ASSERT_EQ(dec.exit_code, 0) << dec.err;
   EXPECT_EQ(test::RunCommand({"unzip", "-tq", (dir_ / "c.zip").string()}).exit_code, 0);
 
@@ -194,8 +194,8 @@ TEST_F(CollectLinuxTest, TimeBudgetClosesAValidPartialArchive) {
   EXPECT_TRUE(c.verified);
   EXPECT_EQ(c.manifest["result"], "partial");
   EXPECT_NE(c.manifest["limits_hit"].dump().find("time_limit"), std::string::npos);
-  auto v = test::RunCommand({(test::BinDir() / "trawl-triage").string(), "verify", "-i", key_file_.string(),
-                             archives[0].string()});
+  auto v = test::RunCommand(
+      {(test::BinDir() / "trawl-triage").string(), "verify", "-i", key_file_.string(), archives[0].string()});
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
 }
 
@@ -290,7 +290,8 @@ TEST_F(CollectLinuxTest, RefusesUnencryptedOutputAndBadArguments) {
   EXPECT_NE(r.err.find("--no-encrypt"), std::string::npos) << r.err;
   auto bad = test::RunCommand({collect_, "--recipient", "age1notakey", "--output", (dir_ / "out").string()});
   EXPECT_EQ(bad.exit_code, 2);
-  auto missing = test::RunCommand({collect_, "--profile", "no-such-profile", "--recipient", id_.ToRecipient().Encode()});
+  auto missing =
+      test::RunCommand({collect_, "--profile", "no-such-profile", "--recipient", id_.ToRecipient().Encode()});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.err.find("no-such-profile"), std::string::npos) << missing.err;
 }

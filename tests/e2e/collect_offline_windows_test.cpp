@@ -46,8 +46,8 @@ TEST(CollectOfflineWindowsTest, MountedVolumeYieldsPrefetchInstallDirsAndSystemL
 
   auto id = core::age::GenerateX25519Identity().value();
   auto r = test::RunCommand({(test::BinDir() / "trawl-collect").string(), "--root", root.string(), "--target-os",
-                             "windows", "--profile", "default", "--recipient", id.ToRecipient().Encode(),
-                             "--output", (dir / "out").string(), "--quiet"});
+                             "windows", "--profile", "default", "--recipient", id.ToRecipient().Encode(), "--output",
+                             (dir / "out").string(), "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   std::filesystem::path archive;
   for (const auto& e : std::filesystem::directory_iterator(dir / "out")) {

@@ -25,8 +25,8 @@ TEST(TriageCliTest, DecryptsWhatTheAgeCliEncryptsWithAnAgeKeygenKey) {
   test::WriteFile(dir / "plain.bin", payload);
   auto enc = test::RunCommand({"age", "-r", recipient, "-o", (dir / "x.age").string(), (dir / "plain.bin").string()});
   ASSERT_EQ(enc.exit_code, 0) << enc.err;
-  auto dec = test::RunCommand({Triage(), "decrypt", "--raw", "-i", (dir / "k.txt").string(),
-                               (dir / "x.age").string(), "-o", (dir / "out.bin").string()});
+  auto dec = test::RunCommand({Triage(), "decrypt", "--raw", "-i", (dir / "k.txt").string(), (dir / "x.age").string(),
+                               "-o", (dir / "out.bin").string()});
   ASSERT_EQ(dec.exit_code, 0) << dec.out << dec.err;
   EXPECT_EQ(test::ReadFile(dir / "out.bin"), payload);
 
@@ -34,8 +34,8 @@ TEST(TriageCliTest, DecryptsWhatTheAgeCliEncryptsWithAnAgeKeygenKey) {
   std::string bytes = test::ReadFile(dir / "x.age");
   bytes[bytes.size() - 100] = static_cast<char>(bytes[bytes.size() - 100] ^ 0x40);
   test::WriteFile(dir / "bad.age", bytes);
-  auto bad = test::RunCommand({Triage(), "decrypt", "--raw", "-i", (dir / "k.txt").string(),
-                               (dir / "bad.age").string(), "-o", (dir / "bad.bin").string()});
+  auto bad = test::RunCommand({Triage(), "decrypt", "--raw", "-i", (dir / "k.txt").string(), (dir / "bad.age").string(),
+                               "-o", (dir / "bad.bin").string()});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("authentication"), std::string::npos) << bad.err;
   EXPECT_FALSE(std::filesystem::exists(dir / "bad.bin"));
@@ -59,9 +59,9 @@ TEST(TriageCliTest, VerifySaysOkThenFailsAfterOneFlippedByte) {
   // A small offline collection, so the test does not depend on this host.
   test::WriteFile(dir / "vol/etc/hostname", "testhost\n");
   test::WriteFile(dir / "vol/opt/zoom/zoom", "#!/bin/sh\n");
-  auto c = test::RunCommand({(test::BinDir() / "trawl-collect").string(), "--root", (dir / "vol").string(),
-                             "--target-os", "linux", "--recipient", recipient, "--output", (dir / "out").string(),
-                             "--quiet"});
+  auto c =
+      test::RunCommand({(test::BinDir() / "trawl-collect").string(), "--root", (dir / "vol").string(), "--target-os",
+                        "linux", "--recipient", recipient, "--output", (dir / "out").string(), "--quiet"});
   ASSERT_EQ(c.exit_code, 0) << c.out << c.err;
   std::filesystem::path archive;
   for (const auto& e : std::filesystem::directory_iterator(dir / "out")) {
@@ -73,8 +73,8 @@ TEST(TriageCliTest, VerifySaysOkThenFailsAfterOneFlippedByte) {
   EXPECT_EQ(ok.out.rfind("OK", 0), 0u) << ok.out;
   // The age CLI agrees, and the zip inside passes unzip -t.
   if (test::HaveTool("age")) {
-    auto d = test::RunCommand({"age", "-d", "-i", (dir / "k.txt").string(), "-o", (dir / "c.zip").string(),
-                               archive.string()});
+    auto d = test::RunCommand(
+        {"age", "-d", "-i", (dir / "k.txt").string(), "-o", (dir / "c.zip").string(), archive.string()});
     ASSERT_EQ(d.exit_code, 0) << d.err;
     EXPECT_EQ(test::RunCommand({"unzip", "-tq", (dir / "c.zip").string()}).exit_code, 0);
   }

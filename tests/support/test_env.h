@@ -50,8 +50,7 @@ bool HaveTool(const std::string& name);
 // win64 test build: libstdc++ for mingw-w64 cannot create links, and Windows
 // needs a privilege for them. On POSIX a failure throws
 // std::filesystem::filesystem_error and fails the test.
-std::string TryCreateSymlink(const std::filesystem::path& target, const std::filesystem::path& link,
-                             bool directory);
+std::string TryCreateSymlink(const std::filesystem::path& target, const std::filesystem::path& link, bool directory);
 
 void WriteFile(const std::filesystem::path& path, const std::string& bytes);
 std::string ReadFile(const std::filesystem::path& path);

@@ -66,9 +66,18 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
     pollfd fds[3];
     int n = 0;
     int out_idx = -1, err_idx = -1, in_idx = -1;
-    if (out_open) { fds[n] = {out_pipe[0], POLLIN, 0}; out_idx = n++; }
-    if (err_open) { fds[n] = {err_pipe[0], POLLIN, 0}; err_idx = n++; }
-    if (in_open) { fds[n] = {in_pipe[1], POLLOUT, 0}; in_idx = n++; }
+    if (out_open) {
+      fds[n] = {out_pipe[0], POLLIN, 0};
+      out_idx = n++;
+    }
+    if (err_open) {
+      fds[n] = {err_pipe[0], POLLIN, 0};
+      err_idx = n++;
+    }
+    if (in_open) {
+      fds[n] = {in_pipe[1], POLLOUT, 0};
+      in_idx = n++;
+    }
     if (poll(fds, static_cast<nfds_t>(n), -1) < 0) continue;
     if (in_idx >= 0 && (fds[in_idx].revents & (POLLOUT | POLLERR | POLLHUP))) {
       ssize_t w = write(in_pipe[1], stdin_text.data() + written, stdin_text.size() - written);
@@ -80,13 +89,21 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
     }
     if (out_idx >= 0 && (fds[out_idx].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t r = read(out_pipe[0], buf, sizeof buf);
-      if (r > 0) result.out.append(buf, static_cast<std::size_t>(r));
-      else { close(out_pipe[0]); out_open = false; }
+      if (r > 0)
+        result.out.append(buf, static_cast<std::size_t>(r));
+      else {
+        close(out_pipe[0]);
+        out_open = false;
+      }
     }
     if (err_idx >= 0 && (fds[err_idx].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t r = read(err_pipe[0], buf, sizeof buf);
-      if (r > 0) result.err.append(buf, static_cast<std::size_t>(r));
-      else { close(err_pipe[0]); err_open = false; }
+      if (r > 0)
+        result.err.append(buf, static_cast<std::size_t>(r));
+      else {
+        close(err_pipe[0]);
+        err_open = false;
+      }
     }
   }
   if (in_open) close(in_pipe[1]);
@@ -107,8 +124,7 @@ bool HaveTool(const std::string& name) {
   return false;
 }
 
-std::string TryCreateSymlink(const std::filesystem::path& target, const std::filesystem::path& link,
-                             bool directory) {
+std::string TryCreateSymlink(const std::filesystem::path& target, const std::filesystem::path& link, bool directory) {
   // Links always work here: a failure is a broken test host, not a skip.
   if (directory) {
     std::filesystem::create_directory_symlink(target, link);

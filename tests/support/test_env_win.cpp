@@ -23,8 +23,7 @@ bool HaveTool(const std::string& /*name*/) { return false; }
 // libstdc++ for mingw-w64 answers every link request with "Function not
 // implemented". Should a later one report success, the link must also be
 // visible as one, or the link-specific checks would test nothing.
-std::string TryCreateSymlink(const std::filesystem::path& target, const std::filesystem::path& link,
-                             bool directory) {
+std::string TryCreateSymlink(const std::filesystem::path& target, const std::filesystem::path& link, bool directory) {
   std::error_code ec;
   if (directory) {
     std::filesystem::create_directory_symlink(target, link, ec);

@@ -71,12 +71,11 @@ ZipBuilder& ZipBuilder::AddSymlink(std::string_view name, std::string_view targe
   return AddMember(name, target, false, 0120777);
 }
 
-ZipBuilder& ZipBuilder::AddMember(std::string_view name, std::string_view data, bool deflate,
-                                  std::uint32_t unix_mode) {
+ZipBuilder& ZipBuilder::AddMember(std::string_view name, std::string_view data, bool deflate, std::uint32_t unix_mode) {
   const std::string packed = deflate ? Deflate(data) : std::string(data);
   const std::uint16_t method = deflate ? kMethodDeflate : kMethodStored;
-  const auto crc = static_cast<std::uint32_t>(
-      crc32(0L, reinterpret_cast<const Bytef*>(data.data()), Fit32(data.size(), "member")));
+  const auto crc =
+      static_cast<std::uint32_t>(crc32(0L, reinterpret_cast<const Bytef*>(data.data()), Fit32(data.size(), "member")));
   const std::uint32_t offset = Fit32(members_.size(), "archive");
   const std::uint16_t name_len = Fit16(name.size(), "member name");
   // The fields local and central headers share, from "version needed" to
@@ -152,15 +151,17 @@ std::string ManifestText(const nlohmann::json& entries, const nlohmann::json& fi
                       {"result", "complete"},
                       {"entries", entries}};
   for (auto it = fields.begin(); it != fields.end(); ++it) {
-    if (it.value().is_null()) m.erase(it.key());
-    else m[it.key()] = it.value();
+    if (it.value().is_null())
+      m.erase(it.key());
+    else
+      m[it.key()] = it.value();
   }
   return m.dump();
 }
 
 nlohmann::json MemberEntry(std::string_view archive_path, std::string_view data) {
-  return {{"archive_path", archive_path}, {"source_path", ""}, {"type", "records"},
-          {"size", data.size()},          {"sha256", ManifestSha256(data)}, {"status", "ok"}};
+  return {{"archive_path", archive_path},   {"source_path", ""}, {"type", "records"}, {"size", data.size()},
+          {"sha256", ManifestSha256(data)}, {"status", "ok"}};
 }
 
 }  // namespace trawl::test

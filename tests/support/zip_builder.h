@@ -33,8 +33,7 @@ class ZipBuilder {
   void WriteTo(const std::filesystem::path& path) const;
 
  private:
-  ZipBuilder& AddMember(std::string_view name, std::string_view data, bool deflate,
-                        std::uint32_t unix_mode);
+  ZipBuilder& AddMember(std::string_view name, std::string_view data, bool deflate, std::uint32_t unix_mode);
 
   std::string members_;  // local headers and data, in order
   std::string central_;  // central directory headers, in the same order

@@ -90,12 +90,11 @@ TEST(ZipBuilderTest, InfoZipAgrees) {
     for (std::string f; fields >> f;) row.push_back(f);
     if (row.size() == 9 && row[2] == "unx") rows.push_back({row[0], row[3], row[5], row[8]});
   }
-  const std::vector<std::vector<std::string>> want = {
-      {"-rw-r--r--", "100000", "defN", "a/deflated.txt"},
-      {"-rw-r--r--", "70000", "stor", "a/stored.bin"},
-      {"-rw-r--r--", "0", "defN", "empty"},
-      {"lrwxrwxrwx", "14", "stor", "link"},
-      {"-rw-r--r--", "5", "defN", "a/deflated.txt"}};
+  const std::vector<std::vector<std::string>> want = {{"-rw-r--r--", "100000", "defN", "a/deflated.txt"},
+                                                      {"-rw-r--r--", "70000", "stor", "a/stored.bin"},
+                                                      {"-rw-r--r--", "0", "defN", "empty"},
+                                                      {"lrwxrwxrwx", "14", "stor", "link"},
+                                                      {"-rw-r--r--", "5", "defN", "a/deflated.txt"}};
   EXPECT_EQ(rows, want) << info.out;
 }
 

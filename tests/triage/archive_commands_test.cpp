@@ -110,8 +110,7 @@ TEST_F(TriageCommandsTest, HostileNamesDoNotReachTheTerminalRaw) {
            "names");
   const Output v = Verify(age_file);
   EXPECT_NE(v.rc, kExitOk) << "a hostile archive verified";
-  EXPECT_NE((v.out + v.err).find("pwned"), std::string::npos) << "the problem is not named:\n"
-                                                              << v.out << v.err;
+  EXPECT_NE((v.out + v.err).find("pwned"), std::string::npos) << "the problem is not named:\n" << v.out << v.err;
   ExpectNoControlBytes(v, "verify");
   // Where a name cannot be a file name (control bytes on Windows), decrypt
   // stops with an error naming it: escaped too.
@@ -124,14 +123,12 @@ TEST_F(TriageCommandsTest, HostileNamesDoNotReachTheTerminalRaw) {
 // that is a file cannot be created; on Windows neither can a name holding
 // control bytes) reached the terminal unescaped.
 TEST_F(TriageCommandsTest, ExtractionErrorsNamingAMemberAreEscaped) {
-  const fs::path age_file = Seal(test::ZipBuilder()
-                                     .Add("records/\x1b]0;pwned\x07", "a file")
-                                     .Add("records/\x1b]0;pwned\x07/below.jsonl", "x"),
-                                 "below-file");
+  const fs::path age_file = Seal(
+      test::ZipBuilder().Add("records/\x1b]0;pwned\x07", "a file").Add("records/\x1b]0;pwned\x07/below.jsonl", "x"),
+      "below-file");
   const Output d = Decrypt(age_file, dir_ / "out");
   EXPECT_NE(d.rc, kExitOk) << d.out << d.err;
-  EXPECT_NE((d.out + d.err).find("pwned"), std::string::npos) << "the member is not named:\n"
-                                                              << d.out << d.err;
+  EXPECT_NE((d.out + d.err).find("pwned"), std::string::npos) << "the member is not named:\n" << d.out << d.err;
   ExpectNoControlBytes(d, "decrypt");
 }
 
@@ -155,8 +152,7 @@ TEST_F(TriageCommandsTest, SqlAndHtmlNamesAreExtractedAsData) {
   const Output d = Decrypt(Seal(zip, "data-names"), dir_ / "out");
   EXPECT_EQ(d.rc, kExitOk) << d.out << d.err;
   EXPECT_TRUE(fs::exists(dir_ / "out/records/'; DROP TABLE files; --.jsonl")) << d.out << d.err;
-  if (!angle_brackets)
-    GTEST_SKIP() << "this file system takes no '<' in names: HTML member not tried";
+  if (!angle_brackets) GTEST_SKIP() << "this file system takes no '<' in names: HTML member not tried";
   EXPECT_TRUE(fs::exists(dir_ / "out/records/<script>alert(1)</script>.jsonl")) << d.out << d.err;
 }
 
@@ -169,10 +165,12 @@ TEST_F(TriageCommandsTest, VerifiedManifestFieldsAreTypeCheckedAndEscaped) {
   const std::string entries = json::array({test::MemberEntry("records/a.jsonl", data)}).dump();
   // Consistent but hostile: a hostname holding escapes verifies and is printed escaped.
   {
-    const fs::path age_file = Seal(test::ZipBuilder().Add("records/a.jsonl", data).Add(
-                                       "manifest.json", test::ManifestText(json::parse(entries),
-                                                                           {{"host", {{"hostname", "\x1b]0;pwned\x07"}}}})),
-                                   "consistent");
+    const fs::path age_file =
+        Seal(test::ZipBuilder()
+                 .Add("records/a.jsonl", data)
+                 .Add("manifest.json",
+                      test::ManifestText(json::parse(entries), {{"host", {{"hostname", "\x1b]0;pwned\x07"}}}})),
+             "consistent");
     auto report = core::archive::VerifyArchive(age_file, ids_);
     ASSERT_TRUE(report && report->ok) << (report ? "problems" : report.error().ToString());
     Output v;
@@ -189,8 +187,9 @@ TEST_F(TriageCommandsTest, VerifiedManifestFieldsAreTypeCheckedAndEscaped) {
       {{{"result", "\x1b]0;pwned\x07"}}, "is not one of complete, partial, aborted, continued"},
       {{{"part", "one"}}, "part: expected an unsigned integer"}};
   for (const auto& [fields, needle] : wrong) {
-    const fs::path age_file = Seal(test::ZipBuilder().Add("records/a.jsonl", data).Add(
-                                       "manifest.json", test::ManifestText(json::parse(entries), fields)),
+    const fs::path age_file = Seal(test::ZipBuilder()
+                                       .Add("records/a.jsonl", data)
+                                       .Add("manifest.json", test::ManifestText(json::parse(entries), fields)),
                                    "wrong-type");
     Output v;
     ASSERT_NO_THROW(v = Verify(age_file));

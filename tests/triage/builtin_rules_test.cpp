@@ -23,11 +23,13 @@ class TriageBuiltinRules : public ::testing::Test {
     ASSERT_TRUE(db) << db.error().ToString();
     db_ = std::move(*db);
     Exec("INSERT INTO hosts (id, hostname) VALUES (1, 'WIN'), (2, 'LNX')");
-    Exec("INSERT INTO collections (id, host_id, archive_name, archive_sha256, ingested_at) VALUES "
-         "(1, 1, 'a', 'x1', 'now'), (2, 2, 'b', 'x2', 'now')");
-    Exec("INSERT INTO dir_entries (collection_id, host_id, dir, name, type, name_lc, dir_lc) VALUES "
-         "(1, 1, 'C:\\Windows\\System32', 'winscard.dll', 'file', 'winscard.dll', 'c:\\windows\\system32'),"
-         "(1, 1, 'C:\\Windows\\SysWOW64', 'version.dll', 'file', 'version.dll', 'c:\\windows\\syswow64')");
+    Exec(
+        "INSERT INTO collections (id, host_id, archive_name, archive_sha256, ingested_at) VALUES "
+        "(1, 1, 'a', 'x1', 'now'), (2, 2, 'b', 'x2', 'now')");
+    Exec(
+        "INSERT INTO dir_entries (collection_id, host_id, dir, name, type, name_lc, dir_lc) VALUES "
+        "(1, 1, 'C:\\Windows\\System32', 'winscard.dll', 'file', 'winscard.dll', 'c:\\windows\\system32'),"
+        "(1, 1, 'C:\\Windows\\SysWOW64', 'version.dll', 'file', 'version.dll', 'c:\\windows\\syswow64')");
   }
   void Exec(const std::string& sql) { ASSERT_TRUE(db_->Exec(sql)) << sql; }
   void File(const std::string& path, const std::string& extra_cols = "", const std::string& extra_vals = "") {
@@ -53,17 +55,28 @@ class TriageBuiltinRules : public ::testing::Test {
 };
 
 TEST_F(TriageBuiltinRules, PrefetchSideLoadAndKnownHosts) {
-  Exec("INSERT INTO prefetch (id, collection_id, host_id, archive_path, path, executable, executable_lc, exe_dir_lc, last_run) VALUES "
-       "(1, 1, 1, 'a1', 'C:\\Windows\\Prefetch\\TPMVSCMGRSVR.EXE-1.pf', 'TPMVSCMGRSVR.EXE', 'tpmvscmgrsvr.exe', '\\programdata\\tpm', '2023-03-01'),"
-       "(2, 1, 1, 'a2', 'C:\\Windows\\Prefetch\\TPMVSCMGRSVR.EXE-2.pf', 'TPMVSCMGRSVR.EXE', 'tpmvscmgrsvr.exe', '\\windows\\system32', '2023-03-01'),"
-       "(3, 1, 1, 'a3', 'C:\\Windows\\Prefetch\\NOTEPAD.EXE-3.pf', 'NOTEPAD.EXE', 'notepad.exe', '\\windows\\system32', '2023-03-01')");
-  Exec("INSERT INTO prefetch_files (prefetch_id, host_id, path, rel_path_lc, dir_lc, name_lc) VALUES "
-       "(1, 1, '\\VOLUME{1}\\PROGRAMDATA\\TPM\\WINSCARD.DLL', '\\programdata\\tpm\\winscard.dll', '\\programdata\\tpm', 'winscard.dll'),"
-       "(2, 1, '\\VOLUME{1}\\WINDOWS\\SYSTEM32\\WINSCARD.DLL', '\\windows\\system32\\winscard.dll', '\\windows\\system32', 'winscard.dll'),"
-       "(3, 1, '\\VOLUME{1}\\WINDOWS\\SYSTEM32\\WINSCARD.DLL', '\\windows\\system32\\winscard.dll', '\\windows\\system32', 'winscard.dll')");
+  Exec(
+      "INSERT INTO prefetch (id, collection_id, host_id, archive_path, path, executable, executable_lc, exe_dir_lc, "
+      "last_run) VALUES "
+      "(1, 1, 1, 'a1', 'C:\\Windows\\Prefetch\\TPMVSCMGRSVR.EXE-1.pf', 'TPMVSCMGRSVR.EXE', 'tpmvscmgrsvr.exe', "
+      "'\\programdata\\tpm', '2023-03-01'),"
+      "(2, 1, 1, 'a2', 'C:\\Windows\\Prefetch\\TPMVSCMGRSVR.EXE-2.pf', 'TPMVSCMGRSVR.EXE', 'tpmvscmgrsvr.exe', "
+      "'\\windows\\system32', '2023-03-01'),"
+      "(3, 1, 1, 'a3', 'C:\\Windows\\Prefetch\\NOTEPAD.EXE-3.pf', 'NOTEPAD.EXE', 'notepad.exe', '\\windows\\system32', "
+      "'2023-03-01')");
+  Exec(
+      "INSERT INTO prefetch_files (prefetch_id, host_id, path, rel_path_lc, dir_lc, name_lc) VALUES "
+      "(1, 1, '\\VOLUME{1}\\PROGRAMDATA\\TPM\\WINSCARD.DLL', '\\programdata\\tpm\\winscard.dll', '\\programdata\\tpm', "
+      "'winscard.dll'),"
+      "(2, 1, '\\VOLUME{1}\\WINDOWS\\SYSTEM32\\WINSCARD.DLL', '\\windows\\system32\\winscard.dll', "
+      "'\\windows\\system32', 'winscard.dll'),"
+      "(3, 1, '\\VOLUME{1}\\WINDOWS\\SYSTEM32\\WINSCARD.DLL', '\\windows\\system32\\winscard.dll', "
+      "'\\windows\\system32', 'winscard.dll')");
   auto f = Run();
-  EXPECT_EQ(f["sideload.prefetch_system_dll_elsewhere"], std::set<std::string>{"C:\\Windows\\Prefetch\\TPMVSCMGRSVR.EXE-1.pf"});
-  EXPECT_EQ(f["supply_chain.prefetch_known_host_own_folder"], std::set<std::string>{"C:\\Windows\\Prefetch\\TPMVSCMGRSVR.EXE-1.pf"});
+  EXPECT_EQ(f["sideload.prefetch_system_dll_elsewhere"],
+            std::set<std::string>{"C:\\Windows\\Prefetch\\TPMVSCMGRSVR.EXE-1.pf"});
+  EXPECT_EQ(f["supply_chain.prefetch_known_host_own_folder"],
+            std::set<std::string>{"C:\\Windows\\Prefetch\\TPMVSCMGRSVR.EXE-1.pf"});
 }
 
 TEST_F(TriageBuiltinRules, WindowsFileRules) {
@@ -81,8 +94,9 @@ TEST_F(TriageBuiltinRules, WindowsFileRules) {
   File("C:\\tt\\x_trader\\bin\\x_trader.exe", ", product", ", 'tt-xtrader'");
   auto f = Run({{"ab", "md5", 0, "", "", 0}});
   EXPECT_EQ(f["ioc.3cx_hashes"].size(), 1u);
-  EXPECT_EQ(f["supply_chain.3cx_affected_version"],
-            std::set<std::string>{"C:\\Users\\bob\\AppData\\Local\\Programs\\3CXDesktopApp\\app-18.12.416\\ffmpeg.dll"});
+  EXPECT_EQ(
+      f["supply_chain.3cx_affected_version"],
+      std::set<std::string>{"C:\\Users\\bob\\AppData\\Local\\Programs\\3CXDesktopApp\\app-18.12.416\\ffmpeg.dll"});
   EXPECT_EQ(f["pe.signed_digest_mismatch"], std::set<std::string>{"C:\\Vendor\\signed.exe"});
   EXPECT_EQ(f["pe.authenticode_padding_anomaly"], std::set<std::string>{"C:\\Vendor\\padded.dll"});
   EXPECT_EQ(f["pe.unsigned_dll_in_signed_app_dir"], std::set<std::string>{"C:\\Vendor\\plain.dll"});
@@ -107,13 +121,15 @@ TEST_F(TriageBuiltinRules, UserIocListMatches) {
 }
 
 TEST_F(TriageBuiltinRules, LinuxLiveRules) {
-  Exec("INSERT INTO processes (collection_id, host_id, pid, exe, exe_deleted, exe_name_lc) VALUES "
-       "(2, 2, 100, '/tmp/.x/implant', 1, 'implant'), (2, 2, 101, '/usr/bin/bash', 0, 'bash')");
-  Exec("INSERT INTO modules (collection_id, host_id, pid, path, kind, name_lc, dir_lc, ext_lc) VALUES "
-       "(2, 2, 100, '/memfd:payload (deleted)', 'memfd', '', '', ''),"
-       "(2, 2, 100, '', 'anon_exec', '', '', ''),"
-       "(2, 2, 101, '/dev/shm/libx.so', 'file', 'libx.so', '/dev/shm', 'so'),"
-       "(2, 2, 101, '/usr/lib/x86_64-linux-gnu/libc.so.6', 'file', 'libc.so.6', '/usr/lib/x86_64-linux-gnu', '6')");
+  Exec(
+      "INSERT INTO processes (collection_id, host_id, pid, exe, exe_deleted, exe_name_lc) VALUES "
+      "(2, 2, 100, '/tmp/.x/implant', 1, 'implant'), (2, 2, 101, '/usr/bin/bash', 0, 'bash')");
+  Exec(
+      "INSERT INTO modules (collection_id, host_id, pid, path, kind, name_lc, dir_lc, ext_lc) VALUES "
+      "(2, 2, 100, '/memfd:payload (deleted)', 'memfd', '', '', ''),"
+      "(2, 2, 100, '', 'anon_exec', '', '', ''),"
+      "(2, 2, 101, '/dev/shm/libx.so', 'file', 'libx.so', '/dev/shm', 'so'),"
+      "(2, 2, 101, '/usr/lib/x86_64-linux-gnu/libc.so.6', 'file', 'libc.so.6', '/usr/lib/x86_64-linux-gnu', '6')");
   auto f = Run();
   EXPECT_EQ(f["linux.process_deleted_exe"], std::set<std::string>{"100 /tmp/.x/implant"});
   EXPECT_EQ(f["linux.memfd_or_anon_exec"].size(), 2u);

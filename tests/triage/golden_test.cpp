@@ -30,7 +30,8 @@ constexpr const char* kMingw = "x86_64-w64-mingw32-gcc-posix";
 constexpr const char* kEvilName = "<img src=x onerror=alert(1)>.dll";
 
 const char* kPrefetchFiles[] = {
-    "dfir-artifact-museum/Win10/en_windows_10_consumer_editions_version_1903_updated_dec_2020_x64_dvd_f911c5f0.iso/CMD.EXE-0BD30981.pf",
+    "dfir-artifact-museum/Win10/en_windows_10_consumer_editions_version_1903_updated_dec_2020_x64_dvd_f911c5f0.iso/"
+    "CMD.EXE-0BD30981.pf",
     "dfir-artifact-museum/Win7/STIKYNOT.EXE-7E5B28DC.pf",
     "velociraptor/VELOCIRAPTOR.EXE-DB95245D.pf",
 };
@@ -47,8 +48,10 @@ class TriageGolden : public ::testing::Test {
     test::WriteFile(*dir_ / "dll.c",
                     "#include <windows.h>\n__declspec(dllexport) int TrawlFixture(int a){return a+1;}\n"
                     "BOOL WINAPI DllMain(HINSTANCE h,DWORD r,LPVOID p){(void)h;(void)r;(void)p;return TRUE;}\n");
-    auto e = RunCommand({kMingw, "-O1", "-s", "-o", (*dir_ / "TpmVscMgrSvr.exe").string(), (*dir_ / "exe.c").string(), "-lwinscard"});
-    auto d = RunCommand({kMingw, "-O1", "-s", "-shared", "-o", (*dir_ / "fixture.dll").string(), (*dir_ / "dll.c").string()});
+    auto e = RunCommand(
+        {kMingw, "-O1", "-s", "-o", (*dir_ / "TpmVscMgrSvr.exe").string(), (*dir_ / "exe.c").string(), "-lwinscard"});
+    auto d = RunCommand(
+        {kMingw, "-O1", "-s", "-shared", "-o", (*dir_ / "fixture.dll").string(), (*dir_ / "dll.c").string()});
     built_ = e.exit_code == 0 && d.exit_code == 0;
     if (!built_) build_log_ = e.err + d.err;
   }
@@ -58,7 +61,8 @@ class TriageGolden : public ::testing::Test {
   }
 
   void SetUp() override {
-    if (!test::HaveTool(kMingw)) GTEST_SKIP() << kMingw << " is not installed (apt-get install gcc-mingw-w64-x86-64-posix)";
+    if (!test::HaveTool(kMingw))
+      GTEST_SKIP() << kMingw << " is not installed (apt-get install gcc-mingw-w64-x86-64-posix)";
     ASSERT_TRUE(built_) << build_log_;
     ASSERT_TRUE(fs::exists(test::BinDir() / "trawl-collect")) << "build trawl-collect first";
   }
@@ -151,13 +155,17 @@ TEST_F(TriageGolden, PlantedSideLoadIsTopAlert) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("ingested"), std::string::npos) << r.out;
   // The real prefetch files were parsed on ingest.
-  auto pf = Query(db, "SELECT count(*) AS n FROM prefetch WHERE error IS NULL AND path LIKE 'C:\\Windows\\Prefetch\\%'");
+  auto pf =
+      Query(db, "SELECT count(*) AS n FROM prefetch WHERE error IS NULL AND path LIKE 'C:\\Windows\\Prefetch\\%'");
   EXPECT_EQ(pf[0]["n"], 3) << r.out;
   // PE facts of the copied side-load set.
-  auto pe = Query(db, "SELECT count(*) AS n FROM files f JOIN pe ON pe.sha256 = f.sha256 WHERE f.dir_lc = 'c:\\programdata\\tpm'");
+  auto pe = Query(
+      db, "SELECT count(*) AS n FROM files f JOIN pe ON pe.sha256 = f.sha256 WHERE f.dir_lc = 'c:\\programdata\\tpm'");
   EXPECT_EQ(pe[0]["n"], 3);
-  auto top = Query(db, "SELECT e.entity_type, e.entity_key, e.score_int, e.level, e.reasons, h.level AS host_level "
-                       "FROM entity_scores e JOIN host_scores h ON h.host_id = e.host_id ORDER BY e.score DESC, e.entity_key LIMIT 1");
+  auto top = Query(
+      db,
+      "SELECT e.entity_type, e.entity_key, e.score_int, e.level, e.reasons, h.level AS host_level "
+      "FROM entity_scores e JOIN host_scores h ON h.host_id = e.host_id ORDER BY e.score DESC, e.entity_key LIMIT 1");
   ASSERT_EQ(top.size(), 1u) << r.out;
   EXPECT_EQ(top[0]["level"], "alert") << top.dump(1);
   EXPECT_EQ(top[0]["host_level"], "alert");
@@ -172,8 +180,9 @@ TEST_F(TriageGolden, PlantedSideLoadIsTopAlert) {
   // Both planted DLLs alert; the blob is flagged as an encrypted payload.
   auto alerts = Query(db, "SELECT entity_key FROM entity_scores WHERE level = 'alert' ORDER BY entity_key");
   EXPECT_GE(alerts.size(), 2u);
-  auto blob = Query(db, "SELECT count(*) AS n FROM findings WHERE rule_id = 'payload.high_entropy_blob_beside_dlls' "
-                        "AND entity_key = 'C:\\ProgramData\\TPM\\blob'");
+  auto blob = Query(db,
+                    "SELECT count(*) AS n FROM findings WHERE rule_id = 'payload.high_entropy_blob_beside_dlls' "
+                    "AND entity_key = 'C:\\ProgramData\\TPM\\blob'");
   EXPECT_EQ(blob[0]["n"], 1);
   // The terminal summary names the top finding and its reason.
   EXPECT_NE(r.out.find("[alert]"), std::string::npos) << r.out;
@@ -182,11 +191,13 @@ TEST_F(TriageGolden, PlantedSideLoadIsTopAlert) {
   auto untraced = Query(db, "SELECT count(*) AS n FROM findings WHERE record_id IS NULL");
   EXPECT_EQ(untraced[0]["n"], 0);
   // Analyzing again (same archive, re-score) changes nothing.
-  const std::string before = RunCommand({"sqlite3", db.string(), "SELECT rule_id, entity_key, score FROM findings ORDER BY 1, 2"}).out;
+  const std::string before =
+      RunCommand({"sqlite3", db.string(), "SELECT rule_id, entity_key, score FROM findings ORDER BY 1, 2"}).out;
   auto again = Triage({"analyze", "-i", c.key_file.string(), "--case", db.string(), c.archive.string()});
   EXPECT_EQ(again.exit_code, 0);
   EXPECT_NE(again.out.find("unchanged"), std::string::npos) << again.out;
-  EXPECT_EQ(RunCommand({"sqlite3", db.string(), "SELECT rule_id, entity_key, score FROM findings ORDER BY 1, 2"}).out, before);
+  EXPECT_EQ(RunCommand({"sqlite3", db.string(), "SELECT rule_id, entity_key, score FROM findings ORDER BY 1, 2"}).out,
+            before);
   // Reports.
   auto tl = Triage({"report", "--case", db.string(), "--format", "timeline", "-o", (work / "t.csv").string()});
   ASSERT_EQ(tl.exit_code, 0) << tl.err;
@@ -226,7 +237,8 @@ TEST_F(TriageGolden, CleanTreeRaisesNoAlert) {
 
 TEST_F(TriageGolden, HtmlReportRunsNoScriptFromData) {
   const char* chromium = "/usr/bin/chromium";
-  if (!fs::exists(chromium)) GTEST_SKIP() << "chromium is not installed (apt-get install chromium; dist/install-deps.sh)";
+  if (!fs::exists(chromium))
+    GTEST_SKIP() << "chromium is not installed (apt-get install chromium; dist/install-deps.sh)";
   test::TempDir work;
   const fs::path root = BuildTree(work.path(), "WS-HTML", true, true);
   const Collected c = Collect(root, work.path());
@@ -242,10 +254,10 @@ TEST_F(TriageGolden, HtmlReportRunsNoScriptFromData) {
   const std::string page = test::ReadFile(html);
   EXPECT_EQ(page.find("<img"), std::string::npos);
   EXPECT_NE(page.find("Content-Security-Policy"), std::string::npos);
-  auto dom = RunCommand({"timeout", "120", chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                         "--no-first-run", "--user-data-dir=" + (work / "chromium-profile").string(), "--dump-dom",
-                         "file://" + html.string()});
+  auto dom =
+      RunCommand({"timeout", "120", chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                  "--user-data-dir=" + (work / "chromium-profile").string(), "--dump-dom", "file://" + html.string()});
   ASSERT_EQ(dom.exit_code, 0) << dom.err;
   // The browser parsed the page: the escaped name is text, and no element came from data.
   EXPECT_NE(dom.out.find("&lt;img src=x onerror=alert(1)&gt;.dll"), std::string::npos) << dom.out.substr(0, 2000);

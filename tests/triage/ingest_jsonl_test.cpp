@@ -122,8 +122,7 @@ TEST(IngestJsonl, RandomMutationsAgreeWithNlohmann) {
       "{\"dir\":\"C:\\\\Users\\\\J\xc3\xbcrgen\",\"name\":\"\xe4\xb8\xad.dll\",\"type\":\"file\","
       "\"n\":-12.5e-3}",
   };
-  const std::string alphabet =
-      "{}[]\":,\\/ -+.eE0123456789abcdeftnrulsu\x01\x7f\x80\xbf\xc3\xe4\xed\xf0\xff";
+  const std::string alphabet = "{}[]\":,\\/ -+.eE0123456789abcdeftnrulsu\x01\x7f\x80\xbf\xc3\xe4\xed\xf0\xff";
   std::mt19937 rng(20260101);
   int accepted = 0, declined = 0;
   for (int iter = 0; iter < 20000; ++iter) {
@@ -136,9 +135,7 @@ TEST(IngestJsonl, RandomMutationsAgreeWithNlohmann) {
         case 0:
           if (pos < line.size()) line[pos] = c;
           break;
-        case 1:
-          line.insert(pos, 1, c);
-          break;
+        case 1: line.insert(pos, 1, c); break;
         default:
           if (pos < line.size()) line.erase(pos, 1);
           break;
@@ -174,9 +171,8 @@ TEST(IngestJsonl, FastPathRowsMatchTheDomPath) {
   const std::string common =
       R"("path":"C:\\A\\B\\File.DLL","size":18446744073709551615,"uid":-5,"entropy":7.5,"is_pe":true,)"
       R"("md5":"\u00e9\"","path":"C:\\X\\y.Txt","aa_extra":"x",)";
-  const std::string lines = "{" + common + R"("zz_extra":[1,2]})" + "\n{" + common +
-                            R"("zz_extra":2})" + "\n" + R"({"path":7,"sha256":"ab"})" + "\r\n\n" +
-                            R"({"path":"/usr/lib/x.so"})" + "\n";
+  const std::string lines = "{" + common + R"("zz_extra":[1,2]})" + "\n{" + common + R"("zz_extra":2})" + "\n" +
+                            R"({"path":7,"sha256":"ab"})" + "\r\n\n" + R"({"path":"/usr/lib/x.so"})" + "\n";
   ASSERT_TRUE((*w)->BeginFile("records/files.0001.jsonl", {}));
   ASSERT_TRUE((*w)->WriteFile(core::AsBytes(lines)));
   core::archive::ItemRecord rec;
@@ -222,8 +218,8 @@ TEST(IngestJsonl, FastPathRowsMatchTheDomPath) {
   fast[11] = R"('{"aa_extra":"x","zz_extra":2}')";
   EXPECT_EQ(rows[1], fast);
   // A path that is not a string derives empty strings (not NULL), as before.
-  EXPECT_EQ(rows[2], (std::vector<std::string>{"'7'", "NULL", "NULL", "NULL", "NULL", "NULL", "''",
-                                               "''", "''", "''", "''", "NULL", "1"}));
+  EXPECT_EQ(rows[2], (std::vector<std::string>{"'7'", "NULL", "NULL", "NULL", "NULL", "NULL", "''", "''", "''", "''",
+                                               "''", "NULL", "1"}));
   EXPECT_EQ(rows[3][6], "'x.so'");
   EXPECT_EQ(rows[3][7], "'/usr/lib'");
 }
@@ -240,17 +236,16 @@ TEST(TriageCaseDb, MigratesSchemaVersion1) {
   };
   cut("files_dir ON files (dir_lc, ext_lc, host_id)", "files_dir ON files (dir_lc)");
   cut(") WITHOUT ROWID;", ");");
-  for (const char* partial : {"CREATE INDEX IF NOT EXISTS files_product",
-                              "CREATE INDEX IF NOT EXISTS files_pe_padding_anomaly",
-                              "CREATE INDEX IF NOT EXISTS files_pe_digest_mismatch"}) {
+  for (const char* partial :
+       {"CREATE INDEX IF NOT EXISTS files_product", "CREATE INDEX IF NOT EXISTS files_pe_padding_anomaly",
+        "CREATE INDEX IF NOT EXISTS files_pe_digest_mismatch"}) {
     const auto pos = v1.find(partial);
     ASSERT_NE(pos, std::string::npos) << partial;
     v1.erase(pos, v1.find('\n', pos) - pos);
   }
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open((dir / "case.db").string().c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, v1.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
-      << sqlite3_errmsg(raw);
+  ASSERT_EQ(sqlite3_exec(raw, v1.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
   ASSERT_EQ(sqlite3_exec(raw,
                          "INSERT INTO pe (sha256, product_name) VALUES ('ab', '3CX'); "
                          "INSERT INTO files (collection_id, path, sha256, dir_lc, ext_lc) VALUES "

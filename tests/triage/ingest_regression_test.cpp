@@ -35,8 +35,8 @@ fs::path WriteZip(const fs::path& path, const std::string& member, const std::st
 // line was stored. Lines are now depth-checked before parsing.
 TEST(IngestRegression, DeeplyNestedJsonLineDoesNotOverflowTheStack) {
   test::TempDir dir;
-  const std::string deep = R"({"level":"info","event":"x","d":)" + std::string(1000000, '[') +
-                           std::string(1000000, ']') + "}\n";
+  const std::string deep =
+      R"({"level":"info","event":"x","d":)" + std::string(1000000, '[') + std::string(1000000, ']') + "}\n";
   for (const char* member : {"log.jsonl", "records/processes.jsonl", "records/other.jsonl"}) {
     const auto zip = WriteZip(dir / (std::string(member).substr(0, 3) + ".zip"), member, deep);
     auto db = Db::Open(dir / "case.db", Db::Mode::kReadWriteCreate);

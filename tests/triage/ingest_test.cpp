@@ -28,7 +28,9 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const char* kPrefetch = "dfir-artifact-museum/Win10/en_windows_10_consumer_editions_version_1903_updated_dec_2020_x64_dvd_f911c5f0.iso/CMD.EXE-0BD30981.pf";
+const char* kPrefetch =
+    "dfir-artifact-museum/Win10/en_windows_10_consumer_editions_version_1903_updated_dec_2020_x64_dvd_f911c5f0.iso/"
+    "CMD.EXE-0BD30981.pf";
 
 struct Sample {
   fs::path archive;
@@ -36,15 +38,19 @@ struct Sample {
 };
 
 // bad_record: add a record segment that is not JSON (verifies, but cannot ingest).
-Sample WriteArchive(const test::TempDir& dir, const std::string& host, const std::string& started, bool bad_record = false) {
+Sample WriteArchive(const test::TempDir& dir, const std::string& host, const std::string& started,
+                    bool bad_record = false) {
   Sample s;
   s.identity = core::age::GenerateX25519Identity().value();
   core::archive::WriterOptions o;
   o.output_dir = dir / ("out_" + host + (bad_record ? "_bad" : ""));
   o.base_name = host + "_20260101T000000Z";
   o.recipients = {s.identity.ToRecipient()};
-  o.header = {{"tool", "trawl-collect"}, {"tool_version", "0.1.0"}, {"started", started},
-              {"host", {{"hostname", host}, {"os", "windows"}, {"live", false}}}, {"target_os", "windows"}};
+  o.header = {{"tool", "trawl-collect"},
+              {"tool_version", "0.1.0"},
+              {"started", started},
+              {"host", {{"hostname", host}, {"os", "windows"}, {"live", false}}},
+              {"target_os", "windows"}};
   auto w = core::archive::ArchiveWriter::Create(o);
   EXPECT_TRUE(w) << w.error().ToString();
   auto pf = core::ReadFileText(test::SharedTestdata() / "prefetch" / kPrefetch);
@@ -57,18 +63,32 @@ Sample WriteArchive(const test::TempDir& dir, const std::string& host, const std
   item.type = "file";
   item.artifact = "windows.execution.prefetch";
   EXPECT_TRUE((*w)->EndFile(item));
-  EXPECT_TRUE((*w)->AddRecord("files", {{"path", "C:\\Windows\\Prefetch\\CMD.EXE-0BD30981.pf"}, {"type", "file"},
-                                        {"size", pf->size()}, {"copied_as", apath}, {"status", "ok"},
+  EXPECT_TRUE((*w)->AddRecord("files", {{"path", "C:\\Windows\\Prefetch\\CMD.EXE-0BD30981.pf"},
+                                        {"type", "file"},
+                                        {"size", pf->size()},
+                                        {"copied_as", apath},
+                                        {"status", "ok"},
                                         {"artifact", "windows.execution.prefetch"}}));
   for (int i = 0; i < 100; ++i) {
-    EXPECT_TRUE((*w)->AddRecord("files", {{"path", "C:\\App\\lib" + std::to_string(i) + ".dll"}, {"type", "file"},
-                                          {"size", i}, {"entropy", 3.5}, {"is_pe", true}, {"pe_signed", false},
-                                          {"sha256", std::string(64, 'a')}, {"status", "ok"}, {"path_hex", "00"},
+    EXPECT_TRUE((*w)->AddRecord("files", {{"path", "C:\\App\\lib" + std::to_string(i) + ".dll"},
+                                          {"type", "file"},
+                                          {"size", i},
+                                          {"entropy", 3.5},
+                                          {"is_pe", true},
+                                          {"pe_signed", false},
+                                          {"sha256", std::string(64, 'a')},
+                                          {"status", "ok"},
+                                          {"path_hex", "00"},
                                           {"artifact", "t"}}));
   }
-  EXPECT_TRUE((*w)->AddRecord("processes", {{"pid", 4}, {"ppid", 0}, {"name", "x"}, {"exe", "C:\\App\\app.exe"},
-                                            {"exe_deleted", false}, {"start_time", "2026-01-01T00:00:00Z"}}));
-  EXPECT_TRUE((*w)->AddRecord("dir_entries", {{"dir", "C:\\Windows\\System32"}, {"name", "WinSCard.dll"}, {"type", "file"}}));
+  EXPECT_TRUE((*w)->AddRecord("processes", {{"pid", 4},
+                                            {"ppid", 0},
+                                            {"name", "x"},
+                                            {"exe", "C:\\App\\app.exe"},
+                                            {"exe_deleted", false},
+                                            {"start_time", "2026-01-01T00:00:00Z"}}));
+  EXPECT_TRUE(
+      (*w)->AddRecord("dir_entries", {{"dir", "C:\\Windows\\System32"}, {"name", "WinSCard.dll"}, {"type", "file"}}));
   EXPECT_TRUE((*w)->AddRecord("process_errors", {{"pid", 9}, {"error", "denied"}}));
   if (bad_record) {
     EXPECT_TRUE((*w)->BeginFile("records/files.9999.jsonl", {}));
@@ -86,12 +106,9 @@ Sample WriteArchive(const test::TempDir& dir, const std::string& host, const std
 // One value as SQL text: NULL, a number, a quoted string or X'..' blob.
 std::string SqlValue(sqlite3_stmt* st, int col) {
   switch (sqlite3_column_type(st, col)) {
-    case SQLITE_NULL:
-      return "NULL";
-    case SQLITE_INTEGER:
-      return std::to_string(sqlite3_column_int64(st, col));
-    case SQLITE_FLOAT:
-      return fmt::format("{}", sqlite3_column_double(st, col));  // shortest text that round-trips
+    case SQLITE_NULL: return "NULL";
+    case SQLITE_INTEGER: return std::to_string(sqlite3_column_int64(st, col));
+    case SQLITE_FLOAT: return fmt::format("{}", sqlite3_column_double(st, col));  // shortest text that round-trips
     case SQLITE_BLOB: {
       const auto* p = static_cast<const unsigned char*>(sqlite3_column_blob(st, col));
       std::string hex = "X'";
@@ -172,7 +189,9 @@ TEST(TriageIngest, SchemaColumnsFollowKinds) {
   EXPECT_EQ(Count(**db, "PRAGMA user_version"), kCaseSchemaVersion);
   for (const auto* spec : core::profile::RecordTables()) {
     for (const auto& c : spec->columns) {
-      EXPECT_EQ(Count(**db, fmt::format("SELECT count(*) FROM pragma_table_info('{}') WHERE name = '{}'", spec->table, c.name)), 1)
+      EXPECT_EQ(Count(**db, fmt::format("SELECT count(*) FROM pragma_table_info('{}') WHERE name = '{}'", spec->table,
+                                        c.name)),
+                1)
           << spec->table << "." << c.name;
     }
   }
@@ -191,15 +210,24 @@ TEST(TriageIngest, IngestsOnceAndIsIdempotent) {
   ASSERT_EQ(first.status, IngestResult::Status::kIngested) << first.reason;
   EXPECT_EQ(first.hostname, "WS01");
   EXPECT_EQ(first.prefetch, 1u);
-  EXPECT_EQ(Count(**db, "SELECT count(*) FROM files WHERE host_id = (SELECT id FROM hosts WHERE hostname = 'WS01')"), 101);
+  EXPECT_EQ(Count(**db, "SELECT count(*) FROM files WHERE host_id = (SELECT id FROM hosts WHERE hostname = 'WS01')"),
+            101);
   EXPECT_EQ(Count(**db, "SELECT count(*) FROM files WHERE extra LIKE '%path_hex%'"), 100);
-  EXPECT_EQ(Count(**db, "SELECT count(*) FROM files WHERE name_lc = 'lib7.dll' AND dir_lc = 'c:\\app' AND ext_lc = 'dll'"), 1);
+  EXPECT_EQ(
+      Count(**db, "SELECT count(*) FROM files WHERE name_lc = 'lib7.dll' AND dir_lc = 'c:\\app' AND ext_lc = 'dll'"),
+      1);
   EXPECT_EQ(Count(**db, "SELECT count(*) FROM dir_entries WHERE name_lc = 'winscard.dll' AND host_id IS NOT NULL"), 1);
   // Declared since issue #11 (core/profile/kinds.cpp): its own table, not other_records.
   EXPECT_EQ(Count(**db, "SELECT count(*) FROM process_errors WHERE host_id IS NOT NULL"), 1);
   EXPECT_EQ(Count(**db, "SELECT count(*) FROM other_records"), 0);
-  EXPECT_EQ(Count(**db, "SELECT count(*) FROM prefetch WHERE executable = 'CMD.EXE' AND run_count > 0 AND path LIKE 'C:\\Windows\\Prefetch\\CMD.EXE-0BD30981.pf'"), 1);
-  EXPECT_GT(Count(**db, "SELECT count(*) FROM prefetch_files WHERE rel_path_lc LIKE '\\windows\\system32\\%' AND host_id IS NOT NULL"), 5);
+  EXPECT_EQ(Count(**db,
+                  "SELECT count(*) FROM prefetch WHERE executable = 'CMD.EXE' AND run_count > 0 AND path LIKE "
+                  "'C:\\Windows\\Prefetch\\CMD.EXE-0BD30981.pf'"),
+            1);
+  EXPECT_GT(Count(**db,
+                  "SELECT count(*) FROM prefetch_files WHERE rel_path_lc LIKE '\\windows\\system32\\%' AND host_id IS "
+                  "NOT NULL"),
+            5);
   EXPECT_EQ(Count(**db, "SELECT count(*) FROM archive_entries WHERE archive_path LIKE '%CMD.EXE-0BD30981.pf'"), 1);
   const std::string before = Dump(dir / "case.db");
   EXPECT_NE(before.find("'WS01'"), std::string::npos) << "the dump misses rows";
@@ -277,12 +305,14 @@ TEST(TriageCaseDb, QueryIsReadOnly) {
   }
   EXPECT_EQ(Dump(dir / "case.db"), before);
   std::ostringstream out, err;
-  EXPECT_EQ(RunQueryCommand(dir / "case.db", "SELECT hostname, char(27) || '[31m' AS esc FROM hosts", "tsv", out, err), 0);
+  EXPECT_EQ(RunQueryCommand(dir / "case.db", "SELECT hostname, char(27) || '[31m' AS esc FROM hosts", "tsv", out, err),
+            0);
   EXPECT_EQ(out.str(), "hostname\tesc\nh1\t\\x1b[31m\n");
 }
 
 TEST(TriageCaseDb, SplitTargetPath) {
-  EXPECT_EQ(SplitTargetPath("C:\\ProgramData\\TPM\\winscard.dll"), std::make_pair(std::string("C:\\ProgramData\\TPM"), std::string("winscard.dll")));
+  EXPECT_EQ(SplitTargetPath("C:\\ProgramData\\TPM\\winscard.dll"),
+            std::make_pair(std::string("C:\\ProgramData\\TPM"), std::string("winscard.dll")));
   EXPECT_EQ(SplitTargetPath("/usr/lib/a\\b.so"), std::make_pair(std::string("/usr/lib"), std::string("a\\b.so")));
   EXPECT_EQ(SplitTargetPath("/x"), std::make_pair(std::string("/"), std::string("x")));
   EXPECT_EQ(SplitTargetPath("name"), std::make_pair(std::string(), std::string("name")));

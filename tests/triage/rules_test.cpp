@@ -54,7 +54,8 @@ TEST(TriageRules, ErrorsNameFileLineColumn) {
       {Replace(kValid, "title: A sample rule", "titel: A sample rule"), "rule.yaml:2:1: unknown key 'titel'"},
       {Replace(kValid, "id: test.sample", "id: TestSample"), "rule.yaml:1:5: id 'TestSample' must be <area>.<slug>"},
       {Replace(kValid, "author: tester\n", ""), "rule.yaml:1:1: missing required key 'author'"},
-      {Replace(kValid, "  - {title: t, url: \"https://example.org\"}", "  - {title: t}"), "rule.yaml:7:5: a reference needs"},
+      {Replace(kValid, "  - {title: t, url: \"https://example.org\"}", "  - {title: t}"),
+       "rule.yaml:7:5: a reference needs"},
       {Replace(kValid, "description: d", "description: [unclosed"), "rule.yaml:"},
   };
   for (const auto& c : cases) {
@@ -136,7 +137,8 @@ TEST(TriageRules, NonReadOnlyRuleRefused) {
     rule.query_line = 9;
     auto r = ScoreCase(**db, {rule}, {});
     ASSERT_FALSE(r) << q;
-    EXPECT_NE(r.error().message.find("/rules/evil/rule.yaml:9: rule evil.rule"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("/rules/evil/rule.yaml:9: rule evil.rule"), std::string::npos)
+        << r.error().message;
   }
   auto s = (*db)->Prepare("SELECT count(*) FROM hosts");
   ASSERT_TRUE(s);
@@ -189,7 +191,8 @@ TEST(TriageIoc, ErrorsNameFileAndLine) {
     const char* expect;
   } cases[] = {
       {"abc;50\n", "iocs.txt:1: hash has 3 hex digits"},
-      {"# c\nzz85674ee63ec8d4e8fde9800788175a;50\n", "iocs.txt:2: hash 'zz85674ee63ec8d4e8fde9800788175a' is not hexadecimal"},
+      {"# c\nzz85674ee63ec8d4e8fde9800788175a;50\n",
+       "iocs.txt:2: hash 'zz85674ee63ec8d4e8fde9800788175a' is not hexadecimal"},
       {"\n\n404b09def6054a281b41d309d809a428;500\n", "iocs.txt:3: score '500' must be an integer from -100 to 100"},
       {"404b09def6054a281b41d309d809a428;x1\n", "iocs.txt:1: score 'x1'"},
   };
@@ -214,7 +217,8 @@ TEST(TriageRules, SchemaDocumentIsComplete) {
                           "v_system_dll_names", "v_app_files", "v_hashes", "v_findings"}) {
     EXPECT_NE(doc.find(std::string("`") + key), std::string::npos) << key;
   }
-  for (std::string_view e : kEntityTypes) EXPECT_NE(doc.find(std::string("`") + std::string(e) + "`"), std::string::npos) << e;
+  for (std::string_view e : kEntityTypes)
+    EXPECT_NE(doc.find(std::string("`") + std::string(e) + "`"), std::string::npos) << e;
 }
 
 }  // namespace

@@ -37,7 +37,7 @@ TEST(TriageScoring, Levels) {
   EXPECT_EQ(LevelFor(75, 75), "warning");
   EXPECT_EQ(LevelFor(83.9125, 70), "warning");  // high total, low sub-scores: no alert (THOR 8.27.2)
   EXPECT_EQ(LevelFor(87.4, 80), "alert");
-  EXPECT_EQ(LevelFor(79.6, 76), "alert");        // rounded total 80
+  EXPECT_EQ(LevelFor(79.6, 76), "alert");  // rounded total 80
   EXPECT_EQ(LevelFor(79.4, 90), "warning");
   EXPECT_EQ(LevelFor(60, 60), "warning");
   EXPECT_EQ(LevelFor(59.5, 59.5), "warning");

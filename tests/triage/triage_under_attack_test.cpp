@@ -35,8 +35,8 @@ fs::path Collection(const fs::path& path, const std::string& record_line, const 
   const std::string records = record_line + "\n";
   test::ZipBuilder()
       .Add("records/files.0001.jsonl", records)
-      .Add("manifest.json", test::ManifestText(json::array({test::MemberEntry("records/files.0001.jsonl", records)}),
-                                               fields))
+      .Add("manifest.json",
+           test::ManifestText(json::array({test::MemberEntry("records/files.0001.jsonl", records)}), fields))
       .WriteTo(path);
   return path;
 }
@@ -100,9 +100,11 @@ TEST_F(TriageUnderAttack, ForgedArchivesInABatchAreSkippedWithTheFieldNamed) {
   for (const auto& [fields, needle] : forged) {
     json f = fields;
     f["host"] = f.contains("host") ? f["host"] : json{{"hostname", "forged"}};
-    const auto bad = Collection(dir_ / fmt::format("forged{}.zip", n), fmt::format(R"({{"path":"f{}","type":"file"}})", n), f);
-    const auto good = Collection(dir_ / fmt::format("genuine{}.zip", n), fmt::format(R"({{"path":"g{}","type":"file"}})", n),
-                                 {{"host", {{"hostname", fmt::format("host{}", n)}}}});
+    const auto bad =
+        Collection(dir_ / fmt::format("forged{}.zip", n), fmt::format(R"({{"path":"f{}","type":"file"}})", n), f);
+    const auto good =
+        Collection(dir_ / fmt::format("genuine{}.zip", n), fmt::format(R"({{"path":"g{}","type":"file"}})", n),
+                   {{"host", {{"hostname", fmt::format("host{}", n)}}}});
     const IngestResult b = IngestArchive(*db_, bad, {});
     EXPECT_EQ(b.status, IngestResult::Status::kSkipped);
     EXPECT_NE(b.reason.find(needle), std::string::npos) << needle << " / " << b.reason;
@@ -136,7 +138,9 @@ TEST_F(TriageUnderAttack, CompressionBombIsRefusedBeforeItIsInflated) {
 // Finding 4: 185 KB became 2.16 million rows.
 TEST_F(TriageUnderAttack, RowFloodFromATinyArchiveIsCapped) {
   std::string records;
-  for (int i = 0; i < 5000; ++i) records += R"({"path":"C:\\x","type":"file"})" "\n";
+  for (int i = 0; i < 5000; ++i)
+    records += R"({"path":"C:\\x","type":"file"})"
+               "\n";
   const auto flood = dir_ / "flood.zip";
   test::ZipBuilder()
       .Add("records/files.0001.jsonl", records)
@@ -158,8 +162,9 @@ TEST_F(TriageUnderAttack, NulInsideAStringIsStoredVisibly) {
                             {{"host", {{"hostname", std::string("pc\0x", 4)}}}});
   const IngestResult r = IngestArchive(*db_, a, {});
   ASSERT_EQ(r.status, IngestResult::Status::kIngested) << r.reason;
-  EXPECT_EQ(Count(*db_, "SELECT count(*) FROM files WHERE path = 'C:\\evil.dll' || char(65533) || '.txt' "
-                        "AND instr(path, char(0)) = 0"),
+  EXPECT_EQ(Count(*db_,
+                  "SELECT count(*) FROM files WHERE path = 'C:\\evil.dll' || char(65533) || '.txt' "
+                  "AND instr(path, char(0)) = 0"),
             1);
   EXPECT_EQ(Count(*db_, "SELECT count(*) FROM hosts WHERE hostname = 'pc' || char(65533) || 'x'"), 1);
 }

@@ -93,16 +93,14 @@ Result<FileMeta> StatxPath(int dirfd, const std::string& path, int flags) {
   struct statx sx {};
   if (statx(dirfd, path.c_str(), flags | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0) {
     const int err = errno;
-    return Fail(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
-                fmt::format("{}: {}", path, std::strerror(err)));
+    return Fail(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, fmt::format("{}: {}", path, std::strerror(err)));
   }
   return MetaFromStatx(sx);
 }
 
 class LinuxFileReader final : public FileReader {
  public:
-  LinuxFileReader(int fd, FileMeta meta, std::string path)
-      : fd_(fd), meta_(std::move(meta)), path_(std::move(path)) {}
+  LinuxFileReader(int fd, FileMeta meta, std::string path) : fd_(fd), meta_(std::move(meta)), path_(std::move(path)) {}
   ~LinuxFileReader() override { close(fd_); }
   const FileMeta& meta() const override { return meta_; }
   Result<std::size_t> Read(std::span<std::byte> buf) override {
@@ -126,9 +124,7 @@ class LinuxPlatform final : public Platform {
   Result<std::vector<ProcessInfo>> ListProcesses() override;
   Result<std::vector<ModuleInfo>> ListModules(std::int64_t pid) override;
   Result<std::unique_ptr<FileReader>> OpenForRead(const std::string& path) override;
-  Result<FileMeta> Stat(const std::string& path) override {
-    return StatxPath(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW);
-  }
+  Result<FileMeta> Stat(const std::string& path) override { return StatxPath(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW); }
   SystemFacts Facts() override;
   void SetLowPriority() override {
     // Nice 10 and the idle I/O class: a responder's collection must not
@@ -280,8 +276,8 @@ Result<std::vector<ModuleInfo>> LinuxPlatform::ListModules(std::int64_t pid) {
     unsigned major = 0, minor = 0;
     char perms[8] = {};
     int consumed = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &offset,
-                    &major, &minor, &inode, &consumed) < 7) {
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &offset, &major, &minor,
+                    &inode, &consumed) < 7) {
       continue;
     }
     if (std::strchr(perms, 'x') == nullptr) continue;

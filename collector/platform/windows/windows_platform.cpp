@@ -300,8 +300,8 @@ class WindowsPlatform final : public Platform {
     // opens read files whose ACL would refuse us. Held only when elevated.
     debug_privilege_ = EnablePrivilege(L"SeDebugPrivilege");
     (void)EnablePrivilege(L"SeBackupPrivilege");
-    nt_query_ = reinterpret_cast<NtQueryInformationProcessFn>(
-        reinterpret_cast<void*>(NtdllProc("NtQueryInformationProcess")));
+    nt_query_ =
+        reinterpret_cast<NtQueryInformationProcessFn>(reinterpret_cast<void*>(NtdllProc("NtQueryInformationProcess")));
   }
 
   Result<std::vector<ProcessInfo>> ListProcesses() override;
@@ -668,8 +668,8 @@ Result<FileMeta> WindowsPlatform::Stat(const std::string& path) {
   }
   FileMeta m;
   m.type = (data.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) != 0 ? "symlink"
-           : (data.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0  ? "dir"
-                                                                      : "file";
+           : (data.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0   ? "dir"
+                                                                       : "file";
   m.size = (static_cast<std::uint64_t>(data.nFileSizeHigh) << 32) | data.nFileSizeLow;
   m.mode = data.dwFileAttributes;
   m.mtime_ns = FiletimeToUnixNs(FiletimeValue(data.ftLastWriteTime));

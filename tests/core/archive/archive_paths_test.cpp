@@ -10,8 +10,7 @@ TEST(ArchivePathsTest, KeepsSourcePathsReadable) {
   EXPECT_EQ(ArchivePathForSource("/usr/lib/libc.so.6", false), "files/usr/lib/libc.so.6");
   EXPECT_EQ(ArchivePathForSource("C:\\Windows\\Prefetch\\CMD.EXE-4A81B364.pf", true),
             "files/C/Windows/Prefetch/CMD.EXE-4A81B364.pf");
-  EXPECT_EQ(ArchivePathForSource("c:/ProgramData/TPM/winscard.dll", true),
-            "files/C/ProgramData/TPM/winscard.dll");
+  EXPECT_EQ(ArchivePathForSource("c:/ProgramData/TPM/winscard.dll", true), "files/C/ProgramData/TPM/winscard.dll");
   EXPECT_EQ(ArchivePathForSource("\\\\srv\\share\\x.dll", true), "files/UNC/srv/share/x.dll");
   EXPECT_EQ(ArchivePathForSource("\\\\?\\C:\\long\\p", true), "files/C/long/p");
 }

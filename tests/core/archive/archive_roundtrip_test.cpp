@@ -99,8 +99,8 @@ TEST(ArchiveRoundTripTest, AgeCliDecryptsAndUnzipAccepts) {
   Keys k = MakeKey(dir);
   auto parts = WriteSample(dir, k, 0);
   ASSERT_EQ(parts.size(), 1u);
-  auto dec = test::RunCommand({"age", "-d", "-i", k.key_file.string(), "-o", (dir / "p.zip").string(),
-                               parts[0].path.string()});
+  auto dec = test::RunCommand(
+      {"age", "-d", "-i", k.key_file.string(), "-o", (dir / "p.zip").string(), parts[0].path.string()});
   ASSERT_EQ(dec.exit_code, 0) << dec.err;
   auto unzip = test::RunCommand({"unzip", "-t", (dir / "p.zip").string()});
   EXPECT_EQ(unzip.exit_code, 0) << unzip.out;
@@ -125,8 +125,7 @@ TEST(ArchiveRoundTripTest, FlippedByteFailsAuthentication) {
     // A flip inside a recipient stanza makes the file key unrecoverable,
     // which age (like the `age` CLI) reports as no identity matching.
     const bool in_stanza = pos < 100;
-    EXPECT_TRUE(report.error().code == ErrorCode::kAuthentication ||
-                report.error().code == ErrorCode::kFormat ||
+    EXPECT_TRUE(report.error().code == ErrorCode::kAuthentication || report.error().code == ErrorCode::kFormat ||
                 (in_stanza && report.error().code == ErrorCode::kNoIdentity))
         << report.error().ToString();
   }

@@ -33,9 +33,8 @@ using nlohmann::json;
 using test::ZipBuilder;
 
 bool HasProblem(const core::archive::VerifyReport& report, const std::string& member, const std::string& needle) {
-  return std::any_of(report.problems.begin(), report.problems.end(), [&](const auto& p) {
-    return p.member == member && p.problem.find(needle) != std::string::npos;
-  });
+  return std::any_of(report.problems.begin(), report.problems.end(),
+                     [&](const auto& p) { return p.member == member && p.problem.find(needle) != std::string::npos; });
 }
 
 std::string Dump(const core::archive::VerifyReport& report) {
@@ -54,9 +53,7 @@ std::vector<fs::path> FilesUnder(const fs::path& dir) {
 
 class HostileArchiveTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    id_ = core::age::GenerateX25519Identity().value();
-  }
+  void SetUp() override { id_ = core::age::GenerateX25519Identity().value(); }
   // Encrypts `plain` to our identity, as trawl-collect would.
   fs::path Encrypt(const fs::path& plain) {
     const fs::path out = plain.string() + ".age";
@@ -89,7 +86,8 @@ TEST_F(HostileArchiveTest, EscapingNamesAreReportedAndNeverExtracted) {
   for (const auto& [name, reported] : hostile) {
     EXPECT_TRUE(std::any_of(report->problems.begin(), report->problems.end(),
                             [&](const auto& p) { return p.member == reported; }))
-        << reported << " not reported:\n" << Dump(*report);
+        << reported << " not reported:\n"
+        << Dump(*report);
   }
   // Extract into a nested folder: anything escaping lands beside it.
   const auto jail = dir_ / "jail";
@@ -110,10 +108,7 @@ TEST_F(HostileArchiveTest, SymlinkMembersAreNotExtractedOrFollowed) {
   // only in the central directory, which the streaming reader never sees:
   // the member arrives as a small regular file holding the target path, so
   // no link can be created; the member below it then cannot be written.
-  ZipBuilder()
-      .AddSymlink("evil", (dir_ / "outside").string())
-      .Add("evil/planted.txt", "through the link")
-      .WriteTo(zip);
+  ZipBuilder().AddSymlink("evil", (dir_ / "outside").string()).Add("evil/planted.txt", "through the link").WriteTo(zip);
   fs::create_directories(dir_ / "outside");
   auto report = VerifyArchive(zip, {});
   ASSERT_TRUE(report) << report.error().ToString();
@@ -171,8 +166,7 @@ TEST_F(HostileArchiveTest, ManifestWithLyingHashesAndSizesFailsVerification) {
   ZipBuilder()
       .Add("records/a.jsonl", "real content")
       .Add("records/b.jsonl", "more")
-      .Add("manifest.json",
-           test::ManifestText(json::array({a, b, test::MemberEntry("records/missing.jsonl", "x")})))
+      .Add("manifest.json", test::ManifestText(json::array({a, b, test::MemberEntry("records/missing.jsonl", "x")})))
       .WriteTo(zip);
   auto report = VerifyArchive(zip, {});
   ASSERT_TRUE(report) << report.error().ToString();
@@ -192,7 +186,10 @@ TEST(HostileArchiveRegression, ManifestSizeOfWrongTypeDoesNotThrow) {
     const auto zip = dir / "size-type.zip";
     json entry = test::MemberEntry("records/c.jsonl", "sized");
     entry["size"] = size;
-    ZipBuilder().Add("records/c.jsonl", "sized").Add("manifest.json", test::ManifestText(json::array({entry}))).WriteTo(zip);
+    ZipBuilder()
+        .Add("records/c.jsonl", "sized")
+        .Add("manifest.json", test::ManifestText(json::array({entry})))
+        .WriteTo(zip);
     core::Result<core::archive::VerifyReport> report = std::unexpected(core::Error{});
     ASSERT_NO_THROW(report = VerifyArchive(zip, {}));
     ASSERT_TRUE(report) << report.error().ToString();

@@ -25,7 +25,8 @@ std::string With(const json& fields, const json& entries = json::array({Entry()}
   return test::ManifestText(entries, fields);
 }
 
-Result<Manifest> Parse(const std::string& text, const ManifestEntryFn& fn = nullptr, const ManifestLimits& limits = {}) {
+Result<Manifest> Parse(const std::string& text, const ManifestEntryFn& fn = nullptr,
+                       const ManifestLimits& limits = {}) {
   return ParseManifest(std::string_view(text), "m.json", fn, limits);
 }
 
@@ -132,7 +133,8 @@ TEST(ManifestParser, MissingFieldsAreNamed) {
   ExpectRefused(With(json::object(), json::array({e})), "entries[0]: required field 'sha256' is missing");
   e = Entry();
   e["sha256"] = nullptr;
-  ExpectRefused(With(json::object(), json::array({e})), "entries[0]: a stored member (archive_path set) needs a sha256");
+  ExpectRefused(With(json::object(), json::array({e})),
+                "entries[0]: a stored member (archive_path set) needs a sha256");
 }
 
 TEST(ManifestParser, DeepNestingIsRefusedWithoutRecursion) {

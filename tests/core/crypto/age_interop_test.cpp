@@ -191,8 +191,8 @@ TEST_F(AgeInteropTest, SeveralRecipientsBothWays) {
   const X25519Identity a = KeygenIdentity("a.txt"), b = KeygenIdentity("b.txt"), c = KeygenIdentity("c.txt");
   const std::string plain = RandomText(200000, 5);
   // age -r a -r b -r c, each identity alone through our decryptor.
-  const std::string theirs = AgeEncrypt(plain, {"-r", a.ToRecipient().Encode(), "-r", b.ToRecipient().Encode(),
-                                                "-r", c.ToRecipient().Encode()});
+  const std::string theirs = AgeEncrypt(
+      plain, {"-r", a.ToRecipient().Encode(), "-r", b.ToRecipient().Encode(), "-r", c.ToRecipient().Encode()});
   for (const auto& id : {a, b, c}) {
     auto out = Decrypt(theirs, {id});
     ASSERT_TRUE(out) << out.error().ToString();

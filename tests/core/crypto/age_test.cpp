@@ -213,8 +213,8 @@ TEST(AgeKeysTest, IdentityFileErrorsNameLineWithoutEchoingSecrets) {
 
 TEST(AgeStreamTest, RoundTripAtChunkBoundaries) {
   const X25519Identity id = NewIdentity();
-  for (std::size_t n : {std::size_t{0}, std::size_t{1}, kChunkSize - 1, kChunkSize, kChunkSize + 1,
-                        2 * kChunkSize, 2 * kChunkSize + 5, std::size_t{5} << 20}) {
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}, kChunkSize - 1, kChunkSize, kChunkSize + 1, 2 * kChunkSize,
+                        2 * kChunkSize + 5, std::size_t{5} << 20}) {
     const std::string plain = RandomText(n, static_cast<std::uint32_t>(n));
     const std::string file = Encrypt({id.ToRecipient()}, plain);
     // Size: header, nonce, then one tag per chunk (at least one chunk).
@@ -485,8 +485,7 @@ TEST(AgeArmorTest, ArmorVariants) {
   a = Armor(bin);
   a.replace(a.find('\n') + 1, 1, "*");
   expect(a, ErrorCode::kFormat, "base64");
-  expect("-----BEGIN AGE ENCRYPTED FILE-----\n-----END AGE ENCRYPTED FILE-----\n", ErrorCode::kFormat,
-         "no data");
+  expect("-----BEGIN AGE ENCRYPTED FILE-----\n-----END AGE ENCRYPTED FILE-----\n", ErrorCode::kFormat, "no data");
   expect("-----BEGIN AGE ENCRYPTED FILE----- x\n", ErrorCode::kFormat, "BEGIN");
 }
 
@@ -529,8 +528,7 @@ TEST(AgeTamperTest, EveryHeaderByteAndSampledPayloadBytes) {
     ASSERT_TRUE(o.error) << "flip at " << pos << " was accepted";
     const std::size_t chunk = pos < payload ? 0 : (pos - payload) / kEncChunkSize;
     EXPECT_EQ(o.error->code, ErrorCode::kAuthentication) << pos;
-    EXPECT_NE(o.error->message.find(fmt::format("payload chunk {} failed authentication", chunk)),
-              std::string::npos)
+    EXPECT_NE(o.error->message.find(fmt::format("payload chunk {} failed authentication", chunk)), std::string::npos)
         << pos << ": " << o.error->message;
     // Exactly the verified chunks before the damaged one were released.
     EXPECT_EQ(o.plain, plain.substr(0, chunk * kChunkSize)) << pos;

@@ -68,8 +68,7 @@ TEST(Bech32Test, Bip173InvalidStringsAreRejected) {
 TEST(Bech32Test, LengthLimitIsAParameter) {
   // The longest valid BIP-173 vector is exactly 90 characters; age keys may
   // be longer (c2sp.org/age drops the limit).
-  const std::string s90 =
-      "11qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqc8247j";
+  const std::string s90 = "11qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqc8247j";
   EXPECT_EQ(s90.size(), 90u);
   EXPECT_TRUE(Bech32DecodeRaw(s90, 90));
   EXPECT_FALSE(Bech32DecodeRaw(s90, 89));
@@ -115,8 +114,7 @@ TEST(Bech32Test, EncodeRejectsBadInput) {
   auto upper_hrp = Bech32Encode("AGE-SECRET-KEY-", std::vector<std::uint8_t>(32, 0x42));
   ASSERT_TRUE(upper_hrp);
   // The age spec's example identity is 32 bytes of 0x42 ("B").
-  EXPECT_EQ(ToUpperAscii(*upper_hrp),
-            "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX");
+  EXPECT_EQ(ToUpperAscii(*upper_hrp), "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX");
 }
 
 }  // namespace

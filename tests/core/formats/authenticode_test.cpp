@@ -122,11 +122,11 @@ class AuthenticodeFixtureTest : public ::testing::Test {
     run({"openssl", "x509", "-req", "-in", (d / "cs.csr").string(), "-CA", (d / "ca.crt").string(), "-CAkey",
          (d / "ca.key").string(), "-CAcreateserial", "-out", (d / "cs.crt").string(), "-days", "2", "-extfile",
          ext.string()});
-    for (auto [in, out, hash] : {std::tuple{"tiny.exe", "signed.exe", "sha256"},
-                                 std::tuple{"tiny.dll", "signed.dll", "sha256"},
-                                 std::tuple{"tiny.dll", "signed-sha1.dll", "sha1"}}) {
-      run({"osslsigncode", "sign", "-certs", (d / "cs.crt").string(), "-key", (d / "cs.key").string(), "-h", hash,
-           "-n", "trawl fixture", "-in", (d / in).string(), "-out", (d / out).string()});
+    for (auto [in, out, hash] :
+         {std::tuple{"tiny.exe", "signed.exe", "sha256"}, std::tuple{"tiny.dll", "signed.dll", "sha256"},
+          std::tuple{"tiny.dll", "signed-sha1.dll", "sha1"}}) {
+      run({"osslsigncode", "sign", "-certs", (d / "cs.crt").string(), "-key", (d / "cs.key").string(), "-h", hash, "-n",
+           "trawl fixture", "-in", (d / in).string(), "-out", (d / out).string()});
     }
   }
   static void TearDownTestSuite() { dir_.reset(); }
@@ -252,7 +252,8 @@ TEST_F(AuthenticodeFixtureTest, PaddedSignatureIsValidButFlagged) {
     // Streaming in odd chunks sees the same.
     PeAnalyzer analyzer;
     for (std::size_t pos = 0; pos < padded.size(); pos += 333) {
-      analyzer.Update(Bytes(padded.data(), padded.size()).subspan(pos, std::min<std::size_t>(333, padded.size() - pos)));
+      analyzer.Update(
+          Bytes(padded.data(), padded.size()).subspan(pos, std::min<std::size_t>(333, padded.size() - pos)));
     }
     auto s = analyzer.Finish();
     ASSERT_TRUE(s);
@@ -323,8 +324,8 @@ TEST(AuthenticodeTableTest, HostileTablesBecomeNotes) {
   AnalyzeCertificateTable({t.data(), t.size()}, t.size(), b);
   EXPECT_FALSE(b.notes.empty());
   // A 2.0/PKCS entry whose DER header claims far more than exists.
-  std::vector<std::byte> u = {std::byte{0x18}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0},
-                              std::byte{2},    std::byte{2}, std::byte{0}, std::byte{0x30}, std::byte{0x84},
+  std::vector<std::byte> u = {std::byte{0x18}, std::byte{0},    std::byte{0},    std::byte{0},    std::byte{0},
+                              std::byte{2},    std::byte{2},    std::byte{0},    std::byte{0x30}, std::byte{0x84},
                               std::byte{0x7f}, std::byte{0xff}, std::byte{0xff}, std::byte{0xff}};
   u.resize(0x18, std::byte{0xAA});
   AuthenticodeInfo c;

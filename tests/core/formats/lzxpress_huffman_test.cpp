@@ -116,9 +116,7 @@ class TestStream {
   long loaded_ = 0;
 };
 
-std::string AsString(const std::vector<std::byte>& v) {
-  return {reinterpret_cast<const char*>(v.data()), v.size()};
-}
+std::string AsString(const std::vector<std::byte>& v) { return {reinterpret_cast<const char*>(v.data()), v.size()}; }
 
 TEST(LzxpressHuffmanTest, LiteralsAndShortMatches) {
   TestStream s;
@@ -255,15 +253,13 @@ std::vector<MamStream> SharedMamStreams() {
     if (!bytes || bytes->size() < 8 || std::memcmp(bytes->data(), "MAM\x04", 4) != 0) continue;
     MamStream s;
     s.name = std::filesystem::relative(entry.path(), root).string();
-    s.uncompressed_size = static_cast<std::uint32_t>(bytes->at(4)) |
-                          (static_cast<std::uint32_t>(bytes->at(5)) << 8) |
+    s.uncompressed_size = static_cast<std::uint32_t>(bytes->at(4)) | (static_cast<std::uint32_t>(bytes->at(5)) << 8) |
                           (static_cast<std::uint32_t>(bytes->at(6)) << 16) |
                           (static_cast<std::uint32_t>(bytes->at(7)) << 24);
     s.file = std::move(*bytes);
     streams.push_back(std::move(s));
   }
-  std::sort(streams.begin(), streams.end(),
-            [](const MamStream& a, const MamStream& b) { return a.name < b.name; });
+  std::sort(streams.begin(), streams.end(), [](const MamStream& a, const MamStream& b) { return a.name < b.name; });
   return streams;
 }
 
@@ -328,8 +324,7 @@ FwntResult RunLibfwnt(Bytes input, std::size_t uncompressed_size) {
     auto* out = static_cast<std::uint8_t*>(map) + sizeof(std::size_t);
     std::size_t size = uncompressed_size;
     libfwnt_error_t* error = nullptr;
-    const int rc =
-        libfwnt_lzxpress_huffman_decompress(padded.data(), input.size(), out, &size, &error);
+    const int rc = libfwnt_lzxpress_huffman_decompress(padded.data(), input.size(), out, &size, &error);
     std::memcpy(map, &size, sizeof(size));
     _exit(rc == 1 ? 0 : 1);
   }
@@ -384,8 +379,7 @@ TEST(LzxpressHuffmanTest, AgreesWithLibfwntOnRealAndMutatedStreams) {
     }
     auto ours = DecompressLzxpressHuffman(mutated, s.uncompressed_size);
     auto theirs = RunLibfwnt(mutated, s.uncompressed_size);
-    const bool theirs_ok =
-        theirs.status == FwntResult::kOk && theirs.out.size() == s.uncompressed_size;
+    const bool theirs_ok = theirs.status == FwntResult::kOk && theirs.out.size() == s.uncompressed_size;
     std::string key;
     if (ours && theirs_ok) {
       key = *ours == theirs.out ? "both ok, identical" : "both ok, DIFFERENT output";

@@ -49,13 +49,11 @@ std::vector<std::byte> Load(const fs::path& p) {
 Bytes View(const std::vector<std::byte>& v) { return {v.data(), v.size()}; }
 
 bool HavePefile() {
-  return fs::exists("/usr/bin/python3") &&
-         RunCommand({"/usr/bin/python3", "-c", "import pefile"}).exit_code == 0;
+  return fs::exists("/usr/bin/python3") && RunCommand({"/usr/bin/python3", "-c", "import pefile"}).exit_code == 0;
 }
 
 std::map<std::string, nlohmann::json> RunPefileOracle(const std::vector<fs::path>& files) {
-  std::vector<std::string> argv = {"/usr/bin/python3",
-                                   (SourceDir() / "tests/fixtures/pe/pefile_oracle.py").string()};
+  std::vector<std::string> argv = {"/usr/bin/python3", (SourceDir() / "tests/fixtures/pe/pefile_oracle.py").string()};
   for (const auto& f : files) argv.push_back(f.string());
   auto r = RunCommand(argv);
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -146,9 +144,8 @@ TEST(PeTest, MatchesPefileOnEveryTestPe) {
   EXPECT_EQ(with_imports, 21);
   EXPECT_EQ(with_version, 7);
   EXPECT_EQ(with_overlay, 14);
-  std::cout << "[pefile oracle] compared " << compared << " PEs (" << with_imports << " with imports, "
-            << with_version << " with version info, " << with_overlay << " with overlay), rejected "
-            << rejected << "\n";
+  std::cout << "[pefile oracle] compared " << compared << " PEs (" << with_imports << " with imports, " << with_version
+            << " with version info, " << with_overlay << " with overlay), rejected " << rejected << "\n";
 }
 
 Result<PeInfo> AnalyzeInChunks(Bytes data, std::size_t chunk) {
@@ -168,8 +165,7 @@ TEST(PeTest, StreamingInAnyChunkSizeEqualsWholeFile) {
     const std::string expected = whole ? PeToJson(*whole, "x").dump() : PeErrorJson("x", whole.error()).dump();
     for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{4096}, std::size_t{1} << 20}) {
       auto streamed = AnalyzeInChunks(View(data), chunk);
-      const std::string got =
-          streamed ? PeToJson(*streamed, "x").dump() : PeErrorJson("x", streamed.error()).dump();
+      const std::string got = streamed ? PeToJson(*streamed, "x").dump() : PeErrorJson("x", streamed.error()).dump();
       EXPECT_EQ(got, expected) << "chunk size " << chunk;
     }
     ++files;
@@ -182,7 +178,10 @@ TEST(PeTest, RejectsNonPeWithNamedErrors) {
   ASSERT_FALSE(empty);
   EXPECT_NE(empty.error().message.find("not a PE"), std::string::npos);
 
-  const std::string elf = "\x7f" "ELF\x02\x01\x01" + std::string(100, '\0');
+  const std::string elf =
+      "\x7f"
+      "ELF\x02\x01\x01" +
+      std::string(100, '\0');
   auto e = AnalyzePe(AsBytes(elf));
   ASSERT_FALSE(e);
   EXPECT_EQ(e.error().code, ErrorCode::kFormat);
@@ -272,11 +271,11 @@ std::vector<std::byte> HugeDeclarations() {
   put32(0x3C, 0x40);
   put32(0x40, 0x00004550);
   put16(0x44, 0x014C);
-  put16(0x46, 0xFFFF);         // NumberOfSections
-  put16(0x54, 0xE0);           // SizeOfOptionalHeader
-  put16(0x58, 0x10B);          // Magic
-  put32(0x58 + 36, 0x200);     // FileAlignment
-  put32(0x58 + 32, 0x1000);    // SectionAlignment
+  put16(0x46, 0xFFFF);           // NumberOfSections
+  put16(0x54, 0xE0);             // SizeOfOptionalHeader
+  put16(0x58, 0x10B);            // Magic
+  put32(0x58 + 36, 0x200);       // FileAlignment
+  put32(0x58 + 32, 0x1000);      // SectionAlignment
   put32(0x58 + 92, 0xFFFFFFFF);  // NumberOfRvaAndSizes
   for (std::size_t d = 0; d < 16; ++d) {
     put32(0x58 + 96 + 8 * d, 0x1000);
@@ -314,8 +313,8 @@ TEST(PeTest, JsonAndTextCarryTheRequiredFields) {
   auto r = AnalyzePe(View(data));
   ASSERT_TRUE(r) << r.error().ToString();
   const auto j = PeToJson(*r, "pwsh.exe");
-  for (const char* key : {"path", "machine", "timestamp", "is_dll", "imphash", "sections", "version_info",
-                          "authenticode", "overlay"}) {
+  for (const char* key :
+       {"path", "machine", "timestamp", "is_dll", "imphash", "sections", "version_info", "authenticode", "overlay"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   for (const char* key : {"signed", "signer_subject", "issuer", "serial", "digest_algorithm", "digest_matches",

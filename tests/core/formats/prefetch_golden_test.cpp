@@ -99,13 +99,11 @@ bool SccaTimeToFiletime(const std::string& s, std::uint64_t& out) {
     out = 0;
     return true;
   }
-  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   char mon[4] = {};
   int day = 0, year = 0, hh = 0, mm = 0, ss = 0;
   unsigned long nanos = 0;
-  if (std::sscanf(s.c_str(), "%3s %d, %d %d:%d:%d.%9lu UTC", mon, &day, &year, &hh, &mm, &ss,
-                  &nanos) != 7) {
+  if (std::sscanf(s.c_str(), "%3s %d, %d %d:%d:%d.%9lu UTC", mon, &day, &year, &hh, &mm, &ss, &nanos) != 7) {
     return false;
   }
   int month = 0;
@@ -143,8 +141,7 @@ std::map<std::string, std::string> OurValues(const PrefetchFile& pf) {
   for (std::size_t i = 0; i < slots; ++i) {
     // Unset slots follow the set ones (checked: sccainfo prints them last).
     const std::uint64_t t = i < pf.last_run_times.size() ? pf.last_run_times[i] : 0;
-    const std::string key =
-        slots == 1 ? "info/Last run time" : "info/Last run time: " + std::to_string(i + 1);
+    const std::string key = slots == 1 ? "info/Last run time" : "info/Last run time: " + std::to_string(i + 1);
     v[key] = std::to_string(t);
   }
   v["filenames/Number of filenames"] = std::to_string(pf.file_metrics.size());
@@ -171,8 +168,8 @@ struct Totals {
 };
 
 // Compares every oracle value; returns the number compared.
-int CompareWithOracle(const std::string& name, const PrefetchFile& pf, const SccaInfo& oracle,
-                      bool derived_v31, Totals& totals) {
+int CompareWithOracle(const std::string& name, const PrefetchFile& pf, const SccaInfo& oracle, bool derived_v31,
+                      Totals& totals) {
   const auto ours = OurValues(pf);
   int compared = 0;
   for (const auto& [key, raw_value] : oracle.values) {
@@ -252,13 +249,12 @@ TEST(PrefetchGoldenTest, EveryFileMatchesSccainfo) {
     }
     ASSERT_FALSE(parsed) << "sccainfo rejected this file but ParsePrefetch accepted it";
     EXPECT_EQ(parsed.error().code, ErrorCode::kFormat);
-    EXPECT_NE(parsed.error().message.find("not a prefetch file"), std::string::npos)
-        << parsed.error().message;
+    EXPECT_NE(parsed.error().message.find("not a prefetch file"), std::string::npos) << parsed.error().message;
   }
-  std::printf("[ golden   ] %d files, %d compared with sccainfo, %d values matched "
-              "(%d filenames, %d set last-run times, %d volumes)\n",
-              totals.files, totals.compared_files, totals.values, totals.filenames,
-              totals.run_times, totals.volumes);
+  std::printf(
+      "[ golden   ] %d files, %d compared with sccainfo, %d values matched "
+      "(%d filenames, %d set last-run times, %d volumes)\n",
+      totals.files, totals.compared_files, totals.values, totals.filenames, totals.run_times, totals.volumes);
   for (const auto& [version, count] : by_version) {
     std::printf("[ golden   ] version %u: %d files\n", version, count);
   }
@@ -269,15 +265,13 @@ TEST(PrefetchGoldenTest, EveryFileMatchesSccainfo) {
   EXPECT_GE(by_version.size(), 5u);
 }
 
-
 // Second oracle for what sccainfo does not print: libscca's Python binding
 // (python3-libscca) gives each file metrics entry's filename (looked up by
 // the entry's offset) and NTFS file reference. pyscca rejects v31, like
 // sccainfo.
 TEST(PrefetchGoldenTest, FileMetricsMatchPyscca) {
   const char* kPython = "/usr/bin/python3";
-  if (!fs::exists(kPython) ||
-      test::RunCommand({kPython, "-c", "import pyscca"}).exit_code != 0) {
+  if (!fs::exists(kPython) || test::RunCommand({kPython, "-c", "import pyscca"}).exit_code != 0) {
     GTEST_SKIP() << "python3-libscca not available";
   }
   const fs::path root = test::SharedTestdata() / "prefetch";
@@ -327,8 +321,7 @@ for p in sys.argv[1:]:
     }
     ++files;
   }
-  std::printf("[ pyscca   ] %d files, %d metric filenames and %d file references matched\n",
-              files, names, refs);
+  std::printf("[ pyscca   ] %d files, %d metric filenames and %d file references matched\n", files, names, refs);
   EXPECT_GE(files, 70);
   EXPECT_GE(names, 4000);
   EXPECT_GE(refs, 3000);

@@ -48,8 +48,7 @@ constexpr const char* kWin10Variant1 =
     "en_windows_10_consumer_edition_version_1809_updated_sept_2018_x64_dvd_491ea967.iso/"
     "AUDIODG.EXE-AB22E9A6.pf";
 constexpr const char* kWin10Variant2 = "frnsc-prefetch/30/C/Windows/Prefetch/CMD.EXE-6D6290C5.pf";
-constexpr const char* kV31Plain =
-    "dfir-artifact-museum/Win11/SutharPC/Decompressed-v31/CMD.EXE-F0053CFF.pf";
+constexpr const char* kV31Plain = "dfir-artifact-museum/Win11/SutharPC/Decompressed-v31/CMD.EXE-F0053CFF.pf";
 
 TEST(PrefetchTest, HashVectors) {
   // libscca documentation's XP example, confirmed by the XP files' names.
@@ -79,8 +78,7 @@ TEST(PrefetchTest, HashesMatchRealFiles) {
     if (pf->version == 17) ++xp_files;
     for (const auto& m : pf->file_metrics) {
       const auto slash = m.filename.rfind('\\');
-      if (slash == std::string::npos ||
-          !EqualsIgnoreCaseAscii(m.filename.substr(slash + 1), pf->executable)) {
+      if (slash == std::string::npos || !EqualsIgnoreCaseAscii(m.filename.substr(slash + 1), pf->executable)) {
         continue;
       }
       const std::string upper = ToUpperAscii(m.filename);
@@ -100,9 +98,8 @@ TEST(PrefetchTest, ParsesEachVersionAndVariant) {
     bool compressed;
     int variant;
   };
-  const Case cases[] = {{kXpNotepad, 17, false, 0},   {kWin7Notepad, 23, false, 0},
-                        {kWin81Cmd, 26, false, 0},    {kWin10Variant1, 30, true, 1},
-                        {kWin10Variant2, 30, true, 2}, {kV31Plain, 31, false, 2}};
+  const Case cases[] = {{kXpNotepad, 17, false, 0},    {kWin7Notepad, 23, false, 0},  {kWin81Cmd, 26, false, 0},
+                        {kWin10Variant1, 30, true, 1}, {kWin10Variant2, 30, true, 2}, {kV31Plain, 31, false, 2}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.rel);
     auto pf = ParsePrefetch(Load(c.rel));
@@ -199,8 +196,8 @@ TEST(PrefetchTest, UnpairedSurrogatesAreKept) {
 }
 
 TEST(PrefetchTest, ZeroedTruncatedAndCorruptedInputsNeverCrash) {
-  const std::vector<std::string> rels = {kXpNotepad, kWin7Notepad, kWin81Cmd, kWin10Variant1,
-                                         kWin10Variant2, kV31Plain};
+  const std::vector<std::string> rels = {kXpNotepad,     kWin7Notepad,   kWin81Cmd,
+                                         kWin10Variant1, kWin10Variant2, kV31Plain};
   std::vector<std::vector<std::byte>> files;
   for (const auto& rel : rels) files.push_back(Load(rel));
 
@@ -262,9 +259,8 @@ TEST(PrefetchJsonTest, ShapeAndValues) {
   std::vector<std::string> keys;
   for (const auto& [k, v] : j.items()) keys.push_back(k);
   std::sort(keys.begin(), keys.end());
-  EXPECT_EQ(keys, (std::vector<std::string>{"compressed", "executable", "files", "hash",
-                                            "last_run_times", "path", "run_count", "version",
-                                            "volumes"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"compressed", "executable", "files", "hash", "last_run_times", "path",
+                                            "run_count", "version", "volumes"}));
   EXPECT_EQ(j["version"], 30);
   EXPECT_EQ(j["compressed"], true);
   EXPECT_EQ(j["executable"], "CMD.EXE");
@@ -304,7 +300,9 @@ TEST(PrefetchJsonTest, TextEscapesHostStrings) {
   auto pf = ParsePrefetch(Load(kXpNotepad));
   ASSERT_TRUE(pf);
   pf->executable = "EVIL\x1b[31m.EXE";
-  pf->file_metrics[0].filename = "\\DEVICE\\X\\\x07" "BELL.DLL";
+  pf->file_metrics[0].filename =
+      "\\DEVICE\\X\\\x07"
+      "BELL.DLL";
   const std::string text = PrefetchToText(*pf, "path\x1b]0;title\x07.pf");
   EXPECT_EQ(text.find('\x1b'), std::string::npos);
   EXPECT_EQ(text.find('\x07'), std::string::npos);

@@ -41,18 +41,16 @@ TEST(ProfileDocsTest, SchemaDocListsEveryKindParameterAndColumn) {
   const std::string doc = test::ReadFile(test::SourceDir() / "docs" / "profile-schema.md");
   ASSERT_FALSE(doc.empty());
   for (const KindSpec& kind : Kinds()) {
-    const std::string heading = "### Kind `" + std::string(kind.name) + "` (priority " +
-                                std::to_string(kind.priority) + ")";
+    const std::string heading =
+        "### Kind `" + std::string(kind.name) + "` (priority " + std::to_string(kind.priority) + ")";
     const std::string section = Section(doc, heading);
     ASSERT_FALSE(section.empty()) << "missing: " << heading;
     std::set<std::string> expected;
     for (const ParamSpec& p : kind.parameters) {
       expected.insert(std::string(p.name));
-      const std::string row = "| `" + std::string(p.name) + "` | " +
-                              std::string(ParamTypeName(p.type)) + " | `" +
-                              (p.default_text.empty() ? std::string("\"\"")
-                                                      : std::string(p.default_text)) +
-                              "` | " + (p.required ? "yes" : "no") + " |";
+      const std::string row = "| `" + std::string(p.name) + "` | " + std::string(ParamTypeName(p.type)) + " | `" +
+                              (p.default_text.empty() ? std::string("\"\"") : std::string(p.default_text)) + "` | " +
+                              (p.required ? "yes" : "no") + " |";
       EXPECT_NE(section.find(row), std::string::npos) << "missing or stale row: " << row;
     }
     EXPECT_EQ(RowNames(section), expected) << kind.name;
@@ -67,8 +65,7 @@ TEST(ProfileDocsTest, SchemaDocListsEveryKindParameterAndColumn) {
     std::set<std::string> expected;
     for (const ColumnSpec& c : r->columns) {
       expected.insert(std::string(c.name));
-      const std::string row =
-          "| `" + std::string(c.name) + "` | " + std::string(ColumnTypeName(c.type)) + " |";
+      const std::string row = "| `" + std::string(c.name) + "` | " + std::string(ColumnTypeName(c.type)) + " |";
       EXPECT_NE(section.find(row), std::string::npos) << r->table << ": " << row;
     }
     EXPECT_EQ(RowNames(section), expected) << r->table;

@@ -32,8 +32,7 @@ TEST(KindsTest, EveryDefaultParsesWithItsOwnType) {
     for (const ParamSpec& p : kind.parameters) {
       EXPECT_TRUE(names.insert(p.name).second) << kind.name << "." << p.name << " twice";
       auto v = ParseParamScalar(p, p.default_text);
-      EXPECT_TRUE(v.has_value()) << kind.name << "." << p.name << ": "
-                                 << (v ? "" : v.error().message);
+      EXPECT_TRUE(v.has_value()) << kind.name << "." << p.name << ": " << (v ? "" : v.error().message);
     }
   }
 }

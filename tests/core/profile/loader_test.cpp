@@ -43,14 +43,13 @@ class LoaderErrorTest : public ::testing::Test {
 };
 
 TEST_F(LoaderErrorTest, YamlSyntaxError) {
-  const std::string msg = Validate("artifacts/windows/test/thing.yaml",
-                                   "name: windows.test.thing\ndescription: [unclosed\n");
+  const std::string msg =
+      Validate("artifacts/windows/test/thing.yaml", "name: windows.test.thing\ndescription: [unclosed\n");
   // The path is literal text (a Windows one holds backslashes, which a regex
   // would read as escapes); only the position after it is a pattern.
   const std::string path = Path("artifacts/windows/test/thing.yaml") + ":";
   ASSERT_THAT(msg, StartsWith(path));
-  EXPECT_TRUE(std::regex_match(msg.substr(path.size()), std::regex(R"([0-9]+:[0-9]+: YAML syntax error: .*)")))
-      << msg;
+  EXPECT_TRUE(std::regex_match(msg.substr(path.size()), std::regex(R"([0-9]+:[0-9]+: YAML syntax error: .*)"))) << msg;
 }
 
 TEST_F(LoaderErrorTest, UnknownKeyInArtifactOverrideSuggests) {
@@ -61,52 +60,50 @@ TEST_F(LoaderErrorTest, UnknownKeyInArtifactOverrideSuggests) {
                                    "  - name: common.live.processes\n"
                                    "    parameters:\n"
                                    "      hash_modles: true\n");
-  EXPECT_EQ(msg, Path("profiles/p.yaml") + ":6:7: unknown key 'hash_modles' in artifact override "
-                                  "(did you mean 'hash_modules'?)");
+  EXPECT_EQ(msg, Path("profiles/p.yaml") +
+                     ":6:7: unknown key 'hash_modles' in artifact override "
+                     "(did you mean 'hash_modules'?)");
 }
 
 TEST_F(LoaderErrorTest, UnknownKeysAtEveryLevel) {
-  std::string msg = Validate("artifacts/windows/test/thing.yaml",
-                             std::string(kArtifactHead) + "kindd: files\n");
+  std::string msg = Validate("artifacts/windows/test/thing.yaml", std::string(kArtifactHead) + "kindd: files\n");
   EXPECT_THAT(msg, HasSubstr("thing.yaml:5:1: unknown key 'kindd' in artifact (did you mean 'kind'?)"));
   msg = Validate("artifacts/windows/test/thing.yaml",
-                 std::string(kArtifactHead) +
-                     "kind: files\nparameters:\n  paths: ['C:\\x']\n  copy_max_sise: 1\n");
+                 std::string(kArtifactHead) + "kind: files\nparameters:\n  paths: ['C:\\x']\n  copy_max_sise: 1\n");
   EXPECT_THAT(msg, HasSubstr("thing.yaml:8:3: unknown key 'copy_max_sise' in parameters of kind "
                              "'files' (did you mean 'copy_max_size'?)"));
   msg = Validate("artifacts/windows/test/thing.yaml",
                  "name: windows.test.thing\ndescription: d\nrationale: r\n"
                  "references: [{source: s, uri: x}]\nkind: processes\n");
   EXPECT_THAT(msg, HasSubstr("thing.yaml:4:26: unknown key 'uri' in reference (did you mean 'url'?)"));
-  msg = Validate("profiles/q.yaml", "name: q\ndescription: d\nlimits: {time_limt: 5}\n"
-                           "artifacts: [common.live.processes]\n");
+  msg = Validate("profiles/q.yaml",
+                 "name: q\ndescription: d\nlimits: {time_limt: 5}\n"
+                 "artifacts: [common.live.processes]\n");
   EXPECT_THAT(msg, HasSubstr("q.yaml:3:10: unknown key 'time_limt' in profile limits "
                              "(did you mean 'time_limit'?)"));
 }
 
 TEST_F(LoaderErrorTest, WrongTypes) {
   std::string msg = Validate("artifacts/windows/test/thing.yaml",
-                             std::string(kArtifactHead) +
-                                 "kind: files\nparameters:\n  paths: 'C:\\x'\n  hash: yes\n");
+                             std::string(kArtifactHead) + "kind: files\nparameters:\n  paths: 'C:\\x'\n  hash: yes\n");
   EXPECT_THAT(msg, HasSubstr("thing.yaml:7:10: parameter 'paths' must be a list (glob_list), got 'C:\\x'"));
   EXPECT_THAT(msg, HasSubstr("thing.yaml:8:9: parameter 'hash' must be true or false, got 'yes'"));
   msg = Validate("artifacts/windows/test/thing.yaml",
-                 std::string(kArtifactHead) +
-                     "kind: files\nparameters:\n  paths: ['C:\\x']\n  copy_max_size: lots\n");
+                 std::string(kArtifactHead) + "kind: files\nparameters:\n  paths: ['C:\\x']\n  copy_max_size: lots\n");
   EXPECT_THAT(msg, HasSubstr("thing.yaml:8:18: parameter 'copy_max_size' must be a size"));
-  msg = Validate("artifacts/windows/test/thing.yaml",
-                 std::string(kArtifactHead) + "kind: [files]\n");
+  msg = Validate("artifacts/windows/test/thing.yaml", std::string(kArtifactHead) + "kind: [files]\n");
   EXPECT_THAT(msg, HasSubstr("thing.yaml:5:7: 'kind' must be a string, got a list"));
 }
 
 TEST_F(LoaderErrorTest, UnknownKindAndArtifact) {
-  std::string msg = Validate("artifacts/windows/test/thing.yaml",
-                             std::string(kArtifactHead) + "kind: proceses\n");
+  std::string msg = Validate("artifacts/windows/test/thing.yaml", std::string(kArtifactHead) + "kind: proceses\n");
   EXPECT_THAT(msg, HasSubstr("thing.yaml:5:7: unknown kind 'proceses' (did you mean 'processes'?)"));
-  msg = Validate("profiles/r.yaml", "name: r\ndescription: d\nartifacts:\n  - common.live.processes\n"
-                           "  - windows.execution.prefech\n");
-  EXPECT_EQ(msg, Path("profiles/r.yaml") + ":5:5: unknown artifact 'windows.execution.prefech' "
-                                  "(did you mean 'windows.execution.prefetch'?)");
+  msg = Validate("profiles/r.yaml",
+                 "name: r\ndescription: d\nartifacts:\n  - common.live.processes\n"
+                 "  - windows.execution.prefech\n");
+  EXPECT_EQ(msg, Path("profiles/r.yaml") +
+                     ":5:5: unknown artifact 'windows.execution.prefech' "
+                     "(did you mean 'windows.execution.prefetch'?)");
 }
 
 TEST_F(LoaderErrorTest, NameMustMatchPath) {
@@ -126,13 +123,13 @@ TEST_F(LoaderErrorTest, NameMustMatchPath) {
 
 TEST_F(LoaderErrorTest, BadGlobsAndVariables) {
   const std::string head = std::string(kArtifactHead) + "kind: files\nparameters:\n  paths:\n";
-  std::string msg = Validate("artifacts/windows/test/thing.yaml",
-                             head + "    - 'C:\\a[bc\\x'\n"
-                                    "    - 'C:\\a**\\x'\n"
-                                    "    - ''\n"
-                                    "    - '%LOCALAPPDTA%\\x'\n"
-                                    "    - 'relative\\x'\n"
-                                    "    - '/etc/passwd'\n");
+  std::string msg = Validate("artifacts/windows/test/thing.yaml", head +
+                                                                      "    - 'C:\\a[bc\\x'\n"
+                                                                      "    - 'C:\\a**\\x'\n"
+                                                                      "    - ''\n"
+                                                                      "    - '%LOCALAPPDTA%\\x'\n"
+                                                                      "    - 'relative\\x'\n"
+                                                                      "    - '/etc/passwd'\n");
   EXPECT_THAT(msg, HasSubstr("thing.yaml:8:7: bad glob 'C:\\a[bc\\x': unbalanced '['"));
   EXPECT_THAT(msg, HasSubstr("thing.yaml:9:7: bad glob 'C:\\a**\\x': '**' must be a whole path component"));
   EXPECT_THAT(msg, HasSubstr("thing.yaml:10:7: empty path in 'paths'"));
@@ -140,27 +137,26 @@ TEST_F(LoaderErrorTest, BadGlobsAndVariables) {
   EXPECT_THAT(msg, HasSubstr("thing.yaml:12:7: path 'relative\\x' is not absolute"));
   EXPECT_THAT(msg, HasSubstr("thing.yaml:13:7: unix path '/etc/passwd' in an artifact for [windows]"));
   msg = Validate("artifacts/windows/test/thing.yaml",
-                 std::string(kArtifactHead) +
-                     "kind: dir_listing\nparameters:\n  paths: ['C:\\x']\n  pattern: '[a'\n");
+                 std::string(kArtifactHead) + "kind: dir_listing\nparameters:\n  paths: ['C:\\x']\n  pattern: '[a'\n");
   EXPECT_THAT(msg, HasSubstr("thing.yaml:8:12: parameter 'pattern' is not a valid name glob"));
 }
 
 TEST_F(LoaderErrorTest, LimitsOutOfRange) {
-  std::string msg = Validate("artifacts/windows/test/thing.yaml",
-                             std::string(kArtifactHead) +
-                                 "kind: processes\nlimits:\n  max_depth: 100\n  max_files: 0\n");
+  std::string msg =
+      Validate("artifacts/windows/test/thing.yaml",
+               std::string(kArtifactHead) + "kind: processes\nlimits:\n  max_depth: 100\n  max_files: 0\n");
   EXPECT_THAT(msg, HasSubstr("thing.yaml:7:14: limit 'max_depth' is 100, out of range 0..64"));
   EXPECT_THAT(msg, HasSubstr("thing.yaml:8:14: limit 'max_files' is 0, out of range 1..100000000"));
-  msg = Validate("profiles/t.yaml", "name: t\ndescription: d\nlimits:\n  max_output: 1KiB\n"
-                           "artifacts:\n  - name: windows.execution.prefetch\n"
-                           "    parameters: {max_depth: 65}\n");
+  msg = Validate("profiles/t.yaml",
+                 "name: t\ndescription: d\nlimits:\n  max_output: 1KiB\n"
+                 "artifacts:\n  - name: windows.execution.prefetch\n"
+                 "    parameters: {max_depth: 65}\n");
   EXPECT_THAT(msg, HasSubstr("t.yaml:4:15: limit 'max_output' is 1KiB, out of range 1MiB..16TiB"));
   EXPECT_THAT(msg, HasSubstr("t.yaml:7:29: parameter 'max_depth' is 65, out of range 0..64"));
 }
 
 TEST_F(LoaderErrorTest, MissingRequiredParameter) {
-  std::string msg = Validate("artifacts/windows/test/thing.yaml",
-                             std::string(kArtifactHead) + "kind: files\n");
+  std::string msg = Validate("artifacts/windows/test/thing.yaml", std::string(kArtifactHead) + "kind: files\n");
   EXPECT_THAT(msg, HasSubstr("parameter 'paths' is required for kind 'files'"));
 }
 
@@ -168,9 +164,10 @@ TEST(LoaderTest, OverlayDirectoryAndProfileFile) {
   test::TempDir dir;
   const fs::path art = dir.path() / "artifacts/windows/custom/tpm.yaml";
   fs::create_directories(art.parent_path());
-  test::WriteFile(art, "name: windows.custom.tpm\ndescription: d\nrationale: r\n"
-                       "references: [{source: s}]\nkind: files\n"
-                       "parameters: {paths: ['%ProgramData%\\TPM\\*.dll'], copy: true}\n");
+  test::WriteFile(art,
+                  "name: windows.custom.tpm\ndescription: d\nrationale: r\n"
+                  "references: [{source: s}]\nkind: files\n"
+                  "parameters: {paths: ['%ProgramData%\\TPM\\*.dll'], copy: true}\n");
   test::WriteFile(dir.path() / "mine.yaml",
                   "name: mine\ndescription: d\nartifacts:\n  - windows.custom.tpm\n"
                   "  - common.live.processes\n");

@@ -102,9 +102,8 @@ TEST_F(WindowsTreeTest, UsersSkipJunctions) {
   EXPECT_EQ(UserNames(), (std::vector<std::string>{"alice", "bob"}));
   // Nor are per-user patterns expanded through the link.
   EXPECT_EQ(Targets(Expand("%LOCALAPPDATA%\\Programs\\3CXDesktopApp\\*.exe")),
-            (std::vector<std::string>{
-                "C:\\Users\\alice\\AppData\\Local\\Programs\\3CXDesktopApp\\3CXDesktopApp.exe",
-                "C:\\Users\\bob\\AppData\\Local\\Programs\\3CXDesktopApp\\3CXDesktopApp.exe"}));
+            (std::vector<std::string>{"C:\\Users\\alice\\AppData\\Local\\Programs\\3CXDesktopApp\\3CXDesktopApp.exe",
+                                      "C:\\Users\\bob\\AppData\\Local\\Programs\\3CXDesktopApp\\3CXDesktopApp.exe"}));
 }
 
 TEST_F(WindowsTreeTest, PerUserVariablesExpandForEveryUser) {
@@ -126,9 +125,8 @@ TEST_F(WindowsTreeTest, CaseInsensitiveComponentsMatchAnyCase) {
   EXPECT_EQ(Targets(Expand("c:\\PROGRAMDATA\\tpm\\[W]INSC?RD.dll")),
             std::vector<std::string>{"C:\\ProgramData\\TPM\\winscard.dll"});
   EXPECT_EQ(Targets(Expand("%localappdata%\\PROGRAMS\\3cxdesktopapp\\APP\\FFmpeg.DLL")),
-            (std::vector<std::string>{
-                "C:\\Users\\alice\\AppData\\Local\\Programs\\3CXDesktopApp\\app\\ffmpeg.dll",
-                "C:\\Users\\bob\\AppData\\Local\\Programs\\3CXDesktopApp\\app\\ffmpeg.dll"}));
+            (std::vector<std::string>{"C:\\Users\\alice\\AppData\\Local\\Programs\\3CXDesktopApp\\app\\ffmpeg.dll",
+                                      "C:\\Users\\bob\\AppData\\Local\\Programs\\3CXDesktopApp\\app\\ffmpeg.dll"}));
 }
 
 // Folders differing in case only exist on a case-sensitive mount of the
@@ -140,8 +138,7 @@ TEST_F(WindowsTreeTest, CaseInsensitiveComponentsFindEveryCaseVariant) {
   }
   if (program_files != 2) GTEST_SKIP() << "this file system folds case: no folders differing in case only";
   EXPECT_EQ(Targets(Expand("%ProgramFiles%\\vendor\\*.EXE")),
-            (std::vector<std::string>{"C:\\Program Files\\Vendor\\upper.exe",
-                                      "C:\\program files\\Vendor\\lower.exe"}));
+            (std::vector<std::string>{"C:\\Program Files\\Vendor\\upper.exe", "C:\\program files\\Vendor\\lower.exe"}));
   EXPECT_EQ(Targets(Expand("C:\\Windows\\system32\\catroot2\\edb.chk.log")),
             std::vector<std::string>{"C:\\WINDOWS\\system32\\catroot2\\edb.chk.log"});
   EXPECT_EQ(Targets(Expand("%SystemRoot%\\System32\\[k]ernel3?.dll")),
@@ -204,10 +201,10 @@ TEST(PathsTest, SymlinksAreReportedButNeverFollowed) {
   const fs::path r = dir.path() / "root";
   Touch(r / "data/real.txt");
   Touch(dir.path() / "outside/secret.txt");
-  for (const std::string& why : {
-           test::TryCreateSymlink("..", r / "data/loop", true),                   // loop
-           test::TryCreateSymlink(dir.path() / "outside", r / "data/out", true),  // escapes the root
-           test::TryCreateSymlink("/etc/passwd", r / "data/passwd", false)}) {
+  for (const std::string& why :
+       {test::TryCreateSymlink("..", r / "data/loop", true),                   // loop
+        test::TryCreateSymlink(dir.path() / "outside", r / "data/out", true),  // escapes the root
+        test::TryCreateSymlink("/etc/passwd", r / "data/passwd", false)}) {
     if (!why.empty()) GTEST_SKIP() << "no links on this platform: " << why;
   }
   FsDirectoryLister lister;
@@ -218,8 +215,7 @@ TEST(PathsTest, SymlinksAreReportedButNeverFollowed) {
   auto e = ExpandGlob("/data/**", *ctx, lister, options);
   ASSERT_TRUE(e.has_value());
   std::vector<std::string> t = Targets(*e);
-  EXPECT_EQ(t, (std::vector<std::string>{"/data", "/data/loop", "/data/out", "/data/passwd",
-                                         "/data/real.txt"}));
+  EXPECT_EQ(t, (std::vector<std::string>{"/data", "/data/loop", "/data/out", "/data/passwd", "/data/real.txt"}));
   for (const PathMatch& m : e->matches) {
     EXPECT_TRUE(m.host_path.starts_with(r.string())) << m.host_path;
     if (m.target_path != "/data" && m.target_path != "/data/real.txt") {
@@ -242,7 +238,7 @@ TEST(PathsTest, TildeExpandsToHomesFromFakePasswd) {
         "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
         "carol:x:1000:1000:Carol:/home/carol:/bin/bash\n"
         "svc:x:1001:1001::/srv/svc:/bin/sh\n"
-        "ghost:x:1002:1002::/home/ghost:/bin/sh\n"   // home missing: not a user
+        "ghost:x:1002:1002::/home/ghost:/bin/sh\n"  // home missing: not a user
         "nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n"
         "broken line without fields\n"
         "evil:x:1003:1003::/../../etc:/bin/sh\n");
@@ -250,7 +246,7 @@ TEST(PathsTest, TildeExpandsToHomesFromFakePasswd) {
   Touch(r / "home/carol/.mt5/drive_c/terminal64.exe");
   Touch(r / "home/dave/.mt5/drive_c/terminal64.exe");  // only in /home
   Touch(r / "srv/svc/.mt5/drive_c/terminal64.exe");
-  Touch(r / "usr/sbin/.mt5/drive_c/terminal64.exe");   // daemon's home: not a user
+  Touch(r / "usr/sbin/.mt5/drive_c/terminal64.exe");  // daemon's home: not a user
   FsDirectoryLister lister;
   auto ctx = MakeExpansionContext(TargetOs::kLinux, r.string(), lister);
   ASSERT_TRUE(ctx.has_value());
@@ -260,10 +256,8 @@ TEST(PathsTest, TildeExpandsToHomesFromFakePasswd) {
   auto e = ExpandGlob("~/.mt5/**/*.exe", *ctx, lister, GlobOptions{});
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(Targets(*e), (std::vector<std::string>{
-                             "/home/carol/.mt5/drive_c/terminal64.exe",
-                             "/home/dave/.mt5/drive_c/terminal64.exe",
-                             "/root/.mt5/drive_c/terminal64.exe",
-                             "/srv/svc/.mt5/drive_c/terminal64.exe"}));
+                             "/home/carol/.mt5/drive_c/terminal64.exe", "/home/dave/.mt5/drive_c/terminal64.exe",
+                             "/root/.mt5/drive_c/terminal64.exe", "/srv/svc/.mt5/drive_c/terminal64.exe"}));
   EXPECT_EQ(DetectTargetOs(r.string(), lister), TargetOs::kLinux);
 }
 
@@ -285,8 +279,7 @@ TEST(PathsTest, VariablesAndPatternChecks) {
   EXPECT_FALSE(CheckPattern("/a/../b").has_value());
   EXPECT_FALSE(CheckPattern("~bob/x").has_value());
   EXPECT_TRUE(CheckPattern("C:\\tt\\**\\*.dll").has_value());
-  EXPECT_EQ(HostPathFor("C:\\Windows\\x", ExpansionContext{TargetOs::kWindows, "/mnt/c", {}, {}}),
-            "/mnt/c/Windows/x");
+  EXPECT_EQ(HostPathFor("C:\\Windows\\x", ExpansionContext{TargetOs::kWindows, "/mnt/c", {}, {}}), "/mnt/c/Windows/x");
   EXPECT_EQ(HostPathFor("/etc/../x", ExpansionContext{}), "");
 }
 
@@ -294,7 +287,10 @@ TEST(GlobTest, ComponentMatching) {
   EXPECT_TRUE(MatchComponent("*.dll", "FFMPEG.DLL", true));
   EXPECT_FALSE(MatchComponent("*.dll", "FFMPEG.DLL", false));
   EXPECT_TRUE(MatchComponent("app*", "app-18.12.416", false));
-  EXPECT_TRUE(MatchComponent("a?c", "a\xc3\xa9" "c", false));  // ? is one code point
+  EXPECT_TRUE(MatchComponent("a?c",
+                             "a\xc3\xa9"
+                             "c",
+                             false));  // ? is one code point
   EXPECT_TRUE(MatchComponent("[!x]*", "abc", false));
   EXPECT_FALSE(MatchComponent("[!a]*", "abc", false));
   EXPECT_TRUE(MatchComponent("[]]", "]", false));

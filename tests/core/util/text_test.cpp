@@ -15,7 +15,9 @@ TEST(TextTest, Utf16RoundTripAndUnpairedSurrogates) {
   EXPECT_EQ(Utf16LeToUtf8(AsBytes(utf16)), utf8);
   // A lone high surrogate followed by 'A' becomes U+FFFD then 'A'.
   const std::string lone("\x00\xD8\x41\x00", 4);
-  EXPECT_EQ(Utf16LeToUtf8(AsBytes(lone)), "\xef\xbf\xbd" "A");
+  EXPECT_EQ(Utf16LeToUtf8(AsBytes(lone)),
+            "\xef\xbf\xbd"
+            "A");
   const std::string with_nul("A\0B\0\0\0C\0", 8);
   EXPECT_EQ(Utf16LeToUtf8UntilNul(AsBytes(with_nul)), "AB");
 }
@@ -25,7 +27,10 @@ TEST(TextTest, EscapeForTerminalNeutralisesControlSequences) {
   EXPECT_EQ(EscapeForTerminal("bad\xff"), "bad\\xff");
   EXPECT_EQ(EscapeForTerminal("ok \xc3\xa9"), "ok \xc3\xa9");
   EXPECT_FALSE(IsValidUtf8("\xc0\x80"));
-  EXPECT_EQ(RepairUtf8("a\xff" "b"), "a\xef\xbf\xbd" "b");
+  EXPECT_EQ(RepairUtf8("a\xff"
+                       "b"),
+            "a\xef\xbf\xbd"
+            "b");
 }
 
 TEST(ByteReaderTest, BoundsAreCheckedAndNamed) {

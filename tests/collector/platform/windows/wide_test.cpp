@@ -31,7 +31,9 @@ TEST(WideTest, NarrowMarksUnpairedSurrogatesInsteadOfDroppingTheName) {
   const wchar_t lone_high[] = {L'a', static_cast<wchar_t>(0xD800), L'b', 0};
   const wchar_t lone_low[] = {static_cast<wchar_t>(0xDC00), L'.', L'd', L'l', L'l', 0};
   const wchar_t high_at_end[] = {L'x', static_cast<wchar_t>(0xDBFF), 0};
-  EXPECT_EQ(Narrow(lone_high), "a\xef\xbf\xbd" "b");
+  EXPECT_EQ(Narrow(lone_high),
+            "a\xef\xbf\xbd"
+            "b");
   EXPECT_EQ(Narrow(lone_low), "\xef\xbf\xbd.dll");
   EXPECT_EQ(Narrow(high_at_end), "x\xef\xbf\xbd");
   for (const wchar_t* w : {lone_high, lone_low, high_at_end}) EXPECT_EQ(Narrow(w), ViaCore(w));
@@ -40,7 +42,9 @@ TEST(WideTest, NarrowMarksUnpairedSurrogatesInsteadOfDroppingTheName) {
 TEST(WideTest, WidenRoundTripsAndRepairsInvalidUtf8) {
   const std::string utf8 = "C:\\ProgramData\\TPM\\\xe7\x9b\xae.dll";
   EXPECT_EQ(Narrow(Widen(utf8)), utf8);
-  EXPECT_EQ(Widen("a\xff" "b"), std::wstring(L"a\uFFFDb"));
+  EXPECT_EQ(Widen("a\xff"
+                  "b"),
+            std::wstring(L"a\uFFFDb"));
   EXPECT_EQ(Widen(""), L"");
 }
 

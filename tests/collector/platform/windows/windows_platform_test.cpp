@@ -55,8 +55,8 @@ TEST(WindowsPlatformTest, ListsItselfWithImageTokenAndTimes) {
   ASSERT_EQ(platform->SelfPid(), static_cast<std::int64_t>(GetCurrentProcessId()));
   auto procs = platform->ListProcesses();
   ASSERT_TRUE(procs) << procs.error().message;
-  auto self = std::find_if(procs->begin(), procs->end(),
-                           [&](const ProcessInfo& p) { return p.pid == platform->SelfPid(); });
+  auto self =
+      std::find_if(procs->begin(), procs->end(), [&](const ProcessInfo& p) { return p.pid == platform->SelfPid(); });
   ASSERT_NE(self, procs->end());
   EXPECT_EQ(ToLowerAscii(self->exe), ToLowerAscii(ModulePath(nullptr)));
   EXPECT_EQ(self->exe_open_path, self->exe);

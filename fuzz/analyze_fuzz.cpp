@@ -16,30 +16,14 @@
 #include <string>
 
 #include "fuzz/fuzz_support.h"
+#include "fuzz/case_scratch.h"
 #include "triage/case_db.h"
 #include "triage/ingest.h"
 
 namespace {
 
-struct Scratch {
-  std::filesystem::path root;
-  std::unique_ptr<trawl::triage::Db> db;
-  Scratch() {
-    root = std::filesystem::temp_directory_path() / ("trawl-analyze-fuzz-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(root);
-    auto opened = trawl::triage::Db::Open(root / "case.db", trawl::triage::Db::Mode::kReadWriteCreate);
-    FUZZ_CHECK(opened.has_value(), "scratch case database opens");
-    db = std::move(*opened);
-  }
-  ~Scratch() {
-    db.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(root, ec);
-  }
-};
-
-Scratch& S() {
-  static Scratch s;
+trawl::fuzz::CaseScratch& S() {
+  static trawl::fuzz::CaseScratch s("analyze");
   return s;
 }
 
@@ -58,7 +42,7 @@ std::int64_t Rows(trawl::triage::Db& db) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace trawl;
-  Scratch& s = S();
+  trawl::fuzz::CaseScratch& s = S();
   const auto input = s.root / "input.zip";
   {
     std::ofstream f(input, std::ios::binary | std::ios::trunc);

@@ -15,30 +15,14 @@
 
 #include "core/archive/zip_writer.h"
 #include "fuzz/fuzz_support.h"
+#include "fuzz/case_scratch.h"
 #include "triage/case_db.h"
 #include "triage/ingest.h"
 
 namespace {
 
-struct Scratch {
-  std::filesystem::path root;
-  std::unique_ptr<trawl::triage::Db> db;
-  Scratch() {
-    root = std::filesystem::temp_directory_path() / ("trawl-jsonl-fuzz-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(root);
-    auto opened = trawl::triage::Db::Open(root / "case.db", trawl::triage::Db::Mode::kReadWriteCreate);
-    FUZZ_CHECK(opened.has_value(), "scratch case database opens");
-    db = std::move(*opened);
-  }
-  ~Scratch() {
-    db.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(root, ec);
-  }
-};
-
-Scratch& S() {
-  static Scratch s;
+trawl::fuzz::CaseScratch& S() {
+  static trawl::fuzz::CaseScratch s("jsonl");
   return s;
 }
 
@@ -50,7 +34,7 @@ constexpr const char* kMembers[] = {"records/processes.jsonl",   "records/module
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace trawl;
   if (size < 1) return 0;
-  Scratch& s = S();
+  trawl::fuzz::CaseScratch& s = S();
   const char* member = kMembers[data[0] % std::size(kMembers)];
   std::string zip;
   {

@@ -23,6 +23,8 @@ namespace trawl::core::archive {
 namespace {
 
 constexpr std::size_t kBufferSize = 64 * 1024;
+constexpr std::size_t kMaxProblems = 1000;                   // listed in a report; the rest counted
+constexpr std::uint64_t kMaxMemberNameBytes = 256ull << 20;  // names kept while walking
 
 Result<std::unique_ptr<std::ifstream>> OpenInput(const std::filesystem::path& path) {
   auto in = std::make_unique<std::ifstream>(path, std::ios::binary);
@@ -269,6 +271,16 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path, const std::v
   if (!reader) return std::unexpected(reader.error());
   ArchiveReader& r = **reader;
   VerifyReport report;
+  // Problems and member names are kept for the report: both are capped, so a
+  // forged archive of millions of bad members costs no more than the caps.
+  std::uint64_t omitted = 0;
+  auto problem = [&](VerifyProblem p) {
+    if (report.problems.size() < kMaxProblems)
+      report.problems.push_back(std::move(p));
+    else
+      ++omitted;
+  };
+  std::uint64_t name_bytes = 0;
   struct Seen {
     std::uint64_t size;
     std::string sha256;
@@ -285,21 +297,21 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path, const std::v
     if (!*next) break;
     const MemberInfo& m = **next;
     if (auto safe = CheckSafeEntryName(m.name); !safe) {
-      report.problems.push_back({m.name, safe.error().message});
+      problem({m.name, safe.error().message});
     }
     if (m.is_link || (!m.is_regular && !m.is_dir)) {
       // trawl never writes links. libarchive's streaming reader cannot tell
       // where a compressed link member ends, so members after one may be
       // lost; the manifest check below then names what is missing.
-      report.problems.push_back({m.name,
-                                 "member is a link or special file (never written by trawl; members after "
-                                 "a compressed link may be unreadable by a streaming reader)"});
+      problem({m.name,
+               "member is a link or special file (never written by trawl; members after "
+               "a compressed link may be unreadable by a streaming reader)"});
       continue;
     }
     if (m.is_dir) continue;
     if (have_manifest) {
-      report.problems.push_back({m.name, m.name == kManifestMember ? "duplicate manifest.json"
-                                                                   : "member after manifest.json (it must be last)"});
+      problem({m.name,
+               m.name == kManifestMember ? "duplicate manifest.json" : "member after manifest.json (it must be last)"});
       continue;
     }
     if (m.name == kManifestMember) {
@@ -310,17 +322,16 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path, const std::v
           const std::string& ap = *e.archive_path;
           auto it = seen.find(ap);
           if (it == seen.end()) {
-            report.problems.push_back({ap, "listed in the manifest but missing from the archive"});
+            problem({ap, "listed in the manifest but missing from the archive"});
           } else {
-            if (it->second.listed) report.problems.push_back({ap, "listed twice in the manifest"});
+            if (it->second.listed) problem({ap, "listed twice in the manifest"});
             it->second.listed = true;
             if (e.size != it->second.size) {
-              report.problems.push_back(
-                  {ap, fmt::format("size {} differs from the manifest's {}", it->second.size, e.size)});
+              problem({ap, fmt::format("size {} differs from the manifest's {}", it->second.size, e.size)});
             }
             if (e.sha256.value_or("") != it->second.sha256) {
-              report.problems.push_back({ap, fmt::format("SHA-256 {} differs from the manifest's {}", it->second.sha256,
-                                                         e.sha256.value_or(""))});
+              problem({ap, fmt::format("SHA-256 {} differs from the manifest's {}", it->second.sha256,
+                                       e.sha256.value_or(""))});
             }
           }
         }
@@ -341,7 +352,7 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path, const std::v
       }
       report.manifest_bytes = stream.size();
       if (!parsed) {
-        report.problems.push_back({"manifest.json", parsed.error().message});
+        problem({"manifest.json", parsed.error().message});
         continue;
       }
       report.manifest = std::move(*parsed);
@@ -352,7 +363,7 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path, const std::v
     if (options.visit) {
       if (auto v = options.visit(m, stream); !v) {
         if (EndsTheWalk(v.error())) return std::unexpected(v.error());
-        report.problems.push_back({m.name, v.error().ToString()});
+        problem({m.name, v.error().ToString()});
       }
     }
     while (true) {
@@ -362,25 +373,29 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path, const std::v
     }
     const std::uint64_t size = stream.size();
     if (seen.contains(m.name)) {
-      report.problems.push_back({m.name, "duplicate member"});
+      problem({m.name, "duplicate member"});
     } else if (seen.size() >= options.limits.max_members) {
       return Fail(ErrorCode::kLimit,
                   fmt::format("{}: more than {} members", path.string(), options.limits.max_members));
+    } else if ((name_bytes += m.name.size()) > kMaxMemberNameBytes) {
+      return Fail(ErrorCode::kLimit,
+                  fmt::format("{}: member names add up to more than {} bytes", path.string(), kMaxMemberNameBytes));
     }
     seen[m.name] = Seen{size, stream.Hex()};
     ++report.members_checked;
   }
+  if (omitted > 0) report.problems.push_back({"(archive)", fmt::format("... and {} more problems", omitted)});
   auto content = r.FinishContent();
   if (!content) return std::unexpected(content.error());
   report.content_sha256 = std::move(*content);
   report.inflated_bytes = r.inflated();
   if (!have_manifest) {
-    report.problems.push_back({"manifest.json", "missing: the archive is incomplete or not a trawl archive"});
+    problem({"manifest.json", "missing: the archive is incomplete or not a trawl archive"});
     return report;
   }
   if (!manifest_parsed) return report;
   for (const auto& [name, s] : seen) {
-    if (!s.listed) report.problems.push_back({name, "member not listed in the manifest"});
+    if (!s.listed) problem({name, "member not listed in the manifest"});
   }
   report.ok = report.problems.empty();
   return report;

@@ -215,6 +215,22 @@ TEST(HostileArchiveRegression, DeeplyNestedManifestIsRejectedBeforeParsing) {
   EXPECT_FALSE(copy.manifest);
 }
 
+// Issue #18, finding 2: each bad member added a problem string to the report
+// without bound. The report keeps the first 1000 and counts the rest.
+TEST(HostileArchiveRegression, ProblemsOfManyBadMembersAreCapped) {
+  test::TempDir dir;
+  ZipBuilder zip;
+  for (int i = 0; i < 1500; ++i) zip.Add("../bad" + std::to_string(i), "x");
+  zip.Add("manifest.json", test::ManifestText(json::array()));
+  zip.WriteTo(dir / "many.zip");
+  auto report = VerifyArchive(dir / "many.zip", {});
+  ASSERT_TRUE(report) << report.error().ToString();
+  EXPECT_FALSE(report->ok);
+  ASSERT_EQ(report->problems.size(), 1001u);
+  EXPECT_NE(report->problems.back().problem.find("more problems"), std::string::npos)
+      << report->problems.back().problem;
+}
+
 TEST_F(HostileArchiveTest, TruncatedAgeFilesNeverVerify) {
   const auto zip = dir_ / "good.zip";
   std::mt19937 rng(7);

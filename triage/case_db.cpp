@@ -160,6 +160,8 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
         "profile_name, profile_sha256, target_os, live, root, limits_hit, counts, ingested_at";
     steps.push_back(fmt::format("INSERT INTO collections ({0}) SELECT {0} FROM collections_v2", cols));
     steps.push_back("DROP TABLE collections_v2");
+    // Indexes that moved with the renamed table went with it: made again.
+    steps.push_back(ExpandedSchemaSql());
     steps.push_back(fmt::format("PRAGMA user_version = {}", kCaseSchemaVersion));
     // Renaming must not rewrite the REFERENCES collections(id) of the other
     // tables to the old table's new name.

@@ -280,6 +280,53 @@ TEST(TriageCaseDb, MigratesSchemaVersion1) {
   EXPECT_EQ(one("PRAGMA integrity_check"), "ok");
 }
 
+// A version-2 case (collections with UNIQUE (host_id, started, part), no
+// content_sha256 or conflict) is rebuilt in place: rows kept, the constraint
+// gone (two archives may claim one collection, issue #18), the new columns
+// and indexes there.
+TEST(TriageCaseDb, MigratesSchemaVersion2) {
+  test::TempDir dir;
+  std::string v2 = ExpandedSchemaSql();
+  const auto from = v2.find("CREATE TABLE IF NOT EXISTS collections (");
+  const auto to = v2.find("CREATE UNIQUE INDEX IF NOT EXISTS collections_content");
+  ASSERT_NE(from, std::string::npos);
+  ASSERT_NE(to, std::string::npos);
+  v2.replace(from, v2.find('\n', to) - from,
+             "CREATE TABLE IF NOT EXISTS collections (id INTEGER PRIMARY KEY, host_id INTEGER, archive_name TEXT NOT "
+             "NULL, archive_sha256 TEXT NOT NULL UNIQUE, started TEXT, ended TEXT, part INTEGER NOT NULL DEFAULT 0, "
+             "result TEXT, tool_version TEXT, profile_name TEXT, profile_sha256 TEXT, target_os TEXT, live INTEGER, "
+             "root TEXT, limits_hit TEXT, counts TEXT, ingested_at TEXT NOT NULL, UNIQUE (host_id, started, part));");
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "case.db").string().c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, v2.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "INSERT INTO collections (id, host_id, archive_name, archive_sha256, started, part, "
+                         "ingested_at) VALUES (7, 1, 'a.zip.age', 'aa', 's', 1, 'now'); "
+                         "PRAGMA user_version = 2;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(raw);
+  sqlite3_close(raw);
+  auto db = Db::Open(dir / "case.db", Db::Mode::kReadWriteCreate);
+  ASSERT_TRUE(db) << db.error().ToString();
+  auto one = [&](const std::string& sql) {
+    auto s = (*db)->Prepare(sql);
+    EXPECT_TRUE(s) << sql;
+    if (!s || !*s->Step()) return std::string("<none>");
+    return s->Text(0);
+  };
+  EXPECT_EQ(one("PRAGMA user_version"), std::to_string(kCaseSchemaVersion));
+  EXPECT_EQ(one("SELECT archive_name FROM collections WHERE id = 7"), "a.zip.age");
+  EXPECT_TRUE(
+      (*db)->Exec("INSERT INTO collections (host_id, archive_name, archive_sha256, started, part, "
+                  "ingested_at, content_sha256) VALUES (1, 'b.zip.age', 'bb', 's', 1, 'now', 'cc')"));
+  EXPECT_EQ(one("SELECT count(*) FROM collections WHERE host_id = 1 AND started = 's' AND part = 1"), "2");
+  EXPECT_EQ(one("SELECT count(*) FROM sqlite_schema WHERE name IN ('collections_claim', 'collections_content')"), "2");
+  EXPECT_EQ(one("SELECT count(*) FROM sqlite_schema WHERE name = 'collections_v2' OR sql LIKE '%collections_v2%'"),
+            "0");
+  EXPECT_EQ(one("PRAGMA integrity_check"), "ok");
+}
+
 // Scoring writes findings.evidence and entity_scores.reasons as text without
 // a DOM (triage/scoring.cpp); they must read as nlohmann's own dump of the
 // same value, byte for byte. (Here rather than in scoring_test.cpp only to

@@ -16,10 +16,12 @@
 #include "core/archive/archive_paths.h"
 #include "core/archive/archive_reader.h"
 #include "core/util/file.h"
+#include "core/util/text.h"
 #include "tests/support/test_env.h"
 #include "tests/support/zip_builder.h"
 #include "triage/case_db.h"
 #include "triage/ingest.h"
+#include "triage/report.h"
 #include "triage/rules.h"
 #include "triage/scoring.h"
 #include "triage/tabular.h"
@@ -193,6 +195,42 @@ TEST_F(TriageUnderAttack, CsvAndTsvCellsAreGuardedAndEscaped) {
     EXPECT_NE(text.find("\\u202e"), std::string::npos) << text;
     if (std::string(format) == "csv") EXPECT_NE(text.find("\n'=cmd"), std::string::npos) << text;
   }
+}
+
+// Finding 5: U+202E showed "evil\u202egpj.exe" as "evilexe.jpg" in query,
+// stack and the HTML report.
+TEST(TriageUnderAttackText, BidiOverridesAreShownEscapedWhereHumansRead) {
+  EXPECT_EQ(HtmlEscape("evil\u202egpj.exe"), "evil\\u202egpj.exe");
+  EXPECT_EQ(HtmlEscape("a\u200bb<i>"), "a\\u200bb&lt;i&gt;");
+  EXPECT_EQ(core::EscapeForTerminal("evil\u202egpj.exe"), "evil\\u202egpj.exe");
+  EXPECT_EQ(core::EscapeForTerminal("C:\\x\u2066"), "C:\\\\x\\u2066");
+  EXPECT_EQ(core::EscapeInvisible("C:\\ProgramData\x1b"), "C:\\ProgramData\\x1b");
+  EXPECT_EQ(core::EscapeInvisible("J\u00fcrgen"), "J\u00fcrgen");  // ordinary letters stay
+}
+
+// Finding 6: the member after a compressed symlink member was dropped by the
+// streaming reader without a word. A zip's link bit lives only in its
+// central directory, which a streaming read never sees: the member reads as
+// a regular file holding the link target, is never extracted as a link, and
+// fails verification by name; the members after it are all read (and any a
+// reader did lose would be named "listed in the manifest but missing").
+TEST_F(TriageUnderAttack, MembersAfterACompressedLinkAreNeitherLostNorSilent) {
+  const std::string data = "{}\n";
+  test::ZipBuilder()
+      .AddSymlink("records/link.jsonl", std::string(300, 'a'))
+      .Add("records/files.0001.jsonl", data)
+      .Add("manifest.json", test::ManifestText(json::array({test::MemberEntry("records/files.0001.jsonl", data)})))
+      .WriteTo(dir_ / "link.zip");
+  auto report = core::archive::VerifyArchive(dir_ / "link.zip", {});
+  ASSERT_TRUE(report) << report.error().ToString();
+  EXPECT_FALSE(report->ok);
+  std::string all;
+  for (const auto& p : report->problems) all += p.member + ": " + p.problem + "\n";
+  EXPECT_NE(all.find("records/link.jsonl: "), std::string::npos) << all;
+  EXPECT_EQ(all.find("records/files.0001.jsonl"), std::string::npos) << all;
+  EXPECT_EQ(report->members_checked, 2u);
+  const IngestResult r = IngestArchive(*db_, dir_ / "link.zip", {});
+  EXPECT_EQ(r.status, IngestResult::Status::kSkipped);
 }
 
 // Finding 4: `decrypt` wrote whatever the archive inflated to.

@@ -290,7 +290,8 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path, const std::v
   std::vector<std::byte> buf(kBufferSize);
   bool have_manifest = false;
   bool manifest_parsed = false;
-  const std::string where = fmt::format("{}: manifest.json", path.filename().string());
+  // Problems are listed under the member's name: the message need not repeat it.
+  const std::string where = std::string(kManifestMember);
   while (true) {
     auto next = r.Next();
     if (!next) return std::unexpected(next.error());
@@ -352,7 +353,9 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path, const std::v
       }
       report.manifest_bytes = stream.size();
       if (!parsed) {
-        problem({"manifest.json", parsed.error().message});
+        std::string message = parsed.error().message;
+        if (message.starts_with(where + ": ")) message.erase(0, where.size() + 2);
+        problem({std::string(kManifestMember), std::move(message)});
         continue;
       }
       report.manifest = std::move(*parsed);

@@ -137,6 +137,7 @@ class Handler {
   bool key(std::string& k) {
     Frame& f = stack_.back();
     if (!f.keys.insert(k).second) {
+      f.key.clear();  // the path is the object's, not its previous key's
       return Error(ErrorCode::kFormat, fmt::format("{}: duplicate key '{}'", Path(), Printable(k)));
     }
     f.key = k;

@@ -98,7 +98,10 @@ TEST(ManifestParser, WrongTypesAreErrorsNamingTheField) {
 TEST(ManifestParser, DuplicateKeysAreRefused) {
   std::string text = With(json::object());
   text.insert(1, "\"part\": 7, ");
-  ExpectRefused(text, "duplicate key 'part'");
+  ExpectRefused(text, "m.json: (root): duplicate key 'part'");
+  std::string nested = With({{"host", {{"hostname", "a"}}}});
+  nested.replace(nested.find("\"hostname\""), 0, "\"hostname\":\"b\",");
+  ExpectRefused(nested, "m.json: host: duplicate key 'hostname'");
 }
 
 // Finding 6: part was narrowed (4294967297 -> 1, 1e300 -> INT_MIN).

@@ -22,15 +22,6 @@ namespace {
 
 std::string T(std::string_view s) { return core::EscapeForTerminal(s); }
 
-json Cell(const Stmt& s, int i) {
-  switch (s.ColumnType(i)) {
-    case SQLITE_INTEGER: return s.Int(i);
-    case SQLITE_FLOAT: return s.Real(i);
-    case SQLITE_NULL: return nullptr;
-    default: return core::RepairUtf8(s.Text(i));
-  }
-}
-
 Result<json> Rows(Db& db, std::string_view sql) {
   auto s = db.Prepare(sql);
   if (!s) return std::unexpected(s.error());
@@ -40,7 +31,7 @@ Result<json> Rows(Db& db, std::string_view sql) {
     if (!r) return std::unexpected(r.error());
     if (!*r) break;
     json row = json::object();
-    for (int i = 0; i < s->ColumnCount(); ++i) row[s->ColumnName(i)] = Cell(*s, i);
+    for (int i = 0; i < s->ColumnCount(); ++i) row[s->ColumnName(i)] = CellJson(*s, i);
     rows.push_back(std::move(row));
   }
   return rows;

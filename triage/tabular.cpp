@@ -21,6 +21,15 @@ Result<TabularFormat> ParseTabularFormat(std::string_view name) {
   return core::Fail(core::ErrorCode::kInvalidArgument, fmt::format("unknown format '{}' (tsv, csv, json)", name));
 }
 
+nlohmann::json CellJson(const Stmt& stmt, int column) {
+  switch (stmt.ColumnType(column)) {
+    case SQLITE_INTEGER: return stmt.Int(column);
+    case SQLITE_FLOAT: return stmt.Real(column);
+    case SQLITE_NULL: return nullptr;
+    default: return core::RepairUtf8(stmt.Text(column));
+  }
+}
+
 std::string CsvTextCell(std::string_view v) {
   std::string s = core::EscapeInvisible(core::RepairUtf8(v));
   if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@')) s.insert(0, "'");
@@ -67,15 +76,7 @@ Result<void> WriteTabular(Stmt& stmt, TabularFormat format, std::ostream& out, b
     if (format == TabularFormat::kJson) {
       nlohmann::json obj = nlohmann::json::object();
       for (int i = 0; i < n; ++i) {
-        const int t = stmt.ColumnType(i);
-        if (t == SQLITE_INTEGER)
-          obj[stmt.ColumnName(i)] = stmt.Int(i);
-        else if (t == SQLITE_FLOAT)
-          obj[stmt.ColumnName(i)] = stmt.Real(i);
-        else if (t == SQLITE_NULL)
-          obj[stmt.ColumnName(i)] = nullptr;
-        else
-          obj[stmt.ColumnName(i)] = core::RepairUtf8(stmt.Text(i));
+        obj[stmt.ColumnName(i)] = CellJson(stmt, i);
       }
       out << obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
       continue;

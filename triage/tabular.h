@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "core/util/error.h"
 #include "triage/case_db.h"
 
@@ -26,6 +28,10 @@ enum class TabularFormat { kTsv, kCsv, kJson };
 
 // "tsv", "csv", "json"; anything else is kInvalidArgument.
 core::Result<TabularFormat> ParseTabularFormat(std::string_view name);
+
+// A column of the current row as JSON (integer, real, null, or the text as
+// repaired UTF-8); report.cpp's JSON uses it too.
+nlohmann::json CellJson(const Stmt& stmt, int column);
 
 // One CSV cell for a text value (guarded, escaped, quoted as needed).
 std::string CsvTextCell(std::string_view v);

@@ -377,9 +377,6 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path, const std::v
     const std::uint64_t size = stream.size();
     if (seen.contains(m.name)) {
       problem({m.name, "duplicate member"});
-    } else if (seen.size() >= options.limits.max_members) {
-      return Fail(ErrorCode::kLimit,
-                  fmt::format("{}: more than {} members", path.string(), options.limits.max_members));
     } else if ((name_bytes += m.name.size()) > kMaxMemberNameBytes) {
       return Fail(ErrorCode::kLimit,
                   fmt::format("{}: member names add up to more than {} bytes", path.string(), kMaxMemberNameBytes));
@@ -447,8 +444,8 @@ Result<ExtractReport> ExtractArchive(const std::filesystem::path& path, const st
   std::uint64_t need = 0;
   WalkOptions walk;
   walk.limits = options.limits;
+  std::vector<std::byte> buf(kBufferSize);
   walk.visit = [&](const MemberInfo& m, MemberStream& stream) -> Result<void> {
-    std::vector<std::byte> buf(kBufferSize);
     std::uint64_t n = 0;
     while (true) {
       auto got = stream.Read(buf);
@@ -469,7 +466,6 @@ Result<ExtractReport> ExtractArchive(const std::filesystem::path& path, const st
   auto reader = ArchiveReader::Open(path, identities, options.limits);
   if (!reader) return std::unexpected(reader.error());
   ArchiveReader& r = **reader;
-  std::vector<std::byte> buf(kBufferSize);
   while (true) {
     auto next = r.Next();
     if (!next) return std::unexpected(next.error());

@@ -193,7 +193,9 @@ TEST_F(TriageUnderAttack, CsvAndTsvCellsAreGuardedAndEscaped) {
     EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
     EXPECT_EQ(text.find("\u202e"), std::string::npos) << text;
     EXPECT_NE(text.find("\\u202e"), std::string::npos) << text;
-    if (std::string(format) == "csv") EXPECT_NE(text.find("\n'=cmd"), std::string::npos) << text;
+    if (std::string(format) == "csv") {
+      EXPECT_NE(text.find("\n'=cmd"), std::string::npos) << text;
+    }
   }
 }
 

@@ -173,7 +173,7 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
       item.artifact = art->name;
       item.status = "skipped";
       item.error = "collection stopped: " + s.stop.reason();
-      pipeline.AddItem(std::move(item));
+      pipeline.AddItem(item);
       continue;
     }
     const auto a0 = std::chrono::steady_clock::now();

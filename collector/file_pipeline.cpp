@@ -55,26 +55,19 @@ bool LibraryByName(std::string_view name) {
   return name.find(".so.") != std::string_view::npos;
 }
 
-void AddPeFields(const core::formats::PeInfo& pe, nlohmann::json& r) {
-  r["pe_machine"] = pe.machine_name;
-  r["pe_is_dll"] = pe.is_dll;
-  r["pe_timestamp"] = pe.timestamp;
-  r["pe_imphash"] = pe.imphash;
-  const auto& a = pe.authenticode;
-  r["pe_signed"] = a.signed_;
-  r["pe_signer"] = a.signer_subject;
-  r["pe_digest_matches"] = a.digest_matches;
-  r["pe_padding_anomaly"] = a.padding_anomaly;
+// One hasher per worker thread: the digests are fetched from OpenSSL's
+// provider once, not for every file.
+core::MultiHasher& ThreadHasher() {
+  thread_local core::MultiHasher hasher;
+  return hasher;
 }
 
 template <std::size_t N>
-bool HexToBytes(const nlohmann::json& j, std::array<std::uint8_t, N>& out) {
-  if (!j.is_string()) return false;
-  const std::string& s = j.get_ref<const std::string&>();
-  if (s.size() != 2 * N) return false;
+void HexToBytes(const std::string& hex, std::array<std::uint8_t, N>& out) {
   auto nib = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (std::size_t i = 0; i < N; ++i) out[i] = static_cast<std::uint8_t>(nib(s[2 * i]) << 4 | nib(s[2 * i + 1]));
-  return true;
+  for (std::size_t i = 0; i < N && 2 * i + 1 < hex.size(); ++i) {
+    out[i] = static_cast<std::uint8_t>(nib(hex[2 * i]) << 4 | nib(hex[2 * i + 1]));
+  }
 }
 
 template <std::size_t N>
@@ -84,21 +77,40 @@ std::string BytesToHex(const std::array<std::uint8_t, N>& b) {
 
 }  // namespace
 
-FilePipeline::CacheValue FilePipeline::Pack(const nlohmann::json& facts) {
-  CacheValue v{};
-  v.hashed = facts.contains("sha256") && HexToBytes(facts["md5"], v.md5) && HexToBytes(facts["sha1"], v.sha1) &&
-             HexToBytes(facts["sha256"], v.sha256);
-  v.entropy = facts.value("entropy", 0.0);
-  return v;
+void ProductColumns::ApplyTo(Record& r) const {
+  r.SetText("product", product);
+  r.SetText("vendor", vendor);
+  r.SetText("category", category);
 }
 
-void FilePipeline::Unpack(const CacheValue& v, nlohmann::json& r) {
-  if (v.hashed) {
-    r["md5"] = BytesToHex(v.md5);
-    r["sha1"] = BytesToHex(v.sha1);
-    r["sha256"] = BytesToHex(v.sha256);
-    r["entropy"] = v.entropy;
+void FilePipeline::ApplyPe(const PeColumns& pe, Record& r) {
+  r.SetText("pe_machine", pe.machine);
+  r.SetBool("pe_is_dll", pe.is_dll);
+  r.SetInt("pe_timestamp", pe.timestamp);
+  r.SetText("pe_imphash", pe.imphash);
+  r.SetBool("pe_signed", pe.signed_);
+  r.SetText("pe_signer", pe.signer);
+  r.SetBool("pe_digest_matches", pe.digest_matches);
+  r.SetBool("pe_padding_anomaly", pe.padding_anomaly);
+}
+
+FilePipeline::CacheValue* FilePipeline::CacheFind(const CacheKey& key) {
+  if (auto it = cache_new_.find(key); it != cache_new_.end()) return &it->second;
+  auto old = cache_old_.find(key);
+  if (old == cache_old_.end()) return nullptr;
+  CacheValue v = std::move(old->second);
+  cache_old_.erase(old);
+  CacheStore(key, std::move(v));
+  return &cache_new_.at(key);
+}
+
+void FilePipeline::CacheStore(const CacheKey& key, CacheValue value) {
+  if (cache_new_.size() >= kCacheGeneration && !cache_new_.contains(key)) {
+    // The older generation goes; what was used since it was made moved on.
+    cache_old_ = std::move(cache_new_);
+    cache_new_ = CacheMap();
   }
+  cache_new_.insert_or_assign(key, std::move(value));
 }
 
 void StopControl::RequestStop(std::string reason) {
@@ -127,60 +139,48 @@ std::string StopControl::reason() {
   return reason_;
 }
 
-void SetPathField(nlohmann::json& record, const char* field, const std::string& value) {
-  if (core::IsValidUtf8(value)) {
-    record[field] = value;
-  } else {
-    record[field] = core::RepairUtf8(value);
-    record[std::string(field) + "_hex"] = core::ToHex(core::AsBytes(value));
-  }
+void AddMetaFields(const FileMeta& meta, Record& r) {
+  r.SetText("type", meta.type);
+  r.SetUInt("size", meta.size);
+  r.SetInt("mode", static_cast<std::int64_t>(meta.mode));
+  r.SetInt("uid", meta.uid);
+  r.SetInt("gid", meta.gid);
+  r.SetText("mtime", IsoFromNs(meta.mtime_ns));
+  r.SetText("atime", IsoFromNs(meta.atime_ns));
+  r.SetText("ctime", IsoFromNs(meta.ctime_ns));
+  r.SetText("btime", IsoFromNs(meta.btime_ns));
 }
 
-void AddMetaFields(const FileMeta& meta, nlohmann::json& r) {
-  r["type"] = meta.type;
-  r["size"] = meta.size;
-  r["mode"] = meta.mode;
-  r["uid"] = meta.uid;
-  r["gid"] = meta.gid;
-  r["mtime"] = IsoFromNs(meta.mtime_ns);
-  r["atime"] = IsoFromNs(meta.atime_ns);
-  r["ctime"] = IsoFromNs(meta.ctime_ns);
-  r["btime"] = IsoFromNs(meta.btime_ns);
-}
-
-core::Result<void> FilePipeline::AddRecord(std::string_view table, const nlohmann::json& record) {
+// A record that broke its table's declaration (a key it does not declare, a
+// value of the wrong type) is a collector bug: the key would land in
+// triage's `extra` JSON where no rule looks. Logged once per table and
+// misuse as an error event, which the end-to-end tests look for.
+core::Result<void> FilePipeline::AddRecord(const Record& record) {
   std::lock_guard lock(archive_mu_);
-  CheckDeclared(table, record);
-  return archive_.AddRecord(table, record);
+  return AddRecordLocked(record);
 }
 
-// Records follow their table's declared columns (core/profile/kinds.cpp);
-// a key that is not declared (nor the <column>_hex of a declared text
-// column) is a collector bug: it would land in triage's `extra` JSON where
-// no rule looks. Logged once per table and key as an error event, which the
-// end-to-end tests look for in every archive they read.
-void FilePipeline::CheckDeclared(std::string_view table, const nlohmann::json& record) {
-  const core::profile::RecordSpec* spec = core::profile::FindRecordTable(table);
-  auto declared = [&](std::string_view key) {
-    if (spec == nullptr) return false;
-    for (const auto& c : spec->columns) {
-      if (c.name == key) return true;
-    }
-    return false;
-  };
-  for (auto it = record.begin(); it != record.end(); ++it) {
-    const std::string& key = it.key();
-    if (declared(key)) continue;
-    if (key.ends_with("_hex") && declared(std::string_view(key).substr(0, key.size() - 4))) continue;
-    std::string id = std::string(table) + "." + key;
+core::Result<void> FilePipeline::AddRecords(std::span<const Record> records) {
+  std::lock_guard lock(archive_mu_);
+  for (const Record& r : records) TRAWL_TRY_VOID(AddRecordLocked(r));
+  return {};
+}
+
+core::Result<void> FilePipeline::AddRecordLocked(const Record& record) {
+  for (const std::string& m : record.misuse()) {
+    std::string id = std::string(record.table()) + "." + m;
     if (!undeclared_.insert(id).second) continue;
-    archive_.Log("error", "undeclared_record_field", {{"table", std::string(table)}, {"field", key}});
+    archive_.Log("error", "undeclared_record_field",
+                 {{"table", std::string(record.table())}, {"field", m.substr(0, m.find(':'))}, {"why", m}});
   }
+  line_.clear();
+  record.AppendJson(line_);
+  return archive_.AddRecordLine(record.table(), line_);
 }
 
-void FilePipeline::AddItem(core::archive::ItemRecord item) {
+void FilePipeline::AddItem(const core::archive::ItemRecord& item) {
   std::lock_guard lock(archive_mu_);
-  archive_.AddItem(std::move(item));
+  archive_.AddItem(item);
 }
 
 void FilePipeline::Log(std::string_view level, std::string_view event, nlohmann::json fields) {
@@ -190,24 +190,23 @@ void FilePipeline::Log(std::string_view level, std::string_view event, nlohmann:
 
 FileOutcome FilePipeline::Process(const FileRequest& req) {
   FileOutcome out;
-  nlohmann::json& r = out.record;
-  SetPathField(r, "path", req.target_path);
-  SetPathField(r, "source_path", req.host_path);
-  r["artifact"] = req.artifact;
-  r["status"] = "ok";
-  if (req.product.is_object()) {
-    for (auto& [k, v] : req.product.items()) r[k] = v;
-  }
+  Record& r = out.record;
+  r.SetText("path", req.target_path);
+  r.SetText("source_path", req.host_path);
+  r.SetText("artifact", req.artifact);
+  r.SetText("status", "ok");
+  if (req.product) req.product->ApplyTo(r);
   if (stop_.ShouldStop()) {
-    r["status"] = "skipped";
-    r["error"] = "collection stopped: " + stop_.reason();
+    r.SetText("status", "skipped");
+    r.SetText("error", "collection stopped: " + stop_.reason());
     return out;
   }
   auto opened = platform_.OpenForRead(req.host_path);
   if (!opened) {
     const auto code = opened.error().code;
-    r["status"] = code == ErrorCode::kNotFound ? "vanished" : (code == ErrorCode::kUnsupported ? "skipped" : "error");
-    r["error"] = opened.error().message;
+    r.SetText("status",
+              code == ErrorCode::kNotFound ? "vanished" : (code == ErrorCode::kUnsupported ? "skipped" : "error"));
+    r.SetText("error", opened.error().message);
     if (auto st = platform_.Stat(req.host_path); st) AddMetaFields(*st, r);
     out.error = code != ErrorCode::kUnsupported;
     return out;
@@ -216,8 +215,8 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
   const FileMeta meta = file.meta();
   AddMetaFields(meta, r);
   if (req.max_file_size > 0 && meta.size > req.max_file_size) {
-    r["status"] = "skipped";
-    r["error"] = fmt::format("larger than max_file_size ({} > {} bytes)", meta.size, req.max_file_size);
+    r.SetText("status", "skipped");
+    r.SetText("error", fmt::format("larger than max_file_size ({} > {} bytes)", meta.size, req.max_file_size));
     return out;
   }
   if (!req.hash && !req.copy.copy) return out;
@@ -225,19 +224,21 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
   const CacheKey key{meta.device, meta.inode, meta.size, meta.mtime_ns};
   {
     std::lock_guard lock(cache_mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) {
+    if (const CacheValue* hit = CacheFind(key)) {
       const bool wants_copy = req.copy.copy || req.copy.copy_executables || req.copy.small_files_max > 0;
-      const CacheExtra* extra = it->second.extra ? &cache_extra_[it->second.extra - 1] : nullptr;
+      const CacheExtra* extra = hit->extra.get();
       const bool was_copied = extra && !extra->copied_as.empty();
-      if ((!wants_copy || was_copied) && (it->second.hashed || !req.hash)) {
-        Unpack(it->second, r);
-        r["is_pe"] = extra != nullptr && extra->pe.is_object() && !extra->pe.empty();
+      if ((!wants_copy || was_copied) && (hit->hashed || !req.hash)) {
+        if (hit->hashed) {
+          r.SetText("md5", BytesToHex(hit->md5));
+          r.SetText("sha1", BytesToHex(hit->sha1));
+          r.SetText("sha256", BytesToHex(hit->sha256));
+          r.SetReal("entropy", hit->entropy);
+        }
+        r.SetBool("is_pe", extra != nullptr && extra->pe.has_value());
         if (extra) {
-          if (extra->pe.is_object()) {
-            for (auto& [k, v] : extra->pe.items()) r[k] = v;
-          }
-          if (was_copied) r["copied_as"] = extra->copied_as;
+          if (extra->pe) ApplyPe(*extra->pe, r);
+          if (was_copied) r.SetText("copied_as", extra->copied_as);
         }
         ++cache_hits_;
         return out;
@@ -245,7 +246,8 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
     }
   }
 
-  core::MultiHasher hasher;
+  core::MultiHasher& hasher = ThreadHasher();
+  hasher.Reset();
   std::optional<core::formats::PeAnalyzer> pe;
   std::unique_lock<std::mutex> archive_lock(archive_mu_, std::defer_lock);
   bool copying = false;
@@ -302,7 +304,7 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
         } else {
           archive_lock.unlock();
           out.output_limit = b.error().code == ErrorCode::kLimit;
-          r["copy_error"] = b.error().message;
+          r.SetText("copy_error", b.error().message);
         }
       }
     }
@@ -321,7 +323,7 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
         item.artifact = req.artifact;
         item.status = "truncated";
         item.error = error;
-        (void)archive_.EndFile(std::move(item));
+        if (auto e = archive_.EndFile(std::move(item)); !e) error += "; closing the copy: " + e.error().message;
         copying = false;
         archive_lock.unlock();
       } else {
@@ -343,7 +345,6 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
   }
   if (copying) {
     core::archive::ItemRecord item;
-    SetPathField(r, "path", req.target_path);
     item.source_path = core::RepairUtf8(req.target_path);
     if (!core::IsValidUtf8(req.target_path)) item.source_path_hex = core::ToHex(core::AsBytes(req.target_path));
     item.type = "file";
@@ -358,39 +359,39 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
     archive_lock.unlock();
     out.copied = !copied_as.empty();
   }
-  nlohmann::json facts;
+  CacheValue cached{};
   if (req.hash && status != "error") {
     const core::Digests d = hasher.Finish();
-    facts["md5"] = d.md5;
-    facts["sha1"] = d.sha1;
-    facts["sha256"] = d.sha256;
-    facts["entropy"] = d.entropy;
+    r.SetText("md5", d.md5);
+    r.SetText("sha1", d.sha1);
+    r.SetText("sha256", d.sha256);
+    cached.entropy = d.entropy;
+    r.SetReal("entropy", d.entropy);
+    HexToBytes(d.md5, cached.md5);
+    HexToBytes(d.sha1, cached.sha1);
+    HexToBytes(d.sha256, cached.sha256);
+    cached.hashed = true;
     ++files_hashed_;
   }
-  facts["is_pe"] = false;
+  std::optional<PeColumns> pe_columns;
   if (pe) {
-    auto info = pe->Finish();
-    if (info) {
-      facts["is_pe"] = true;
-      AddPeFields(*info, facts);
+    if (auto info = pe->Finish()) {
+      const auto& a = info->authenticode;
+      pe_columns = PeColumns{info->machine_name, info->imphash, a.signer_subject, info->timestamp,
+                             info->is_dll,       a.signed_,     a.digest_matches, a.padding_anomaly};
+      ApplyPe(*pe_columns, r);
     }
   }
-  for (auto& [k, v] : facts.items()) r[k] = v;
-  if (!copied_as.empty()) r["copied_as"] = copied_as;
-  r["status"] = status;
-  if (!error.empty()) r["error"] = error;
+  r.SetBool("is_pe", pe_columns.has_value());
+  if (!copied_as.empty()) r.SetText("copied_as", copied_as);
+  r.SetText("status", status);
+  if (!error.empty()) r.SetText("error", error);
   if (status == "ok") {
-    CacheValue v = Pack(facts);
-    std::lock_guard lock(cache_mu_);
-    if (facts.value("is_pe", false) || !copied_as.empty()) {
-      nlohmann::json pe_facts = nlohmann::json::object();
-      for (auto& [k, val] : facts.items()) {
-        if (k.starts_with("pe_")) pe_facts[k] = val;
-      }
-      cache_extra_.push_back(CacheExtra{std::move(pe_facts), copied_as});
-      v.extra = static_cast<std::uint32_t>(cache_extra_.size());
+    if (pe_columns || !copied_as.empty()) {
+      cached.extra = std::make_unique<CacheExtra>(CacheExtra{std::move(pe_columns), copied_as});
     }
-    cache_[key] = v;
+    std::lock_guard lock(cache_mu_);
+    CacheStore(key, std::move(cached));
   }
   return out;
 }

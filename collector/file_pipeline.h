@@ -2,26 +2,31 @@
 // The collector's single read of a file: open carefully through the
 // Platform, then stream every chunk once into MD5/SHA-1/SHA-256, entropy, the
 // PE and Authenticode analyzer and (when copying) the archive. Results are
-// cached per (device, inode, size, mtime) so each distinct file is read once
-// per run. Thread-safe: workers share one pipeline; archive writes are
-// serialised by the pipeline's archive lock.
+// cached per (device, inode, size, mtime) so a file reached again (a module
+// mapped by many processes, overlapping artifacts) is read once; the cache is
+// bounded (two generations of kCacheGeneration entries, ~10 MiB), so a walk of
+// a million files keeps its memory flat. Thread-safe: workers share one
+// pipeline; archive writes are serialised by the pipeline's archive lock.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <array>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
 
 #include "collector/platform/platform.h"
+#include "collector/record.h"
 #include "core/archive/archive_writer.h"
 #include "core/hash/multi_hasher.h"
 
@@ -53,6 +58,12 @@ struct CopyPolicy {
   std::uint64_t copy_max_size = 0;    // never copy a file larger than this
 };
 
+// The install_dirs columns of a `files` record.
+struct ProductColumns {
+  std::string product, vendor, category;
+  void ApplyTo(Record& r) const;
+};
+
 struct FileRequest {
   std::string target_path;  // as the target names it
   std::string host_path;    // what to open
@@ -63,11 +74,11 @@ struct FileRequest {
   bool pe_analysis = true;
   std::uint64_t max_file_size = 0;  // not read beyond: recorded as skipped
   CopyPolicy copy;
-  nlohmann::json product;  // install_dirs: product, vendor, category columns
+  std::optional<ProductColumns> product;  // install_dirs
 };
 
 struct FileOutcome {
-  nlohmann::json record;  // the `files` record columns
+  Record record{"files"};
   std::uint64_t bytes_read = 0;
   std::uint64_t bytes_copied = 0;
   bool copied = false;
@@ -81,9 +92,12 @@ class FilePipeline {
       : platform_(platform), archive_(archive), stop_(stop) {}
 
   FileOutcome Process(const FileRequest& request);
-  // Adds a record to the archive under the archive lock.
-  core::Result<void> AddRecord(std::string_view table, const nlohmann::json& record);
-  void AddItem(core::archive::ItemRecord item);
+  // Adds a record to the archive under the archive lock; a record that broke
+  // its table's declaration (Record::misuse) is written and the bug logged.
+  core::Result<void> AddRecord(const Record& record);
+  // The same for several, under one lock.
+  core::Result<void> AddRecords(std::span<const Record> records);
+  void AddItem(const core::archive::ItemRecord& item);
   void Log(std::string_view level, std::string_view event, nlohmann::json fields);
   std::mutex& archive_mutex() { return archive_mu_; }
 
@@ -104,39 +118,48 @@ class FilePipeline {
       return static_cast<std::size_t>(h ^ (h >> 31));
     }
   };
-  // Compact on purpose: a 200,000-file walk must stay under 64 MiB, so the
-  // digests are kept as bytes and PE facts (rare) in a side table.
+  struct PeColumns {
+    std::string machine, imphash, signer;
+    std::int64_t timestamp = 0;
+    bool is_dll = false, signed_ = false, digest_matches = false, padding_anomaly = false;
+  };
+  struct CacheExtra {
+    std::optional<PeColumns> pe;
+    std::string copied_as;
+  };
+  // Compact on purpose: digests as bytes, PE facts and copies (rare) apart.
   struct CacheValue {
     std::array<std::uint8_t, 16> md5;
     std::array<std::uint8_t, 20> sha1;
     std::array<std::uint8_t, 32> sha256;
     double entropy = 0;
     bool hashed = false;
-    std::uint32_t extra = 0;  // 1-based index into cache_extra_, 0: none
+    std::unique_ptr<CacheExtra> extra;
   };
-  struct CacheExtra {
-    nlohmann::json pe;  // pe_* columns, null when not a PE
-    std::string copied_as;
-  };
-  static CacheValue Pack(const nlohmann::json& facts);
-  static void Unpack(const CacheValue& v, nlohmann::json& record);
+  using CacheMap = std::unordered_map<CacheKey, CacheValue, CacheKeyHash>;
+  static void ApplyPe(const PeColumns& pe, Record& r);
+  // Under cache_mu_: the cached value of `key` (moved into the newest
+  // generation when found in the older one), or null.
+  CacheValue* CacheFind(const CacheKey& key);
+  void CacheStore(const CacheKey& key, CacheValue value);
 
   Platform& platform_;
   core::archive::ArchiveWriter& archive_;
   StopControl& stop_;
   std::mutex archive_mu_;
-  std::set<std::string> undeclared_;  // "<table>.<key>" already logged (under archive_mu_)
-  void CheckDeclared(std::string_view table, const nlohmann::json& record);
+  std::set<std::string> undeclared_;  // "<table>.<misuse>" already logged (under archive_mu_)
+  std::string line_;                  // the record being written (under archive_mu_)
+  core::Result<void> AddRecordLocked(const Record& record);
   std::mutex cache_mu_;
-  std::unordered_map<CacheKey, CacheValue, CacheKeyHash> cache_;
-  std::vector<CacheExtra> cache_extra_;
+  CacheMap cache_new_, cache_old_;
   std::atomic<std::uint64_t> cache_hits_{0};
   std::atomic<std::uint64_t> files_hashed_{0};
 };
 
+// Entries in each of the cache's two generations.
+inline constexpr std::size_t kCacheGeneration = 32768;
+
 // Record fields of a FileMeta ("mtime": ISO 8601 ...).
-void AddMetaFields(const FileMeta& meta, nlohmann::json& record);
-// Repairs a host string for JSON; sets "<field>_hex" when it was not UTF-8.
-void SetPathField(nlohmann::json& record, const char* field, const std::string& value);
+void AddMetaFields(const FileMeta& meta, Record& record);
 
 }  // namespace trawl::collector

@@ -58,6 +58,11 @@ struct RunState {
   std::atomic<std::uint64_t> processes{0}, modules{0}, files{0}, errors{0}, copied{0}, dir_entries{0}, bytes_read{0};
   std::vector<std::string> limits_hit;
   nlohmann::json artifacts_run = nlohmann::json::array();
+
+  // Writes a record; when the archive cannot take it the run stops, named.
+  void Emit(const Record& record) {
+    if (auto r = pipeline->AddRecord(record); !r) stop.RequestStop("archive write failed: " + r.error().message);
+  }
 };
 
 // Adds `what` to limits_hit once.

@@ -17,7 +17,7 @@ done
 
 pkgs=(
   # toolchain
-  g++ cmake ninja-build pkg-config make git file binutils clang-format
+  g++ cmake ninja-build pkg-config make git file binutils clang-format clang-tidy-19
   # libraries (static .a files come with the -dev packages)
   libssl-dev libarchive-dev libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev
   libcli11-dev libfmt-dev zlib1g-dev libbz2-dev liblzma-dev libzstd-dev liblz4-dev

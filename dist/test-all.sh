@@ -11,6 +11,7 @@
 #   4. the Windows GoogleTest suite under Wine;
 #   5. the ASan+UBSan build and the whole test suite under it.
 # Before step 1: the source format check (clang-format, .clang-format): a diff fails.
+# After step 2: clang-tidy (.clang-tidy; clean units cached by content hash).
 # TRAWL_WINDOWS=0 leaves out steps 1 and 4 (and the side-load test);
 # TRAWL_ASAN=0 leaves out step 5 - for quick local runs, not for CI.
 # Each step prints its duration; the first failure stops the run with its exit code.
@@ -46,6 +47,10 @@ step "2. dev build and tests"
 cmake --preset dev >/dev/null
 cmake --build --preset dev
 ctest --preset dev
+done_step
+
+step "2b. clang-tidy (.clang-tidy) over the dev build's units: a finding fails"
+dist/check-tidy.sh "$repo/build/dev"
 done_step
 
 step "3. static Linux release and artifact checks (both platforms)"

@@ -57,15 +57,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::ofstream f(s.input, std::ios::binary | std::ios::trunc);
     f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   }
-  if (auto report = archive::VerifyArchive(s.input, s.ids)) {
+  if (auto report = trawl::core::archive::VerifyArchive(s.input, s.ids)) {
     if (report->ok) FUZZ_CHECK(report->manifest.has_value(), "verified without a manifest");
   }
 
-  archive::ReadLimits limits;
+  trawl::core::archive::ReadLimits limits;
   limits.max_member_size = 1u << 20;
   limits.max_members = 1000;
   limits.manifest.max_bytes = 1u << 20;
-  if (auto reader = archive::ArchiveReader::Open(s.input, s.ids, limits)) {
+  if (auto reader = trawl::core::archive::ArchiveReader::Open(s.input, s.ids, limits)) {
     while (true) {
       auto next = (*reader)->Next();
       if (!next || !*next) break;
@@ -77,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::error_code ec;
   std::filesystem::remove_all(s.out, ec);
   std::filesystem::create_directories(s.out, ec);
-  (void)archive::ExtractArchive(s.input, s.ids, s.out);
+  (void)trawl::core::archive::ExtractArchive(s.input, s.ids, s.out);
   for (const auto& e : std::filesystem::directory_iterator(s.root / "jail")) {
     FUZZ_CHECK(e.path() == s.out, "extraction wrote outside its folder");
   }

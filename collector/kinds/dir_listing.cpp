@@ -42,12 +42,12 @@ void RunDirListing(RunState& s, const profile::ResolvedArtifact& art, json& summ
       }
       for (const auto& e : *entries) {
         if (!profile::MatchComponent(pattern.empty() ? "*" : pattern, e.name, s.windows_target)) continue;
-        json r;
-        SetPathField(r, "dir", d.target_path);
-        SetPathField(r, "name", e.name);
-        r["type"] = e.is_dir ? "dir" : e.is_symlink ? "symlink" : e.is_regular ? "file" : "other";
-        r["artifact"] = art.name;
-        (void)s.pipeline->AddRecord("dir_entries", r);
+        Record r("dir_entries");
+        r.SetText("dir", d.target_path);
+        r.SetText("name", e.name);
+        r.SetText("type", e.is_dir ? "dir" : e.is_symlink ? "symlink" : e.is_regular ? "file" : "other");
+        r.SetText("artifact", art.name);
+        s.Emit(r);
         ++n;
       }
     }

@@ -25,29 +25,30 @@ FileRequest BaseRequest(RunState& s, const profile::ResolvedArtifact& art, const
   return req;
 }
 
-void RecordNonFile(RunState& s, const profile::ResolvedArtifact& art, const profile::PathMatch& m, const json& extra) {
-  json r;
-  SetPathField(r, "path", m.target_path);
-  SetPathField(r, "source_path", m.host_path);
-  r["artifact"] = art.name;
-  r["status"] = "ok";
+void RecordNonFile(RunState& s, const profile::ResolvedArtifact& art, const profile::PathMatch& m,
+                   const ProductColumns* product) {
+  Record r("files");
+  r.SetText("path", m.target_path);
+  r.SetText("source_path", m.host_path);
+  r.SetText("artifact", art.name);
+  r.SetText("status", "ok");
   if (auto st = s.platform.Stat(m.host_path); st) {
     AddMetaFields(*st, r);
     // FIFOs, sockets and devices are listed but never opened (a read could
     // block or have side effects): say so rather than claim "ok".
     if (st->type == "fifo" || st->type == "socket" || st->type == "char" || st->type == "block") {
-      r["status"] = "skipped";
-      r["error"] = "not a regular file (" + st->type + "): content not read";
+      r.SetText("status", "skipped");
+      r.SetText("error", "not a regular file (" + st->type + "): content not read");
     }
   } else {
     // Gone since the listing, or not stat-able (e.g. a path longer than
     // PATH_MAX): a record without metadata must not say "ok".
-    r["status"] = st.error().code == core::ErrorCode::kNotFound ? "vanished" : "error";
-    r["error"] = st.error().message;
+    r.SetText("status", st.error().code == core::ErrorCode::kNotFound ? "vanished" : "error");
+    r.SetText("error", st.error().message);
     ++s.errors;  // as FilePipeline::Process counts a failed open
   }
-  for (auto& [k, v] : extra.items()) r[k] = v;
-  (void)s.pipeline->AddRecord("files", r);
+  if (product != nullptr) product->ApplyTo(r);
+  s.Emit(r);
 }
 
 void RecordIssues(RunState& s, const profile::ResolvedArtifact& art, const profile::Expansion& e) {

@@ -29,7 +29,7 @@ void RunFiles(RunState& s, const profile::ResolvedArtifact& art, json& summary) 
   FileWorkers workers(s, art);
   auto on_match = [&](const profile::PathMatch& m) {
     if (!m.is_regular) {
-      if (!m.is_dir) RecordNonFile(s, art, m, {});
+      if (!m.is_dir) RecordNonFile(s, art, m, nullptr);
       return !s.stop.ShouldStop();
     }
     FileRequest req = BaseRequest(s, art, m);

@@ -35,7 +35,7 @@ void RunInstallDirs(RunState& s, const profile::ResolvedArtifact& art, json& sum
     return;
   }
   const InstallDirsParams params = InstallDirsParams::From(art);
-  const json product = {{"product", params.product}, {"vendor", params.vendor}, {"category", params.category}};
+  const ProductColumns product{params.product, params.vendor, params.category};
   FileWorkers workers(s, art, params.copy_max_total);
   profile::GlobOptions walk;
   walk.max_depth = art.WalkDepth();
@@ -43,7 +43,7 @@ void RunInstallDirs(RunState& s, const profile::ResolvedArtifact& art, json& sum
   walk.exclude = params.exclude;
   walk.on_match = [&](const profile::PathMatch& m) {
     if (!m.is_regular) {
-      RecordNonFile(s, art, m, product);
+      RecordNonFile(s, art, m, &product);
       return !s.stop.ShouldStop();
     }
     FileRequest req = BaseRequest(s, art, m);
@@ -58,7 +58,7 @@ void RunInstallDirs(RunState& s, const profile::ResolvedArtifact& art, json& sum
     for (const auto& root : pe.expansion.matches) {
       if (!root.is_dir || s.stop.ShouldStop()) continue;
       found.push_back(core::RepairUtf8(root.target_path));
-      RecordNonFile(s, art, root, product);
+      RecordNonFile(s, art, root, &product);
       auto below = profile::WalkBelow(root, s.ctx, s.lister, walk);
       if (!below) {
         s.pipeline->Log(

@@ -5,7 +5,10 @@
 // and a Run function; CollectorKinds() is the explicit registry table that
 // orchestration (collect.cpp) looks kinds up in. A new kind touches its own
 // file, one row of the table, its declaration in core/profile/kinds.cpp, its
-// row in docs/profile-schema.md and its test.
+// row in docs/profile-schema.md and its test. Records are built through the
+// declared columns (collector/record.h: Record("<table>"), typed setters) and
+// written with RunState::Emit; the fake-platform test fails on a column the
+// kind declares but never writes.
 #pragma once
 
 #include <cstdint>
@@ -76,7 +79,7 @@ void RunDirListing(RunState& s, const profile::ResolvedArtifact& art, nlohmann::
 FileRequest BaseRequest(RunState& s, const profile::ResolvedArtifact& art, const profile::PathMatch& m);
 // A match that is not a regular file: a files record with its metadata.
 void RecordNonFile(RunState& s, const profile::ResolvedArtifact& art, const profile::PathMatch& m,
-                   const nlohmann::json& extra);
+                   const ProductColumns* product);
 // Path issues and truncation of an expansion, into the run log.
 void RecordIssues(RunState& s, const profile::ResolvedArtifact& art, const profile::Expansion& e);
 

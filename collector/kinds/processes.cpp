@@ -39,23 +39,23 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
   const std::int64_t self = s.platform.SelfPid();
   for (const ProcessInfo& p : *procs) {
     if (s.stop.ShouldStop()) break;
-    json r;
-    r["pid"] = p.pid;
-    r["ppid"] = p.ppid;
-    SetPathField(r, "name", p.name);
-    SetPathField(r, "exe", p.exe);
-    r["exe_deleted"] = p.exe_deleted;
-    r["exe_sha256"] = "";
-    SetPathField(r, "cmdline", p.cmdline);
-    r["uid"] = p.uid;
-    SetPathField(r, "user", p.user.empty() ? p.sid : p.user);
-    SetPathField(r, "sid", p.sid);
-    r["session"] = p.session;
-    r["integrity"] = p.integrity;
-    r["start_time"] = p.start_time;
-    SetPathField(r, "cwd", p.cwd);
-    r["artifact"] = art.name;
-    if (!p.error.empty()) r["error"] = p.error;
+    Record r("processes");
+    r.SetInt("pid", p.pid);
+    r.SetInt("ppid", p.ppid);
+    r.SetText("name", p.name);
+    r.SetText("exe", p.exe);
+    r.SetBool("exe_deleted", p.exe_deleted);
+    r.SetText("exe_sha256", "");
+    r.SetText("cmdline", p.cmdline);
+    r.SetInt("uid", p.uid);
+    r.SetText("user", p.user.empty() ? p.sid : p.user);
+    r.SetText("sid", p.sid);
+    r.SetInt("session", p.session);
+    r.SetText("integrity", p.integrity);
+    r.SetText("start_time", p.start_time);
+    r.SetText("cwd", p.cwd);
+    r.SetText("artifact", art.name);
+    if (!p.error.empty()) r.SetText("error", p.error);
     if (!p.exe_open_path.empty() && p.pid != self) {
       FileRequest req;
       req.target_path = p.exe;
@@ -71,33 +71,36 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
             core::archive::DeletedExecutableName(p.pid, std::filesystem::path(p.exe).filename().string());
       }
       FileOutcome o = s.pipeline->Process(req);
-      if (o.record.contains("sha256")) r["exe_sha256"] = o.record["sha256"];
-      if (o.record.contains("copied_as")) r["exe_copied_as"] = o.record["copied_as"];
-      if (o.record.value("status", "") != "ok") r["exe_error"] = o.record.value("error", "");
+      if (o.record.Has("sha256")) r.SetText("exe_sha256", o.record.Text("sha256"));
+      if (o.record.Has("copied_as")) r.SetText("exe_copied_as", o.record.Text("copied_as"));
+      if (o.record.Text("status") != "ok") r.SetText("exe_error", o.record.Text("error"));
       if (o.copied) ++s.copied;
     }
-    (void)s.pipeline->AddRecord("processes", r);
+    s.Emit(r);
     ++s.processes;
     if (!with_modules || p.pid == self) continue;
     auto mods = s.platform.ListModules(p.pid);
     if (!mods) {
-      (void)s.pipeline->AddRecord("process_errors",
-                                  {{"pid", p.pid}, {"error", mods.error().message}, {"artifact", art.name}});
+      Record e("process_errors");
+      e.SetInt("pid", p.pid);
+      e.SetText("error", mods.error().message);
+      e.SetText("artifact", art.name);
+      s.Emit(e);
       continue;
     }
     for (const ModuleInfo& m : *mods) {
       if (s.stop.ShouldStop()) break;
-      json mr;
-      mr["pid"] = m.pid;
-      SetPathField(mr, "path", m.path);
-      mr["base"] = m.base;
-      mr["size"] = m.size;
-      mr["device"] = m.device;
-      mr["inode"] = m.inode;
-      mr["deleted"] = m.deleted;
-      mr["kind"] = m.kind;
-      mr["sha256"] = "";
-      mr["artifact"] = art.name;
+      Record mr("modules");
+      mr.SetInt("pid", m.pid);
+      mr.SetText("path", m.path);
+      mr.SetUInt("base", m.base);
+      mr.SetUInt("size", m.size);
+      mr.SetUInt("device", m.device);
+      mr.SetUInt("inode", m.inode);
+      mr.SetBool("deleted", m.deleted);
+      mr.SetText("kind", m.kind);
+      mr.SetText("sha256", "");
+      mr.SetText("artifact", art.name);
       if (hash_modules && !m.open_path.empty()) {
         FileRequest req;
         req.target_path = m.path;
@@ -106,15 +109,15 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
         req.windows_target = s.windows_target;
         req.max_file_size = s.global_max_file_size;
         FileOutcome o = s.pipeline->Process(req);
-        if (o.record.value("status", "") == "error" && !m.deleted && m.kind == "file") {
+        if (o.record.Text("status") == "error" && !m.deleted && m.kind == "file") {
           // map_files needs privileges; the path itself is the fallback.
           req.host_path = m.path;
           o = s.pipeline->Process(req);
         }
-        if (o.record.contains("sha256")) mr["sha256"] = o.record["sha256"];
-        if (o.record.value("status", "") != "ok") mr["error"] = o.record.value("error", "");
+        if (o.record.Has("sha256")) mr.SetText("sha256", o.record.Text("sha256"));
+        if (o.record.Text("status") != "ok") mr.SetText("error", o.record.Text("error"));
       }
-      (void)s.pipeline->AddRecord("modules", mr);
+      s.Emit(mr);
       ++s.modules;
     }
   }
@@ -126,11 +129,11 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
     s.pipeline->Log("warning", "known_dlls_failed", {{"error", known.error().message}});
   } else {
     for (const KnownDll& k : *known) {
-      json kr;
-      SetPathField(kr, "name", k.name);
-      SetPathField(kr, "value", k.value);
-      kr["artifact"] = art.name;
-      (void)s.pipeline->AddRecord("known_dlls", kr);
+      Record kr("known_dlls");
+      kr.SetText("name", k.name);
+      kr.SetText("value", k.value);
+      kr.SetText("artifact", art.name);
+      s.Emit(kr);
     }
     if (!known->empty()) summary["known_dlls"] = known->size();
   }

@@ -32,7 +32,7 @@ Result<std::unique_ptr<std::ifstream>> OpenInput(const std::filesystem::path& pa
   return in;
 }
 
-ByteSource StreamSource(std::ifstream* in, std::filesystem::path path) {
+ByteSource StreamSource(std::ifstream* in, const std::filesystem::path& path) {
   return [in, path](std::span<std::byte> buf) -> Result<std::size_t> {
     in->read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size()));
     if (in->bad()) return Fail(ErrorCode::kIo, fmt::format("{}: read error", path.string()));
@@ -377,9 +377,12 @@ Result<VerifyReport> WalkArchive(const std::filesystem::path& path, const std::v
     const std::uint64_t size = stream.size();
     if (seen.contains(m.name)) {
       problem({m.name, "duplicate member"});
-    } else if ((name_bytes += m.name.size()) > kMaxMemberNameBytes) {
-      return Fail(ErrorCode::kLimit,
-                  fmt::format("{}: member names add up to more than {} bytes", path.string(), kMaxMemberNameBytes));
+    } else {
+      name_bytes += m.name.size();
+      if (name_bytes > kMaxMemberNameBytes) {
+        return Fail(ErrorCode::kLimit,
+                    fmt::format("{}: member names add up to more than {} bytes", path.string(), kMaxMemberNameBytes));
+      }
     }
     seen[m.name] = Seen{size, stream.Hex()};
     ++report.members_checked;

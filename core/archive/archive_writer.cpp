@@ -177,24 +177,27 @@ Result<void> ArchiveWriter::EndFile(ItemRecord record) {
   record.archive_path = part_->current_path;
   record.size = part_->entry_size;
   record.sha256 = part_->entry_hash.Hex();
-  AddItem(std::move(record));
+  AddItem(record);
   if (record_buffered_ >= options_.record_segment_bytes) TRAWL_TRY_VOID(FlushRecords());
   return MaybeRotate();
 }
 
-void ArchiveWriter::AddItem(ItemRecord record) {
+void ArchiveWriter::AddItem(const ItemRecord& record) {
   nlohmann::json j = record.ToJson();
   manifest_estimate_ += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() + 2;
   part_->entries.push_back(std::move(j));
 }
 
 Result<void> ArchiveWriter::AddRecord(std::string_view table, const nlohmann::json& record) {
-  std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  line.push_back('\n');
-  record_buffered_ += line.size();
+  return AddRecordLine(table, record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+Result<void> ArchiveWriter::AddRecordLine(std::string_view table, std::string_view json_object) {
+  record_buffered_ += json_object.size() + 1;
   auto it = record_buffers_.find(table);
   if (it == record_buffers_.end()) it = record_buffers_.emplace(std::string(table), std::string()).first;
-  it->second += line;
+  it->second += json_object;
+  it->second.push_back('\n');
   if (record_buffered_ >= options_.record_segment_bytes && part_ && !part_->in_file) {
     TRAWL_TRY_VOID(FlushRecords());
     return MaybeRotate();
@@ -216,7 +219,7 @@ Result<void> ArchiveWriter::FlushRecords() {
     item.type = "records";
     item.size = text.size();
     item.sha256 = Sha256Hex(AsBytes(text));
-    AddItem(std::move(item));
+    AddItem(item);
     text.clear();
   }
   record_buffered_ = 0;
@@ -256,7 +259,7 @@ Result<void> ArchiveWriter::ClosePart(const nlohmann::json& trailer) {
     item.size = p.entry_size;
     item.status = "truncated";
     item.error = "collection stopped while this member was written";
-    AddItem(std::move(item));
+    AddItem(item);
   }
   TRAWL_TRY_VOID(FlushRecords());
   if (log_dropped_ > 0) {
@@ -269,7 +272,7 @@ Result<void> ArchiveWriter::ClosePart(const nlohmann::json& trailer) {
     item.type = "log";
     item.size = log_.size();
     item.sha256 = Sha256Hex(AsBytes(log_));
-    AddItem(std::move(item));
+    AddItem(item);
     log_.clear();
     log_dropped_ = 0;
   }

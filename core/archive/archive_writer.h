@@ -75,9 +75,11 @@ class ArchiveWriter {
   // Closes the member; size and sha256 of what was stored are filled in.
   Result<void> EndFile(ItemRecord record);
   // A manifest entry without content.
-  void AddItem(ItemRecord record);
+  void AddItem(const ItemRecord& record);
   // Appends one JSON object to records/<table>.NNNN.jsonl.
   Result<void> AddRecord(std::string_view table, const nlohmann::json& record);
+  // The same for a record already serialised as one JSON object (no newline).
+  Result<void> AddRecordLine(std::string_view table, std::string_view json_object);
   // Appends an event to log.jsonl (capped; overflow is counted, not lost silently).
   void Log(std::string_view level, std::string_view event, nlohmann::json fields = {});
 

@@ -31,17 +31,6 @@ constexpr std::uint64_t kMaxImportSymbols = 0x2000;
 constexpr std::uint64_t kMaxNameLength = 0x200;
 constexpr std::uint64_t kMaxVersionResource = 1ULL << 20;
 
-std::uint16_t Le16(Bytes b, std::size_t o) {
-  return static_cast<std::uint16_t>(static_cast<unsigned>(b[o]) | (static_cast<unsigned>(b[o + 1]) << 8));
-}
-std::uint32_t Le32(Bytes b, std::size_t o) {
-  return static_cast<std::uint32_t>(b[o]) | (static_cast<std::uint32_t>(b[o + 1]) << 8) |
-         (static_cast<std::uint32_t>(b[o + 2]) << 16) | (static_cast<std::uint32_t>(b[o + 3]) << 24);
-}
-std::uint64_t Le64(Bytes b, std::size_t o) {
-  return static_cast<std::uint64_t>(Le32(b, o)) | (static_cast<std::uint64_t>(Le32(b, o + 4)) << 32);
-}
-
 // Python slice data[begin:begin+len] over a buffer.
 Bytes PySlice(Bytes data, std::uint64_t begin, std::uint64_t len) {
   if (begin >= data.size()) return {};
@@ -110,19 +99,23 @@ Error NotPe(std::string why) { return Error{ErrorCode::kFormat, "not a PE: " + s
 // (need more bytes to tell). Error for non-PE input recognisable early.
 Result<std::uint64_t> HeaderBytesNeeded(Bytes prefix, const PeAnalyzerLimits& limits) {
   if (prefix.size() < 2) return 0;
-  const std::uint16_t magic = Le16(prefix, 0);
+  FieldReader r(prefix, "PE header prefix");
+  const std::uint16_t magic = r.U16(0);
+  TRAWL_TRY_VOID(r.Check());
   if (magic == kZm) return std::unexpected(NotPe("ZM executable"));
   if (magic != kMz) return std::unexpected(NotPe("no MZ signature at offset 0"));
   if (prefix.size() < 64) return 0;
-  const std::uint64_t e_lfanew = Le32(prefix, 0x3C);
+  const std::uint64_t e_lfanew = r.U32(0x3C);
+  TRAWL_TRY_VOID(r.Check());
   if (e_lfanew + 24 > limits.max_header_bytes) {
     return std::unexpected(Error{ErrorCode::kLimit, fmt::format("PE header offset e_lfanew {} is beyond the {}-byte "
                                                                 "header limit",
                                                                 HexOffset(e_lfanew), limits.max_header_bytes)});
   }
   if (prefix.size() < e_lfanew + 24) return 0;
-  const std::uint64_t nsec = std::min<std::uint64_t>(Le16(prefix, e_lfanew + 6), limits.max_sections);
-  const std::uint64_t opt_size = Le16(prefix, e_lfanew + 20);
+  const std::uint64_t nsec = std::min<std::uint64_t>(r.U16(e_lfanew + 6), limits.max_sections);
+  const std::uint64_t opt_size = r.U16(e_lfanew + 20);
+  TRAWL_TRY_VOID(r.Check());
   const std::uint64_t opt = e_lfanew + 24;
   const std::uint64_t need = std::max(opt + 0x200, opt + opt_size + nsec * kSectionHeaderSize);
   if (need > limits.max_header_bytes) {
@@ -139,24 +132,30 @@ Result<Headers> ParseHeaders(Bytes prefix, std::uint64_t file_size, const PeAnal
   const std::uint64_t data_len = std::min<std::uint64_t>(file_size, prefix.size());
   Bytes data = prefix.first(static_cast<std::size_t>(data_len));
   if (data.size() < 64) {
-    if (data.size() >= 2 && Le16(data, 0) != kMz) return std::unexpected(NotPe("no MZ signature at offset 0"));
+    if (data.size() >= 2 && FieldReader(data, "DOS header").U16(0) != kMz) {
+      return std::unexpected(NotPe("no MZ signature at offset 0"));
+    }
     return std::unexpected(NotPe(fmt::format("file too small for a DOS header ({} bytes)", data.size())));
   }
-  const std::uint16_t magic = Le16(data, 0);
+  FieldReader dos(data, "DOS header");
+  const std::uint16_t magic = dos.U16(0);
   if (magic == kZm) return std::unexpected(NotPe("ZM executable"));
   if (magic != kMz) return std::unexpected(NotPe("no MZ signature at offset 0"));
   Headers h;
-  h.nt_offset = Le32(data, 0x3C);
+  h.nt_offset = dos.U32(0x3C);
+  TRAWL_TRY_VOID(dos.Check());
   if (h.nt_offset > file_size) {
     return std::unexpected(NotPe(
         fmt::format("MZ-only DOS executable: e_lfanew {} points past the end of the file", HexOffset(h.nt_offset))));
   }
   Bytes nt = PySlice(data, h.nt_offset, 8);
-  if (nt.size() < 4 || Le32(nt, 0) == 0) {
+  FieldReader ntr(nt, "NT signature");
+  if (nt.size() < 4 || ntr.U32(0) == 0) {
     return std::unexpected(
         NotPe(fmt::format("MZ-only DOS executable: no NT headers at e_lfanew {}", HexOffset(h.nt_offset))));
   }
-  const std::uint32_t sig = Le32(nt, 0);
+  const std::uint32_t sig = ntr.U32(0);
+  TRAWL_TRY_VOID(ntr.Check());
   switch (sig & 0xFFFF) {
     case 0x454E:
       return std::unexpected(
@@ -175,11 +174,13 @@ Result<Headers> ParseHeaders(Bytes prefix, std::uint64_t file_size, const PeAnal
     return std::unexpected(
         Error{ErrorCode::kTruncated, fmt::format("PE file header at {} is truncated", HexOffset(h.nt_offset + 4))});
   }
-  h.machine = Le16(fh, 0);
-  h.number_of_sections = Le16(fh, 2);
-  h.timestamp = Le32(fh, 4);
-  h.size_of_optional_header = Le16(fh, 16);
-  h.characteristics = Le16(fh, 18);
+  FieldReader fr(fh, "PE file header");
+  h.machine = fr.U16(0);
+  h.number_of_sections = fr.U16(2);
+  h.timestamp = fr.U32(4);
+  h.size_of_optional_header = fr.U16(16);
+  h.characteristics = fr.U16(18);
+  TRAWL_TRY_VOID(fr.Check());
   h.optional_offset = h.nt_offset + 24;
   h.sections_offset = h.optional_offset + h.size_of_optional_header;
 
@@ -188,8 +189,8 @@ Result<Headers> ParseHeaders(Bytes prefix, std::uint64_t file_size, const PeAnal
   std::array<std::byte, 0x200 + 128> opt{};
   Bytes avail = PySlice(data, h.optional_offset, 0x200);
   std::copy(avail.begin(), avail.end(), opt.begin());
-  const Bytes o(opt.data(), opt.size());
-  h.magic = Le16(o, 0);
+  FieldReader o(Bytes(opt.data(), opt.size()), "PE optional header");
+  h.magic = o.U16(0);
   h.is64 = h.magic == 0x20B;
   const std::size_t opt_struct = h.is64 ? 112 : 96;
   if (avail.size() < opt_struct && avail.size() < (h.is64 ? 73u : 69u)) {
@@ -199,12 +200,13 @@ Result<Headers> ParseHeaders(Bytes prefix, std::uint64_t file_size, const PeAnal
   if (h.magic != 0x10B && h.magic != 0x20B) {
     h.notes.push_back(fmt::format("invalid optional header magic {}", HexOffset(h.magic)));
   }
-  h.entry_point = Le32(o, 16);
-  h.image_base = h.is64 ? Le64(o, 24) : Le32(o, 28);
-  h.section_alignment = Le32(o, 32);
-  h.file_alignment = Le32(o, 36);
-  h.subsystem = Le16(o, 68);
-  h.number_of_rva_and_sizes = Le32(o, h.is64 ? 108 : 92);
+  h.entry_point = o.U32(16);
+  h.image_base = h.is64 ? o.U64(24) : o.U32(28);
+  h.section_alignment = o.U32(32);
+  h.file_alignment = o.U32(36);
+  h.subsystem = o.U16(68);
+  h.number_of_rva_and_sizes = o.U32(h.is64 ? 108 : 92);
+  TRAWL_TRY_VOID(o.Check());
 
   std::uint64_t off = h.optional_offset + opt_struct;
   const std::uint64_t dir_limit = h.optional_offset + opt_struct + 8 * 16;
@@ -212,7 +214,11 @@ Result<Headers> ParseHeaders(Bytes prefix, std::uint64_t file_size, const PeAnal
     if (file_size != kUnknownSize && file_size == off) break;
     Bytes d = PySlice(data, off, 8);
     DataDir dir;
-    if (d.size() == 8) dir = {Le32(d, 0), Le32(d, 4)};
+    if (d.size() == 8) {
+      FieldReader dr(d, "data directory entry");
+      dir = {dr.U32(0), dr.U32(4)};
+      TRAWL_TRY_VOID(dr.Check());
+    }
     h.dirs.push_back(dir);
     off += 8;
     if (off >= dir_limit) break;
@@ -238,11 +244,13 @@ Result<Headers> ParseHeaders(Bytes prefix, std::uint64_t file_size, const PeAnal
     }
     RawSection sec;
     std::copy_n(s.begin(), 8, sec.name.begin());
-    sec.virtual_size = Le32(s, 8);
-    sec.virtual_address = Le32(s, 12);
-    sec.raw_size = Le32(s, 16);
-    sec.raw_pointer = Le32(s, 20);
-    sec.characteristics = Le32(s, 36);
+    FieldReader sr(s, "section header");
+    sec.virtual_size = sr.U32(8);
+    sec.virtual_address = sr.U32(12);
+    sec.raw_size = sr.U32(16);
+    sec.raw_pointer = sr.U32(20);
+    sec.characteristics = sr.U32(36);
+    TRAWL_TRY_VOID(sr.Check());
     sec.table_index = i;
     int errors = 0;
     if (file_size != kUnknownSize) {
@@ -401,9 +409,11 @@ class PeImage {
       const std::uint64_t file_offset = OffsetFromRva(rva).value_or(0);
       if (data->size() < 20) break;
       if (std::all_of(data->begin(), data->end(), [](std::byte b) { return b == std::byte{0}; })) break;
-      const std::uint64_t oft = Le32(*data, 0);
-      const std::uint64_t name_rva = Le32(*data, 12);
-      const std::uint64_t ft = Le32(*data, 16);
+      FieldReader dr(*data, "import descriptor");
+      const std::uint64_t oft = dr.U32(0);
+      const std::uint64_t name_rva = dr.U32(12);
+      const std::uint64_t ft = dr.U32(16);
+      if (!dr.ok()) break;
       rva += 20;
       std::int64_t max_len = static_cast<std::int64_t>(f_.size()) - static_cast<std::int64_t>(file_offset);
       if (rva > oft || rva > ft) {
@@ -494,7 +504,9 @@ class PeImage {
       if (!set64.empty() && max64 - min64 > kMaxSpread) return std::vector<std::uint64_t>{};
       auto data = GetData(rva, entry);
       if (!data || data->size() != entry) return std::nullopt;
-      const std::uint64_t value = h_.is64 ? Le64(*data, 0) : Le32(*data, 0);
+      FieldReader tr(*data, "import thunk");
+      const std::uint64_t value = h_.is64 ? tr.U64(0) : tr.U32(0);
+      if (!tr.ok()) return std::nullopt;
       if (value >= start && value <= rva) break;
       if (value != 0) {
         if (value & ordinal_flag) {
@@ -617,14 +629,15 @@ void ParseVersionInfo(Bytes d, std::uint64_t base_rva, std::vector<std::pair<std
   if (d.size() < 6) return;
   std::uint64_t key_units = 0;
   if (Utf16At(d, 6, 64, &key_units) != "VS_VERSION_INFO") return;
-  const std::uint64_t root_len = std::min<std::uint64_t>(Le16(d, 0), d.size());
-  const std::uint64_t fixed_len = Le16(d, 2);
+  FieldReader r(d, "VS_VERSIONINFO");
+  const std::uint64_t root_len = std::min<std::uint64_t>(r.U16(0), d.size());
+  const std::uint64_t fixed_len = r.U16(2);
   std::uint64_t pos = DwordAlign(6 + 2 * (key_units + 1), base_rva);
   pos = DwordAlign(pos + fixed_len, base_rva);
   int blocks = 0;
-  while (pos + 6 <= root_len && ++blocks < 64) {
-    const std::uint64_t len = Le16(d, static_cast<std::size_t>(pos));
-    if (len < 6) break;
+  while (pos + 6 <= root_len && ++blocks < 64 && r.ok()) {
+    const std::uint64_t len = r.U16(pos);
+    if (len < 6 || !r.ok()) break;
     const std::uint64_t end = std::min(pos + len, root_len);
     std::uint64_t units = 0;
     const std::string key = Utf16At(d, pos + 6, (end - pos - 6) / 2, &units);
@@ -632,17 +645,17 @@ void ParseVersionInfo(Bytes d, std::uint64_t base_rva, std::vector<std::pair<std
       std::uint64_t tpos = DwordAlign(pos + 6 + 2 * (units + 1), base_rva);
       int tables = 0;
       while (tpos + 6 <= end && ++tables < 64) {
-        const std::uint64_t tlen = Le16(d, static_cast<std::size_t>(tpos));
-        if (tlen < 6) break;
+        const std::uint64_t tlen = r.U16(tpos);
+        if (tlen < 6 || !r.ok()) break;
         const std::uint64_t tend = std::min(tpos + tlen, end);
         std::uint64_t tunits = 0;
         Utf16At(d, tpos + 6, 16, &tunits);
         std::uint64_t spos = DwordAlign(tpos + 6 + 2 * (tunits + 1), base_rva);
         int strings = 0;
         while (spos + 6 <= tend && ++strings < 4096) {
-          const std::uint64_t slen = Le16(d, static_cast<std::size_t>(spos));
-          const std::uint64_t vlen = Le16(d, static_cast<std::size_t>(spos + 2));
-          if (slen < 6) break;
+          const std::uint64_t slen = r.U16(spos);
+          const std::uint64_t vlen = r.U16(spos + 2);
+          if (slen < 6 || !r.ok()) break;
           const std::uint64_t send = std::min(spos + slen, tend);
           std::uint64_t kunits = 0;
           std::string skey = Utf16At(d, spos + 6, (send - spos - 6) / 2, &kunits);
@@ -665,12 +678,16 @@ std::optional<DataDir> FindVersionResource(PeImage& img, std::uint64_t root_rva)
   auto read_dir = [&](std::uint64_t rva, auto&& pick) -> std::optional<std::uint32_t> {
     auto hdr = img.GetData(rva, 16);
     if (!hdr || hdr->size() < 16) return std::nullopt;
-    const std::uint32_t count = static_cast<std::uint32_t>(Le16(*hdr, 12)) + Le16(*hdr, 14);
+    FieldReader hr(*hdr, "resource directory");
+    const std::uint32_t count = static_cast<std::uint32_t>(hr.U16(12)) + hr.U16(14);
+    if (!hr.ok()) return std::nullopt;
     for (std::uint32_t i = 0; i < count && i < 4096; ++i) {
       auto e = img.GetData(rva + 16 + 8ULL * i, 8);
       if (!e || e->size() < 8) return std::nullopt;
-      const std::uint32_t name = Le32(*e, 0);
-      const std::uint32_t target = Le32(*e, 4);
+      FieldReader er(*e, "resource directory entry");
+      const std::uint32_t name = er.U32(0);
+      const std::uint32_t target = er.U32(4);
+      if (!er.ok()) return std::nullopt;
       if (pick(name, target)) return target;
     }
     return std::nullopt;
@@ -686,7 +703,10 @@ std::optional<DataDir> FindVersionResource(PeImage& img, std::uint64_t root_rva)
   if (!lang) return std::nullopt;
   auto entry = img.GetData(root_rva + *lang, 16);
   if (!entry || entry->size() < 16) return std::nullopt;
-  return DataDir{Le32(*entry, 0), Le32(*entry, 4)};
+  FieldReader dr(*entry, "resource data entry");
+  const DataDir dir{dr.U32(0), dr.U32(4)};
+  if (!dr.ok()) return std::nullopt;
+  return dir;
 }
 
 // ---------------------------------------------------------------------------
@@ -864,7 +884,7 @@ class PeAnalyzer::Impl {
       const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(room, chunk.size()));
       prefix_.insert(prefix_.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(take));
       position_ += take;
-      if (prefix_.size() >= 64) e_lfanew_ = Le32(Bytes(prefix_.data(), prefix_.size()), 0x3C);
+      if (prefix_.size() >= 64) e_lfanew_ = FieldReader(Bytes(prefix_.data(), prefix_.size()), "DOS header").U32(0x3C);
       auto need = HeaderBytesNeeded(Bytes(prefix_.data(), prefix_.size()), limits_);
       if (!need) {
         failure_ = need.error();

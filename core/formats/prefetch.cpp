@@ -13,10 +13,12 @@ namespace trawl::core::formats {
 namespace {
 
 // Assigns the value of a Result expression or returns its error.
+// NOLINTBEGIN(bugprone-macro-parentheses): `var` names a declaration
 #define PF_ASSIGN(var, expr)                                                    \
   auto var##_result_ = (expr);                                                  \
   if (!var##_result_) return std::unexpected(std::move(var##_result_.error())); \
   auto var = std::move(*var##_result_)
+// NOLINTEND(bugprone-macro-parentheses)
 
 constexpr std::uint64_t kFileInformationOffset = 0x54;
 constexpr std::size_t kMamHeaderSize = 8;
@@ -42,7 +44,7 @@ constexpr Layout kV30Variant2{0x80, 8, 0xC8, 32, 8, 96, 16};
 constexpr std::uint32_t kV30Variant1MetricsOffset = 0x130;
 constexpr std::uint32_t kV30Variant2MetricsOffset = 0x128;
 
-Error Prefixed(Error e) { return e.WithContext("prefetch"); }
+Error Prefixed(const Error& e) { return e.WithContext("prefetch"); }
 
 // An array of `count` entries of `entry_size` bytes at `offset` must fit in
 // `total` bytes (64-bit arithmetic: count and size are at most 2^32 and 104).

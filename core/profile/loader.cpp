@@ -89,7 +89,7 @@ std::map<std::string, std::pair<YAML::Node, YAML::Node>> Entries(const YAML::Nod
       diag.Add(key.Mark(), "a key in " + std::string(where) + " must be a plain name");
       continue;
     }
-    const std::string name = key.Scalar();
+    const std::string& name = key.Scalar();
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
       diag.Add(key.Mark(), "unknown key '" + name + "' in " + std::string(where) + Hint(name, allowed));
       continue;
@@ -424,6 +424,7 @@ Result<std::uint64_t> ParseSize(std::string_view text) {
                                         std::string(text) + "'");
   }
   std::uint64_t number = 0;
+  // NOLINTNEXTLINE(bugprone-suspicious-stringview-data-usage): from_chars stops at the end pointer
   auto [p, ec] = std::from_chars(text.data(), text.data() + i, number);
   if (ec != std::errc() || p != text.data() + i) {
     return Fail(ErrorCode::kFormat, "size '" + std::string(text) + "' is too large");
@@ -527,7 +528,7 @@ Result<ArtifactDef> ParseArtifact(std::string_view text, std::string_view origin
   Diagnostics diag(origin);
   auto root_opt = LoadYaml(text, diag);
   if (!root_opt) return std::unexpected(diag.ToError());
-  const YAML::Node root = *root_opt;
+  const YAML::Node& root = *root_opt;
   ArtifactDef def;
   def.origin = std::string(origin);
   def.text = std::string(text);
@@ -656,7 +657,7 @@ Result<ProfileDef> ParseProfile(std::string_view text, std::string_view origin, 
   Diagnostics diag(origin);
   auto root_opt = LoadYaml(text, diag);
   if (!root_opt) return std::unexpected(diag.ToError());
-  const YAML::Node root = *root_opt;
+  const YAML::Node& root = *root_opt;
   ProfileDef def;
   def.origin = std::string(origin);
   def.text = std::string(text);

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "core/util/file.h"
+#include "core/util/u64_set.h"
 #include "core/util/text.h"
 
 namespace trawl::core::profile {
@@ -37,7 +38,7 @@ std::string MachineValue(const ExpansionContext& ctx, std::string_view canonical
   if (canonical != "SystemDrive") {
     if (std::string v = EnvValue(ctx, canonical); !v.empty()) return v;
   }
-  const std::string drive = SystemDrive(ctx);
+  std::string drive = SystemDrive(ctx);
   if (canonical == "SystemDrive") return drive;
   if (canonical == "SystemRoot" || canonical == "windir") return drive + "\\Windows";
   if (canonical == "ProgramFiles" || canonical == "ProgramW6432") return drive + "\\Program Files";
@@ -108,7 +109,7 @@ std::uint64_t PathKey(std::string_view path) {
 class Walker {
  public:
   Walker(const ExpansionContext& ctx, DirectoryLister& lister, const GlobOptions& options, PathStyle style,
-         std::vector<CompiledExclude> excludes, Expansion& out, std::unordered_set<std::uint64_t>& seen)
+         std::vector<CompiledExclude> excludes, Expansion& out, core::U64Set& seen)
       : ctx_(ctx),
         lister_(lister),
         options_(options),
@@ -153,7 +154,7 @@ class Walker {
 
   void Report(const Node& node) {
     if (comps_.empty() || (style_ == PathStyle::kWindows && comps_.size() == 1)) return;
-    if (!seen_.insert(PathKey(node.host)).second) return;
+    if (!seen_.insert(PathKey(node.host))) return;
     if (out_.reported >= options_.max_matches) {
       out_.truncated = true;
       stop_ = true;
@@ -240,7 +241,7 @@ class Walker {
   bool fold_;
   std::vector<CompiledExclude> excludes_;
   Expansion& out_;
-  std::unordered_set<std::uint64_t>& seen_;
+  core::U64Set& seen_;
   std::vector<std::string> segments_;
   std::vector<std::string> comps_;
   std::string user_;
@@ -272,7 +273,7 @@ Result<std::vector<CompiledExclude>> CompileExcludes(const std::vector<std::stri
 
 Result<void> ExpandOne(std::string_view pattern, const ExpansionContext& ctx, DirectoryLister& lister,
                        const GlobOptions& options, const std::vector<CompiledExclude>& excludes, Expansion& out,
-                       std::unordered_set<std::uint64_t>& seen) {
+                       core::U64Set& seen) {
   auto style = CheckPattern(pattern);
   if (!style) return std::unexpected(style.error());
   auto expanded = ExpandVariables(pattern, ctx);
@@ -425,7 +426,7 @@ Result<Expansion> ExpandGlobs(const std::vector<std::string>& patterns, const Ex
   auto excludes = CompileExcludes(options.exclude, ctx);
   if (!excludes) return std::unexpected(excludes.error());
   Expansion out;
-  std::unordered_set<std::uint64_t> seen;
+  core::U64Set seen;
   for (const std::string& pattern : patterns) {
     TRAWL_TRY_VOID(ExpandOne(pattern, ctx, lister, options, *excludes, out, seen));
     if (out.truncated) break;
@@ -444,7 +445,7 @@ Result<Expansion> WalkBelow(const PathMatch& start, const ExpansionContext& ctx,
   if (!excludes) return std::unexpected(excludes.error());
   const PathStyle style = ctx.os == TargetOs::kWindows ? PathStyle::kWindows : PathStyle::kUnix;
   Expansion out;
-  std::unordered_set<std::uint64_t> seen;
+  core::U64Set seen;
   seen.insert(PathKey(start.host_path));  // the start is the caller's, not a result
   Walker walker(ctx, lister, options, style, std::move(*excludes), out, seen);
   walker.Run({"**"}, SplitPath(start.target_path, style), start.user, start.host_path,

@@ -1,6 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "core/profile/target.h"
 
+#ifndef _WIN32
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#endif
+
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
@@ -122,6 +133,53 @@ std::optional<TargetOs> ParseTargetOs(std::string_view name) {
   return std::nullopt;
 }
 
+#ifndef _WIN32
+// POSIX: readdir's d_type answers without a stat per entry (a walk of a
+// million files saves a million syscalls); a file system that does not fill
+// it in (DT_UNKNOWN) gets one fstatat, as before.
+Result<std::vector<DirEntry>> FsDirectoryLister::List(const std::string& dir) {
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Fail(ErrorCode::kIo, dir + ": cannot list directory: " + std::strerror(errno));
+  DIR* d = fdopendir(fd);
+  if (d == nullptr) {
+    const int err = errno;
+    close(fd);
+    return Fail(ErrorCode::kIo, dir + ": cannot list directory: " + std::strerror(err));
+  }
+  std::vector<DirEntry> entries;
+  errno = 0;
+  while (const dirent* de = readdir(d)) {
+    const std::string_view name = de->d_name;
+    if (name == "." || name == "..") continue;
+    if (entries.size() >= max_entries_) {
+      closedir(d);
+      return Fail(ErrorCode::kLimit, dir + ": more than " + std::to_string(max_entries_) + " entries");
+    }
+    DirEntry e;
+    e.name = std::string(name);
+    unsigned char type = de->d_type;
+    if (dir.size() + 1 + name.size() >= PATH_MAX) {
+      // Opened by name later, which must fail: an entry of unknown type,
+      // so it is recorded with that error rather than walked into silently.
+      type = DT_UNKNOWN;
+    } else if (type == DT_UNKNOWN) {
+      struct stat st {};
+      if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        type = S_ISLNK(st.st_mode) ? DT_LNK : S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+      }
+    }
+    e.is_symlink = type == DT_LNK;
+    e.is_dir = type == DT_DIR;
+    e.is_regular = type == DT_REG;
+    entries.push_back(std::move(e));
+    errno = 0;
+  }
+  const int err = errno;
+  closedir(d);
+  if (err != 0) return Fail(ErrorCode::kIo, dir + ": error while listing: " + std::strerror(err));
+  return entries;
+}
+#else
 Result<std::vector<DirEntry>> FsDirectoryLister::List(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -147,6 +205,7 @@ Result<std::vector<DirEntry>> FsDirectoryLister::List(const std::string& dir) {
   if (ec) return Fail(ErrorCode::kIo, dir + ": error while listing: " + ec.message());
   return entries;
 }
+#endif
 
 // ---- context -----------------------------------------------------------------
 

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -50,6 +51,35 @@ class ByteReader {
  private:
   Error OutOfBounds(std::uint64_t offset, std::uint64_t length, std::string_view field) const;
   Bytes data_;
+};
+
+// Reads the fields of one structure (a header, a table entry) for parsers
+// whose flow tests sizes up front, as pefile's does: each read is checked,
+// a read out of range returns 0, and the first such read is kept as an
+// error naming the structure and offset. Check() (or ok()) once after the
+// group, before the values are used. Thread-compatible; does not own the bytes.
+class FieldReader {
+ public:
+  FieldReader(Bytes data, std::string_view structure) : reader_(data), structure_(structure) {}
+  std::uint16_t U16(std::uint64_t offset) { return Take(reader_.U16(offset, structure_)); }
+  std::uint32_t U32(std::uint64_t offset) { return Take(reader_.U32(offset, structure_)); }
+  std::uint64_t U64(std::uint64_t offset) { return Take(reader_.U64(offset, structure_)); }
+  bool ok() const { return !error_; }
+  Result<void> Check() const {
+    if (error_) return std::unexpected(*error_);
+    return {};
+  }
+
+ private:
+  template <typename T>
+  T Take(Result<T> r) {
+    if (r) return *r;
+    if (!error_) error_ = r.error();
+    return 0;
+  }
+  ByteReader reader_;
+  std::string_view structure_;
+  std::optional<Error> error_;
 };
 
 // Formats 0x-prefixed lower-case hex of a number ("0x54").

@@ -112,6 +112,7 @@ FileMeta FakePlatform::MetaOf(const std::string& path, const File& f) const {
   m.device = 42;
   m.inode = std::hash<std::string>{}(path);
   m.mtime_ns = m.atime_ns = m.ctime_ns = f.mtime_ns;
+  m.btime_ns = f.btime_ns;
   m.nlink = 1;
   return m;
 }

@@ -26,6 +26,7 @@ class FakePlatform final : public collector::Platform {
     std::string content;
     bool is_dir = false;
     std::int64_t mtime_ns = 1'700'000'000'000'000'000;
+    std::int64_t btime_ns = 0;  // 0: the file system does not say
     // Failures.
     std::optional<core::Error> open_error;  // e.g. kIo "sharing violation"
     bool vanish_on_open = false;            // listed, then gone (kNotFound)
@@ -38,6 +39,7 @@ class FakePlatform final : public collector::Platform {
   void AddProcess(collector::ProcessInfo p, std::vector<collector::ModuleInfo> modules);
   void DenyModules(std::int64_t pid, std::string why) { module_errors_[pid] = std::move(why); }
   void FailProcessList(std::string why) { process_error_ = std::move(why); }
+  void SetKnownDlls(std::vector<collector::KnownDll> dlls) { known_dlls_ = std::move(dlls); }
 
   // How often the collector opened each path (a file it read once is read once).
   std::uint64_t opens(const std::string& path) const;
@@ -52,6 +54,7 @@ class FakePlatform final : public collector::Platform {
   std::unique_ptr<core::profile::DirectoryLister> MakeDirectoryLister() override;
   std::string SelfExe() override { return "/opt/trawl/trawl-collect"; }
   std::int64_t SelfPid() override { return 1; }
+  core::Result<std::vector<collector::KnownDll>> ListKnownDlls() override { return known_dlls_; }
 
  private:
   friend class FakeLister;
@@ -61,6 +64,7 @@ class FakePlatform final : public collector::Platform {
   std::map<std::int64_t, std::vector<collector::ModuleInfo>> modules_;
   std::map<std::int64_t, std::string> module_errors_;
   std::string process_error_;
+  std::vector<collector::KnownDll> known_dlls_;
   mutable std::mutex mu_;
   std::map<std::string, std::uint64_t> opens_;
 };

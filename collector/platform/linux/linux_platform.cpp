@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -155,9 +156,11 @@ const std::map<std::int64_t, std::string>& LinuxPlatform::Users() {
       if (b == std::string::npos) continue;
       std::size_t c = line.find(':', b + 1);
       if (c == std::string::npos) continue;
-      try {
-        users_.emplace(std::stoll(line.substr(b + 1, c - b - 1)), line.substr(0, a));
-      } catch (...) {
+      long long uid = 0;
+      const char* first = line.data() + b + 1;
+      const char* last = line.data() + c;
+      if (auto [end, ec] = std::from_chars(first, last, uid); ec == std::errc() && end == last) {
+        users_.emplace(uid, line.substr(0, a));
       }
     }
   });
@@ -354,8 +357,8 @@ Result<std::unique_ptr<FileReader>> LinuxPlatform::OpenForRead(const std::string
     close(fd);
     return Fail(ErrorCode::kUnsupported, fmt::format("{}: not a regular file ({})", path, meta->type));
   }
-  // Regular files never block; clear O_NONBLOCK for plain reads.
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  // O_NONBLOCK stays: it kept the open from hanging on a FIFO, and reads of
+  // a regular file ignore it (two fcntl calls a file saved).
   return std::unique_ptr<FileReader>(new LinuxFileReader(fd, std::move(*meta), path));
 }
 

@@ -16,12 +16,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/formats/pe.h"
-#include "core/formats/prefetch.h"
 #include "core/profile/kinds.h"
 #include "core/util/json_depth.h"
 #include "core/util/text.h"
 #include "core/util/time.h"
 #include "triage/ingest_jsonl.h"
+#include "triage/ingest_manifest.h"
+#include "triage/ingest_prefetch.h"
 #include "triage/pe_facts.h"
 #include "triage/record_writer.h"
 
@@ -34,10 +35,7 @@ using core::Result;
 using nlohmann::json;
 
 constexpr std::size_t kMaxLine = 64u << 20;           // one JSON record
-constexpr std::uint64_t kMaxPrefetch = 64u << 20;     // as the parser's own cap
 constexpr std::uint64_t kMaxPeAnalysis = 512u << 20;  // bytes fed to the PE analyzer per member
-
-std::string Lower(std::string_view s) { return core::ToLowerAscii(s); }
 
 Result<std::string> FileSha256(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -56,18 +54,6 @@ Result<std::string> FileSha256(const std::filesystem::path& path) {
   unsigned len = 0;
   EVP_DigestFinal_ex(ctx.get(), md.data(), &len);
   return core::ToHex(core::Bytes(reinterpret_cast<const std::byte*>(md.data()), len));
-}
-
-// "\VOLUME{01d...}\WINDOWS\X.DLL" or "\DEVICE\HARDDISKVOLUME2\WINDOWS\X.DLL" -> "\windows\x.dll".
-std::string StripVolume(std::string_view nt) {
-  if (nt.starts_with("\\VOLUME{") || nt.starts_with("\\volume{")) {
-    const auto close = nt.find('}');
-    if (close != std::string_view::npos) nt.remove_prefix(close + 1);
-  } else if (core::ToUpperAscii(nt.substr(0, 8)) == "\\DEVICE\\") {
-    const auto third = nt.find('\\', 8);
-    nt = third == std::string_view::npos ? std::string_view() : nt.substr(third);
-  }
-  return Lower(nt);
 }
 
 class Ingester {
@@ -91,20 +77,9 @@ class Ingester {
     auto log = db_.Prepare("INSERT INTO collection_log (collection_id, level, event, line) VALUES (?1, ?2, ?3, ?4)");
     if (!log) return std::unexpected(log.error());
     log_ = std::move(*log);
-    auto pf = db_.Prepare(
-        "INSERT INTO prefetch (collection_id, archive_path, executable, executable_lc, prefetch_hash, version, "
-        "compressed, run_count, last_run, run_times, exe_path, exe_dir_lc, error, host_id) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+    auto pf = PrefetchIngest::Create(db_);
     if (!pf) return std::unexpected(pf.error());
-    prefetch_ = std::move(*pf);
-    auto runs = db_.Prepare("INSERT INTO prefetch_runs (prefetch_id, run_time, host_id) VALUES (?1, ?2, ?3)");
-    if (!runs) return std::unexpected(runs.error());
-    prefetch_runs_ = std::move(*runs);
-    auto pff = db_.Prepare(
-        "INSERT INTO prefetch_files (prefetch_id, idx, path, rel_path_lc, dir_lc, name_lc, host_id) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    if (!pff) return std::unexpected(pff.error());
-    prefetch_files_ = std::move(*pff);
+    prefetch_.emplace(std::move(*pf));
     auto e = db_.Prepare(
         "INSERT INTO archive_entries (collection_id, archive_path, source_path, type, size, sha256, status, error, "
         "artifact) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
@@ -161,7 +136,11 @@ class Ingester {
     }
     if (!core::archive::IsCopiedContent(name)) return {};
     if (core::EndsWithIgnoreCaseAscii(name, ".pf") && name.starts_with(core::archive::kFilesPrefix)) {
-      return AddPrefetch(name, stream);
+      auto parsed = prefetch_->Add(collection_id_, host_id_, name, stream,
+                                   [this](const std::string& table) { return Row(table); });
+      if (!parsed) return std::unexpected(parsed.error());
+      if (*parsed) ++result_.prefetch;
+      return {};
     }
     return MaybePe(name, stream);
   }
@@ -230,120 +209,28 @@ class Ingester {
   // After a verified walk: hosts, collection facts, host ids, paths, and the
   // archives that claim the same collection.
   Result<void> Finish(const core::archive::Manifest& m, const std::string& content_sha256) {
-    std::string hostname = WithoutNul(m.host.hostname);
-    if (hostname.empty()) hostname = "(unnamed host)";
-    result_.hostname = hostname;
-    const std::string started = WithoutNul(m.started);
-    const std::int64_t part = m.part;
-    auto h = db_.Prepare(
-        "INSERT INTO hosts (hostname, os, os_version, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?4) "
-        "ON CONFLICT (hostname) DO UPDATE SET os = coalesce(excluded.os, os), "
-        "os_version = coalesce(excluded.os_version, os_version), first_seen = min(first_seen, excluded.first_seen), "
-        "last_seen = max(last_seen, excluded.last_seen)");
-    if (!h) return std::unexpected(h.error());
-    h->Bind(1, std::string_view(hostname));
-    h->Bind(2, std::string_view(WithoutNul(m.host.os)));
-    h->Bind(3, std::string_view(WithoutNul(m.host.os_version)));
-    h->Bind(4, std::string_view(started));
-    TRAWL_TRY_VOID(h->Run());
-    auto id = db_.Prepare("SELECT id FROM hosts WHERE hostname = ?1");
-    if (!id) return std::unexpected(id.error());
-    id->Bind(1, std::string_view(hostname));
-    TRAWL_TRY_VOID(id->Step());
-    const std::int64_t host_id = id->Int(0);
-    // The same collection under another archive file (re-encrypted, copied):
-    // the same plaintext. Only someone holding it can make such a file.
-    {
-      auto dup = db_.Prepare("SELECT archive_name FROM collections WHERE content_sha256 = ?1 AND id <> ?2");
-      if (!dup) return std::unexpected(dup.error());
-      dup->Bind(1, std::string_view(content_sha256));
-      dup->Bind(2, collection_id_);
-      if (auto row = dup->Step(); row && *row) {
-        duplicate_of_ = dup->Text(0);
-        return {};
-      }
+    auto outcome = WriteCollection(db_, {collection_id_, archive_name_, archive_sha256_, content_sha256}, m);
+    if (!outcome) return std::unexpected(outcome.error());
+    result_.hostname = outcome->hostname;
+    if (!outcome->duplicate_of.empty()) {
+      duplicate_of_ = outcome->duplicate_of;
+      return {};
     }
-    // Another archive claiming this host, start and part with other content:
-    // anyone with the public recipient can copy those from the sidecar. Both
-    // stay in the case, each flagged with the other.
-    std::string conflict;
-    {
-      auto claim = db_.Prepare(
-          "SELECT id, archive_name, archive_sha256 FROM collections WHERE host_id = ?1 AND started = ?2 AND part = ?3 "
-          "AND id <> ?4 ORDER BY id");
-      if (!claim) return std::unexpected(claim.error());
-      claim->Bind(1, host_id);
-      claim->Bind(2, std::string_view(started));
-      claim->Bind(3, part);
-      claim->Bind(4, collection_id_);
-      std::vector<std::pair<std::int64_t, std::string>> others;
-      while (true) {
-        auto row = claim->Step();
-        if (!row) return std::unexpected(row.error());
-        if (!*row) break;
-        others.emplace_back(claim->Int(0), claim->Text(1) + " (SHA-256 " + claim->Text(2) + ")");
-      }
-      claim->Reset();
-      for (const auto& [other_id, other_name] : others) {
-        conflict += (conflict.empty() ? "" : "; ") + other_name;
-        auto u = db_.Prepare("UPDATE collections SET conflict = coalesce(conflict || '; ', '') || ?1 WHERE id = ?2");
-        if (!u) return std::unexpected(u.error());
-        u->Bind(1, std::string_view(fmt::format("{} (SHA-256 {})", archive_name_, archive_sha256_)));
-        u->Bind(2, other_id);
-        TRAWL_TRY_VOID(u->Run());
-      }
-    }
-    result_.conflict = conflict;
-    auto c = db_.Prepare(
-        "UPDATE collections SET host_id = ?1, started = ?2, ended = ?3, part = ?4, result = ?5, tool_version = ?6, "
-        "profile_name = ?7, profile_sha256 = ?8, target_os = ?9, live = ?10, root = ?11, limits_hit = ?12, "
-        "counts = ?13, content_sha256 = ?15, conflict = ?16 WHERE id = ?14");
-    if (!c) return std::unexpected(c.error());
-    c->Bind(1, host_id);
-    c->Bind(2, std::string_view(started));
-    c->Bind(3, std::string_view(WithoutNul(m.ended)));
-    c->Bind(4, part);
-    c->Bind(5, std::string_view(m.result));
-    c->Bind(6, std::string_view(WithoutNul(m.tool_version)));
-    c->Bind(7, std::string_view(WithoutNul(m.profile_name)));
-    c->Bind(8, std::string_view(WithoutNul(m.profile_sha256)));
-    c->Bind(9, std::string_view(WithoutNul(m.target_os)));
-    c->Bind(10, static_cast<std::int64_t>(m.host.live ? 1 : 0));
-    c->Bind(11, std::string_view(WithoutNul(m.host.root)));
-    c->Bind(12, std::string_view(json(m.limits_hit).dump(-1, ' ', false, json::error_handler_t::replace)));
-    c->Bind(13,
-            std::string_view(
-                (m.counts.is_null() ? json::object() : m.counts).dump(-1, ' ', false, json::error_handler_t::replace)));
-    c->Bind(14, collection_id_);
-    c->Bind(15, std::string_view(content_sha256));
-    if (conflict.empty())
-      c->BindNull(16);
-    else
-      c->Bind(16, std::string_view(conflict));
-    TRAWL_TRY_VOID(c->Run());
+    result_.conflict = outcome->conflict;
     // Rows of this transaction have ids above first_row: no index needed.
     // Usually the provisional id was right and nothing is rewritten.
-    if (host_id != host_id_) {
+    if (outcome->host_id != host_id_) {
       for (const auto& [t, first] : first_rows_) {
         auto u = db_.Prepare(fmt::format("UPDATE {} SET host_id = ?1 WHERE id > ?2", t));
         if (!u) return std::unexpected(u.error());
-        u->Bind(1, host_id);
+        u->Bind(1, outcome->host_id);
         u->Bind(2, first);
         TRAWL_TRY_VOID(u->Run());
       }
-      host_id_ = host_id;
+      host_id_ = outcome->host_id;
     }
     // Prefetch files' target paths, from the files records that copied them.
-    auto pp = db_.Prepare("UPDATE prefetch SET path = ?1 WHERE id = ?2");
-    if (!pp) return std::unexpected(pp.error());
-    for (const auto& [apath, row] : prefetch_rows_) {
-      if (auto it = copied_paths_.find(apath); it != copied_paths_.end()) {
-        pp->Bind(1, std::string_view(WithoutNul(it->second)));
-        pp->Bind(2, row);
-        TRAWL_TRY_VOID(pp->Run());
-      }
-    }
-    return {};
+    return prefetch_->FillPaths();
   }
 
   void SetArchive(std::string name, std::string sha256) {
@@ -444,7 +331,7 @@ class Ingester {
     }
     if (copied != nullptr && copied->type == FlatValue::Type::kString && path != nullptr &&
         path->type == FlatValue::Type::kString && core::EndsWithIgnoreCaseAscii(copied->text, ".pf")) {
-      copied_paths_[std::string(copied->text)] = std::string(path->text);
+      prefetch_->NoteCopied(std::string(copied->text), std::string(path->text));
     }
   }
 
@@ -455,7 +342,7 @@ class Ingester {
         auto p = rec.find("path");
         if (c != rec.end() && c->is_string() && p != rec.end() && p->is_string() &&
             core::EndsWithIgnoreCaseAscii(c->get_ref<const std::string&>(), ".pf")) {
-          copied_paths_[c->get<std::string>()] = p->get<std::string>();
+          prefetch_->NoteCopied(c->get<std::string>(), p->get<std::string>());
         }
       }
       return writer->Insert(collection_id_, host_id_, rec);
@@ -465,79 +352,6 @@ class Ingester {
     other_.Bind(3, std::string_view(table));
     other_.Bind(4, std::string_view(rec.dump(-1, ' ', false, json::error_handler_t::replace)));
     return other_.Run();
-  }
-
-  Result<void> AddPrefetch(const std::string& member, core::archive::MemberStream& stream) {
-    TRAWL_TRY_VOID(Row("prefetch"));
-    auto data = stream.ReadAll(kMaxPrefetch);
-    prefetch_.Bind(1, collection_id_);
-    prefetch_.Bind(2, std::string_view(member));
-    prefetch_.Bind(14, host_id_);
-    if (!data) {
-      prefetch_.Bind(13, std::string_view(data.error().ToString()));
-      TRAWL_TRY_VOID(prefetch_.Run());
-      prefetch_rows_[member] = db_.LastInsertRowId();
-      return {};
-    }
-    auto pf = core::formats::ParsePrefetch(core::AsBytes(*data));
-    if (!pf) {
-      // A broken prefetch file on the host is evidence, not a broken archive.
-      prefetch_.Bind(13, std::string_view(pf.error().ToString()));
-      TRAWL_TRY_VOID(prefetch_.Run());
-      prefetch_rows_[member] = db_.LastInsertRowId();
-      return {};
-    }
-    const std::string exe = WithoutNul(core::RepairUtf8(pf->executable));
-    const std::string exe_lc = Lower(exe);
-    std::string exe_path;
-    std::string exe_dir_lc;
-    for (const auto& m : pf->file_metrics) {
-      const std::string rel = StripVolume(m.filename);
-      const auto [dir, name] = SplitTargetPath(rel);
-      if (!exe_lc.empty() && name.starts_with(exe_lc) && core::EndsWithIgnoreCaseAscii(name, ".exe")) {
-        exe_path = m.filename;
-        exe_dir_lc = dir;
-        break;
-      }
-    }
-    json runs = json::array();
-    for (auto t : pf->last_run_times) runs.push_back(core::FiletimeToIso(t));
-    prefetch_.Bind(3, std::string_view(exe));
-    prefetch_.Bind(4, std::string_view(exe_lc));
-    prefetch_.Bind(5, std::string_view(fmt::format("{:08X}", pf->prefetch_hash)));
-    prefetch_.Bind(6, static_cast<std::int64_t>(pf->version));
-    prefetch_.Bind(7, static_cast<std::int64_t>(pf->compressed ? 1 : 0));
-    prefetch_.Bind(8, static_cast<std::int64_t>(pf->run_count));
-    if (!runs.empty()) prefetch_.Bind(9, std::string_view(runs[0].get_ref<const std::string&>()));
-    prefetch_.Bind(10, std::string_view(runs.dump()));
-    prefetch_.Bind(11, std::string_view(WithoutNul(core::RepairUtf8(exe_path))));
-    prefetch_.Bind(12, std::string_view(exe_dir_lc));
-    TRAWL_TRY_VOID(prefetch_.Run());
-    const std::int64_t id = db_.LastInsertRowId();
-    prefetch_rows_[member] = id;
-    for (const auto& t : runs) {
-      TRAWL_TRY_VOID(Row("prefetch_runs"));
-      prefetch_runs_.Bind(1, id);
-      prefetch_runs_.Bind(3, host_id_);
-      prefetch_runs_.Bind(2, std::string_view(t.get_ref<const std::string&>()));
-      TRAWL_TRY_VOID(prefetch_runs_.Run());
-    }
-    std::int64_t idx = 0;
-    for (const auto& m : pf->file_metrics) {
-      const std::string rel = StripVolume(m.filename);
-      const auto [dir, name] = SplitTargetPath(rel);
-      TRAWL_TRY_VOID(Row("prefetch_files"));
-      prefetch_files_.Bind(1, id);
-      prefetch_files_.Bind(7, host_id_);
-      prefetch_files_.Bind(2, idx++);
-      prefetch_files_.Bind(3, std::string_view(WithoutNul(core::RepairUtf8(m.filename))));
-      prefetch_files_.Bind(4, std::string_view(WithoutNul(core::RepairUtf8(rel))));
-      prefetch_files_.Bind(5, std::string_view(WithoutNul(core::RepairUtf8(dir))));
-      prefetch_files_.Bind(6, std::string_view(WithoutNul(core::RepairUtf8(name))));
-      TRAWL_TRY_VOID(prefetch_files_.Run());
-    }
-    ++result_.prefetch;
-    return {};
   }
 
   Result<void> MaybePe(const std::string& member, core::archive::MemberStream& stream) {
@@ -567,12 +381,11 @@ class Ingester {
   std::int64_t host_id_ = 0;       // provisional until Finish
   std::vector<FlatField> fields_;  // the current record (fast path)
   std::string scratch_;            // its unescaped strings
-  Stmt other_, log_, prefetch_, prefetch_runs_, prefetch_files_, entry_, pe_insert_;
+  Stmt other_, log_, entry_, pe_insert_;
+  std::optional<PrefetchIngest> prefetch_;
   std::map<std::string, std::uint64_t, std::less<>> rows_;
   std::uint64_t max_rows_ = IngestOptions{}.max_rows_per_table;
   std::string archive_name_, archive_sha256_;
-  std::map<std::string, std::string, std::less<>> copied_paths_;  // copied_as -> path (.pf)
-  std::map<std::string, std::int64_t, std::less<>> prefetch_rows_;
   std::map<std::string, PeFacts, std::less<>> pe_;
   std::string duplicate_of_;
 };

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/util/text.h"
+#include "triage/tabular.h"
 
 namespace trawl::triage {
 
@@ -91,43 +92,11 @@ Result<Stmt> PrepareRule(Db& ro, const Rule& rule) {
   return s;
 }
 
-// nlohmann's dump of a string holding only printable ASCII (the usual case):
-// quoted, with '"' and '\\' escaped. Anything else goes through nlohmann.
-bool AppendPlainJsonString(std::string_view text, std::string& out) {
-  for (char c : text) {
-    if (c < 0x20 || c >= 0x7f) return false;
-  }
-  out.reserve(out.size() + text.size() + 8);
-  out.push_back('"');
-  for (char c : text) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return true;
-}
-
 // As json(text).dump() with error_handler replace.
 std::string JsonString(const std::string& text) {
   std::string out;
   if (AppendPlainJsonString(text, out)) return out;
   return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// One result column as JSON text, as json(...).dump() of the column's value
-// (text repaired to UTF-8 first; blobs as their bytes).
-std::string ColumnJsonString(const Stmt& s, int i) {
-  switch (s.ColumnType(i)) {
-    case SQLITE_INTEGER: return std::to_string(s.Int(i));
-    case SQLITE_NULL: return "null";
-    case SQLITE_FLOAT: return json(s.Real(i)).dump();
-    default: {
-      const std::string text = s.Text(i);
-      std::string out;
-      if (AppendPlainJsonString(text, out)) return out;
-      return json(core::RepairUtf8(text)).dump(-1, ' ', false, json::error_handler_t::replace);
-    }
-  }
 }
 
 // What each result column of a rule is for, worked out once per query.
@@ -197,7 +166,7 @@ Result<std::vector<Hit>> RunRule(Db& ro, const Rule& rule) {
     std::string ev(1, '{');
     for (const auto& [key, i] : evidence) {
       if (ev.size() > 1) ev.push_back(',');
-      ev.append(key).append(ColumnJsonString(*s, i));
+      ev.append(key).append(CellJsonText(*s, i));
     }
     ev.push_back('}');
     h.evidence = std::move(ev);

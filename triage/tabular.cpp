@@ -30,6 +30,30 @@ nlohmann::json CellJson(const Stmt& stmt, int column) {
   }
 }
 
+bool AppendPlainJsonString(std::string_view text, std::string& out) {
+  for (char c : text) {
+    if (c < 0x20 || c >= 0x7f) return false;
+  }
+  out.reserve(out.size() + text.size() + 8);
+  out.push_back('"');
+  for (char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return true;
+}
+
+std::string CellJsonText(const Stmt& stmt, int column) {
+  if (stmt.ColumnType(column) == SQLITE_TEXT) {
+    const std::string text = stmt.Text(column);
+    std::string out;
+    if (AppendPlainJsonString(text, out)) return out;
+  }
+  if (stmt.ColumnType(column) == SQLITE_INTEGER) return std::to_string(stmt.Int(column));
+  return CellJson(stmt, column).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string CsvTextCell(std::string_view v) {
   std::string s = core::EscapeInvisible(core::RepairUtf8(v));
   if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@')) s.insert(0, "'");

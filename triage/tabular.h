@@ -32,6 +32,12 @@ core::Result<TabularFormat> ParseTabularFormat(std::string_view name);
 // A column of the current row as JSON (integer, real, null, or the text as
 // repaired UTF-8); report.cpp's JSON uses it too.
 nlohmann::json CellJson(const Stmt& stmt, int column);
+// The same cell as JSON text, equal to CellJson(...).dump() but without the
+// DOM for the usual printable-ASCII text (the scoring hot path).
+std::string CellJsonText(const Stmt& stmt, int column);
+// Appends `text` as a JSON string when it is printable ASCII; false (and
+// nothing appended) otherwise.
+bool AppendPlainJsonString(std::string_view text, std::string& out);
 
 // One CSV cell for a text value (guarded, escaped, quoted as needed).
 std::string CsvTextCell(std::string_view v);

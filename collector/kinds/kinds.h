@@ -49,6 +49,9 @@ struct ProcessesParams {
 };
 void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, nlohmann::json& summary);
 
+// No parameters: every socket of both families and protocols.
+void RunConnections(RunState& s, const profile::ResolvedArtifact& art, nlohmann::json& summary);
+
 struct FilesParams {
   bool hash = true;
   bool pe_analysis = true;

@@ -21,6 +21,23 @@ ProcessesParams ProcessesParams::From(const profile::ResolvedArtifact& art) {
   return p;
 }
 
+namespace {
+
+// Reading a process image or a mapped module: hashed as the pipeline hashes
+// files, within the run's per-file cap.
+FileRequest ImageRequest(const RunState& s, const profile::ResolvedArtifact& art, const std::string& target,
+                         const std::string& open_path) {
+  FileRequest req;
+  req.target_path = target;
+  req.host_path = open_path;
+  req.artifact = art.name;
+  req.windows_target = s.windows_target;
+  req.max_file_size = s.global_max_file_size;
+  return req;
+}
+
+}  // namespace
+
 void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summary) {
   if (!s.live) {
     summary["skipped"] = "offline collection (--root): no live processes";
@@ -57,12 +74,7 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
     r.SetText("artifact", art.name);
     if (!p.error.empty()) r.SetText("error", p.error);
     if (!p.exe_open_path.empty() && p.pid != self) {
-      FileRequest req;
-      req.target_path = p.exe;
-      req.host_path = p.exe_open_path;
-      req.artifact = art.name;
-      req.windows_target = s.windows_target;
-      req.max_file_size = s.global_max_file_size;
+      FileRequest req = ImageRequest(s, art, p.exe, p.exe_open_path);
       // A deleted image survives only in memory's backing file: copy it.
       if (p.exe_deleted) {
         req.copy.copy = true;
@@ -102,12 +114,7 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
       mr.SetText("sha256", "");
       mr.SetText("artifact", art.name);
       if (hash_modules && !m.open_path.empty()) {
-        FileRequest req;
-        req.target_path = m.path;
-        req.host_path = m.open_path;
-        req.artifact = art.name;
-        req.windows_target = s.windows_target;
-        req.max_file_size = s.global_max_file_size;
+        FileRequest req = ImageRequest(s, art, m.path, m.open_path);
         FileOutcome o = s.pipeline->Process(req);
         if (o.record.Text("status") == "error" && !m.deleted && m.kind == "file") {
           // map_files needs privileges; the path itself is the fallback.

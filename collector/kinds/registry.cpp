@@ -7,10 +7,8 @@ namespace {
 
 // The registry: one row per kind. No static constructors, no self-registration.
 constexpr CollectorKind kKinds[] = {
-    {"processes", &RunProcesses},
-    {"install_dirs", &RunInstallDirs},
-    {"files", &RunFiles},
-    {"dir_listing", &RunDirListing},
+    {"processes", &RunProcesses}, {"connections", &RunConnections}, {"install_dirs", &RunInstallDirs},
+    {"files", &RunFiles},         {"dir_listing", &RunDirListing},
 };
 
 }  // namespace

@@ -83,6 +83,21 @@ struct KnownDll {
   std::string value;  // data, e.g. "kernel32.dll"
 };
 
+// One socket of the host's TCP/UDP tables (IPv4 and IPv6).
+struct ConnectionInfo {
+  std::string protocol;                       // tcp | tcp6 | udp | udp6
+  std::string local_address, remote_address;  // textual (inet_ntop), "" when unbound
+  std::int64_t local_port = 0, remote_port = 0;
+  std::string state;        // LISTEN, ESTABLISHED, TIME_WAIT, ... ("" for UDP)
+  std::int64_t pid = -1;    // owning process, -1 when not known
+  std::uint64_t inode = 0;  // Linux: socket inode (the pid lookup key)
+};
+
+struct ConnectionList {
+  std::vector<ConnectionInfo> sockets;
+  std::vector<std::string> problems;  // what could not be read or parsed (logged by the kind)
+};
+
 struct SystemFacts {
   std::string hostname;
   std::string os;  // linux | windows | macos
@@ -105,6 +120,10 @@ class Platform {
   virtual Result<FileMeta> Stat(const std::string& path) = 0;  // lstat semantics
   virtual SystemFacts Facts() = 0;
   virtual void SetLowPriority() = 0;
+  // The TCP and UDP sockets of the host with their owning processes.
+  virtual Result<ConnectionList> ListConnections() {
+    return core::Fail(core::ErrorCode::kUnsupported, "network connections are not listed on this platform");
+  }
   // The KnownDLLs registry list; empty where the OS has none.
   virtual Result<std::vector<KnownDll>> ListKnownDlls() { return std::vector<KnownDll>{}; }
   // Lists live directories for path expansion. The default serves POSIX

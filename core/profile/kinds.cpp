@@ -103,6 +103,20 @@ constexpr ColumnSpec kDirEntryColumns[] = {
     {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
 };
 
+constexpr ColumnSpec kConnectionColumns[] = {
+    {"protocol", ColumnType::kText, "tcp | tcp6 | udp | udp6"},
+    {"local_address", ColumnType::kText, "local IP address (0.0.0.0 / :: for any)"},
+    {"local_port", ColumnType::kInt, "local port"},
+    {"remote_address", ColumnType::kText, "remote IP address (0.0.0.0 / :: when not connected)"},
+    {"remote_port", ColumnType::kInt, "remote port (0 when not connected)"},
+    {"state", ColumnType::kText, "TCP state: LISTEN, ESTABLISHED, SYN_SENT, TIME_WAIT, ... (empty for UDP)"},
+    {"pid", ColumnType::kInt, "owning process id, -1 when the OS does not say (Linux: not ours to read)"},
+    {"process", ColumnType::kText, "name of the owning process at collection time"},
+    {"exe", ColumnType::kText, "executable of the owning process at collection time"},
+    {"inode", ColumnType::kInt, "Linux: socket inode (0 on Windows)"},
+    {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
+};
+
 constexpr RecordSpec kProcessRecords{"processes", "one record per running process", kProcessColumns};
 constexpr RecordSpec kModuleRecords{"modules", "one record per executable mapping of a process", kModuleColumns};
 constexpr RecordSpec kKnownDllRecords{
@@ -112,6 +126,8 @@ constexpr RecordSpec kKnownDllRecords{
 constexpr RecordSpec kProcessErrorRecords{"process_errors", "one record per process whose modules could not be listed",
                                           kProcessErrorColumns};
 constexpr RecordSpec kFileRecords{"files", "one record per file or directory visited", kFileColumns};
+constexpr RecordSpec kConnectionRecords{"connections", "one record per TCP or UDP socket of the host",
+                                        kConnectionColumns};
 constexpr RecordSpec kDirEntryRecords{"dir_entries", "one record per name in a listed directory", kDirEntryColumns};
 
 // ---- parameter schemas ---------------------------------------------------
@@ -158,6 +174,7 @@ constexpr const RecordSpec* kProcessTables[] = {&kProcessRecords, &kModuleRecord
                                                 &kProcessErrorRecords};
 constexpr const RecordSpec* kFileTables[] = {&kFileRecords};
 constexpr const RecordSpec* kDirTables[] = {&kDirEntryRecords};
+constexpr const RecordSpec* kConnectionTables[] = {&kConnectionRecords};
 
 }  // namespace
 
@@ -189,6 +206,12 @@ const std::vector<KindSpec>& Kinds() {
     std::vector<KindSpec> v = {
         {"processes", 0, "running processes and their loaded modules (volatile: collected first)", kProcessParams,
          kProcessTables},
+        {"connections",
+         0,
+         "TCP and UDP sockets (IPv4 and IPv6) with their state, endpoints and owning process (volatile: "
+         "collected first)",
+         {},
+         kConnectionTables},
         {"install_dirs", 1,
          "recursive listing of a product's install roots with metadata, hashes, entropy and "
          "PE facts of every file; executables and small files are copied",

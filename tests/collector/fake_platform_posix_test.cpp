@@ -263,6 +263,19 @@ TEST(FakePlatformCollect, EveryDeclaredColumnIsWritten) {
   host.AddProcess(unhashable, {});
   host.DenyModules(500, "access denied");
   host.SetKnownDlls({{"kernel32", "kernel32.dll"}});
+  collector::ConnectionList sockets;
+  collector::ConnectionInfo beacon;  // the owner is named from the process list
+  beacon.protocol = "tcp";
+  beacon.local_address = "10.0.2.15";
+  beacon.local_port = 50000;
+  beacon.remote_address = "34.216.184.93";
+  beacon.remote_port = 443;
+  beacon.state = "ESTABLISHED";
+  beacon.pid = 300;
+  beacon.inode = 4343;
+  sockets.sockets.push_back(beacon);
+  sockets.problems.push_back("/proc/net/tcp6: 1 lines that do not parse as sockets");
+  host.SetConnections(sockets);
 
   const fs::path profiles = dir / "profiles";
   auto artifact = [&](const std::string& name, const std::string& kind, const std::string& params) {
@@ -274,12 +287,14 @@ TEST(FakePlatformCollect, EveryDeclaredColumnIsWritten) {
                         kind + "\nplatforms: [linux]\nparameters:\n" + params);
   };
   artifact("procs", "processes", "  include_modules: true\n");
+  artifact("net", "connections", "  {}\n");
   artifact("vendor", "install_dirs",
            "  product: vendorapp\n  vendor: Vendor\n  category: trading\n  paths: ['/opt/vendor']\n");
   artifact("data", "files", "  paths: ['/data/**']\n");
   artifact("libs", "dir_listing", "  paths: ['/usr/lib']\n");
   test::WriteFile(profiles / "all.yaml",
-                  "name: all\ndescription: every kind\nartifacts:\n  - linux.test.procs\n  - linux.test.vendor\n"
+                  "name: all\ndescription: every kind\nartifacts:\n  - linux.test.procs\n  - linux.test.net\n"
+                  "  - linux.test.vendor\n"
                   "  - linux.test.data\n  - linux.test.libs\n");
   test::WriteFile(profiles / "copy.yaml", "name: copy\ndescription: copies\nartifacts:\n  - linux.test.vendor\n");
   const auto id = core::age::GenerateX25519Identity().value();
@@ -299,6 +314,12 @@ TEST(FakePlatformCollect, EveryDeclaredColumnIsWritten) {
     return a;
   };
   const Read all = run("all.yaml", "out-all", 0);
+  ASSERT_EQ(all.records.at("connections").size(), 1u);
+  const json& c = all.records.at("connections")[0];
+  EXPECT_EQ(c["process"], "svc.exe");
+  EXPECT_EQ(c["exe"], "/opt/vendor/app.exe");
+  EXPECT_EQ(c["remote_port"], 443);
+  EXPECT_NE(all.log.find("connection_list_incomplete"), std::string::npos) << all.log;
   // An output budget too small for any copy: the copy is refused, by name.
   Read small = run("copy.yaml", "out-small", 1);
   bool refused = false;

@@ -3,6 +3,10 @@
 // child processes (a copied shared library mapped by LD_PRELOAD; an
 // executable deleted after start), and runs stopped by the time budget, by
 // SIGTERM and by SIGKILL leave what they must.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -139,6 +143,17 @@ TEST_F(CollectLinuxTest, FindsMappedLibraryCopyAndDeletedExecutable) {
   test::ChildProcess deleted({exe_copy.string(), "120"});
   ASSERT_TRUE(deleted.WaitForMapping(exe_copy.string()));
   std::filesystem::remove(exe_copy);
+  // A listener of this test process: the default profile lists sockets.
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 1), 0);
+  socklen_t addr_len = sizeof addr;
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &addr_len), 0);
+  const int port = ntohs(addr.sin_port);
 
   auto r = test::RunCommand({collect_, "--profile", "default", "--output", (dir_ / "out").string(), "--recipient",
                              id_.ToRecipient().Encode(), "--quiet"});
@@ -175,6 +190,18 @@ TEST_F(CollectLinuxTest, FindsMappedLibraryCopyAndDeletedExecutable) {
     }
   }
   EXPECT_TRUE(process_found) << "no process record for pid " << deleted.pid();
+  bool socket_found = false;
+  for (const auto& k : c.records["connections"]) {
+    if (k["protocol"] == "tcp" && k["local_port"] == port) {
+      socket_found = true;
+      EXPECT_EQ(k["state"], "LISTEN");
+      EXPECT_EQ(k["local_address"], "127.0.0.1");
+      EXPECT_EQ(k["pid"], getpid());
+      EXPECT_EQ(k["exe"], std::filesystem::canonical("/proc/self/exe").string());
+    }
+  }
+  close(listener);
+  EXPECT_TRUE(socket_found) << "no connections record for the listener on port " << port;
   // The sidecar holds no secret and names the archive with its hash.
   const std::string sidecar_name = archives[0].filename().string();
   const auto sidecar_path = dir_ / "out" / (sidecar_name.substr(0, sidecar_name.size() - 8) + ".json");

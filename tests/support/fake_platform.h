@@ -40,6 +40,7 @@ class FakePlatform final : public collector::Platform {
   void DenyModules(std::int64_t pid, std::string why) { module_errors_[pid] = std::move(why); }
   void FailProcessList(std::string why) { process_error_ = std::move(why); }
   void SetKnownDlls(std::vector<collector::KnownDll> dlls) { known_dlls_ = std::move(dlls); }
+  void SetConnections(collector::ConnectionList list) { connections_ = std::move(list); }
 
   // How often the collector opened each path (a file it read once is read once).
   std::uint64_t opens(const std::string& path) const;
@@ -55,6 +56,7 @@ class FakePlatform final : public collector::Platform {
   std::string SelfExe() override { return "/opt/trawl/trawl-collect"; }
   std::int64_t SelfPid() override { return 1; }
   core::Result<std::vector<collector::KnownDll>> ListKnownDlls() override { return known_dlls_; }
+  core::Result<collector::ConnectionList> ListConnections() override { return connections_; }
 
  private:
   friend class FakeLister;
@@ -65,6 +67,7 @@ class FakePlatform final : public collector::Platform {
   std::map<std::int64_t, std::string> module_errors_;
   std::string process_error_;
   std::vector<collector::KnownDll> known_dlls_;
+  collector::ConnectionList connections_;
   mutable std::mutex mu_;
   std::map<std::string, std::uint64_t> opens_;
 };

@@ -140,5 +140,38 @@ TEST_F(TriageBuiltinRules, LinuxLiveRules) {
   EXPECT_EQ(s->Text(0), "alert");
 }
 
+TEST_F(TriageBuiltinRules, OutboundConnectionFromDeletedImageOrTemporaryFolder) {
+  Exec(
+      "INSERT INTO processes (collection_id, host_id, pid, exe, exe_deleted) VALUES "
+      "(2, 2, 10, '/tmp/.x/agent', 0), (2, 2, 11, '/usr/sbin/sshd', 0), (2, 2, 12, '/usr/bin/upd (deleted)', 1),"
+      "(1, 1, 20, 'C:\\Users\\bob\\AppData\\Local\\Temp\\ffmpeg-helper.exe', 0),"
+      "(1, 1, 21, 'C:\\Program Files\\Mozilla Firefox\\firefox.exe', 0),"
+      "(1, 1, 22, 'C:\\ProgramData\\svc.exe', 0), (1, 1, 23, 'C:\\ProgramData\\Vendor\\agent.exe', 0)");
+  Exec(
+      "INSERT INTO connections (collection_id, host_id, protocol, local_address, local_port, remote_address, "
+      "remote_port, state, pid, exe) VALUES "
+      "(2, 2, 'tcp', '10.0.0.5', 40000, '198.51.100.7', 443, 'ESTABLISHED', 10, '/tmp/.x/agent'),"
+      "(2, 2, 'tcp', '10.0.0.5', 22, '203.0.113.9', 51000, 'ESTABLISHED', 11, '/usr/sbin/sshd'),"
+      "(2, 2, 'tcp', '10.0.0.5', 40001, '198.51.100.8', 8443, 'SYN_SENT', 12, '/usr/bin/upd (deleted)'),"
+      "(2, 2, 'tcp', '127.0.0.1', 40002, '127.0.0.1', 631, 'ESTABLISHED', 10, '/tmp/.x/agent'),"
+      "(2, 2, 'tcp', '0.0.0.0', 4444, '0.0.0.0', 0, 'LISTEN', 10, '/tmp/.x/agent'),"
+      "(1, 1, 'tcp', '10.0.0.6', 50000, '192.0.2.10', 443, 'ESTABLISHED', 20, "
+      "'C:\\Users\\bob\\AppData\\Local\\Temp\\ffmpeg-helper.exe'),"
+      "(1, 1, 'tcp', '10.0.0.6', 50001, '192.0.2.11', 443, 'ESTABLISHED', 21, "
+      "'C:\\Program Files\\Mozilla Firefox\\firefox.exe'),"
+      "(1, 1, 'tcp', '10.0.0.6', 50002, '192.0.2.12', 443, 'ESTABLISHED', 22, 'C:\\ProgramData\\svc.exe'),"
+      "(1, 1, 'tcp', '10.0.0.6', 50003, '192.0.2.13', 443, 'ESTABLISHED', 23, 'C:\\ProgramData\\Vendor\\agent.exe')");
+  auto f = Run();
+  EXPECT_EQ(f["network.outbound_from_writable_or_deleted"],
+            (std::set<std::string>{"10 /tmp/.x/agent", "12 /usr/bin/upd (deleted)",
+                                   "20 C:\\Users\\bob\\AppData\\Local\\Temp\\ffmpeg-helper.exe",
+                                   "22 C:\\ProgramData\\svc.exe"}));
+  auto q = db_->Prepare(
+      "SELECT max(score) FROM findings WHERE rule_id = 'network.outbound_from_writable_or_deleted' AND "
+      "entity_key LIKE '12 %'");
+  ASSERT_TRUE(q && *q->Step());
+  EXPECT_EQ(q->Int(0), 75);  // a deleted image scores higher
+}
+
 }  // namespace
 }  // namespace trawl::triage

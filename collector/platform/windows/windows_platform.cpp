@@ -26,6 +26,7 @@
 
 #include <fmt/format.h>
 
+#include "collector/platform/windows/connections.h"
 #include "collector/platform/platform.h"
 #include "collector/platform/windows/wide.h"
 #include "core/util/text.h"
@@ -310,6 +311,7 @@ class WindowsPlatform final : public Platform {
   Result<FileMeta> Stat(const std::string& path) override;
   SystemFacts Facts() override;
   Result<std::vector<KnownDll>> ListKnownDlls() override;
+  Result<ConnectionList> ListConnections() override { return ListWindowsConnections(); }
   std::unique_ptr<core::profile::DirectoryLister> MakeDirectoryLister() override {
     return std::make_unique<WindowsDirectoryLister>();
   }

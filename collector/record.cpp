@@ -113,10 +113,12 @@ int Record::Index(std::string_view column) const {
   return -1;
 }
 
-Record::Value* Record::Slot(std::string_view column, ColumnType type, const char* type_name) {
+Record::Value* Record::Slot(std::string_view column, ColumnType type, const char* type_name, std::string** hex) {
   const int i = Index(column);
   if (i >= 0 && spec_->columns[static_cast<std::size_t>(i)].type == type) {
-    hex_[static_cast<std::size_t>(i)].clear();
+    std::string& h = hex_[static_cast<std::size_t>(i)];
+    h.clear();
+    if (hex != nullptr) *hex = &h;
     return &values_[static_cast<std::size_t>(i)];
   }
   misuse_.push_back(fmt::format(
@@ -132,27 +134,20 @@ Record::Value* Record::Slot(std::string_view column, ColumnType type, const char
 }
 
 void Record::SetText(std::string_view column, std::string_view value) {
-  Value* slot = Slot(column, ColumnType::kText, "text");
+  std::string* hex = nullptr;  // stays null for an undeclared key
+  Value* slot = Slot(column, ColumnType::kText, "text", &hex);
   if (core::IsValidUtf8(value)) {
     *slot = std::string(value);
     return;
   }
   *slot = core::RepairUtf8(value);
-  if (const int i = Index(column); i >= 0) hex_[static_cast<std::size_t>(i)] = core::ToHex(core::AsBytes(value));
+  if (hex != nullptr) *hex = core::ToHex(core::AsBytes(value));
 }
 
 void Record::SetInt(std::string_view column, std::int64_t value) { *Slot(column, ColumnType::kInt, "int") = value; }
 void Record::SetUInt(std::string_view column, std::uint64_t value) { *Slot(column, ColumnType::kInt, "int") = value; }
 void Record::SetReal(std::string_view column, double value) { *Slot(column, ColumnType::kReal, "real") = value; }
 void Record::SetBool(std::string_view column, bool value) { *Slot(column, ColumnType::kBool, "bool") = value; }
-
-void Record::Erase(std::string_view column) {
-  if (const int i = Index(column); i >= 0) {
-    values_[static_cast<std::size_t>(i)] = std::monostate{};
-    hex_[static_cast<std::size_t>(i)].clear();
-  }
-  std::erase_if(extras_, [&](const Extra& e) { return e.name == column; });
-}
 
 const Record::Value* Record::Get(std::string_view column) const {
   if (const int i = Index(column); i >= 0) return &values_[static_cast<std::size_t>(i)];
@@ -172,35 +167,6 @@ std::string_view Record::Text(std::string_view column) const {
   if (v == nullptr) return {};
   if (const auto* s = std::get_if<std::string>(v)) return *s;
   return {};
-}
-
-std::int64_t Record::Int(std::string_view column) const {
-  const Value* v = Get(column);
-  if (v == nullptr) return 0;
-  if (const auto* i = std::get_if<std::int64_t>(v)) return *i;
-  if (const auto* u = std::get_if<std::uint64_t>(v)) return static_cast<std::int64_t>(*u);
-  return 0;
-}
-
-bool Record::Bool(std::string_view column) const {
-  const Value* v = Get(column);
-  if (v == nullptr) return false;
-  if (const auto* b = std::get_if<bool>(v)) return *b;
-  return false;
-}
-
-void Record::Merge(const Record& other) {
-  if (other.spec_ != spec_) {
-    misuse_.push_back(fmt::format("merge of a {} record into {}", other.spec_->table, spec_->table));
-    return;
-  }
-  for (std::size_t i = 0; i < values_.size(); ++i) {
-    if (std::holds_alternative<std::monostate>(other.values_[i])) continue;
-    values_[i] = other.values_[i];
-    hex_[i] = other.hex_[i];
-  }
-  for (const Extra& e : other.extras_) extras_.push_back(e);
-  misuse_.insert(misuse_.end(), other.misuse_.begin(), other.misuse_.end());
 }
 
 void Record::AppendJson(std::string& out) const {

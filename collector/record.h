@@ -35,16 +35,10 @@ class Record {
   void SetUInt(std::string_view column, std::uint64_t value);
   void SetReal(std::string_view column, double value);
   void SetBool(std::string_view column, bool value);
-  void Erase(std::string_view column);
 
   bool Has(std::string_view column) const;
   // The text of a set text column ("" when unset or not text).
   std::string_view Text(std::string_view column) const;
-  std::int64_t Int(std::string_view column) const;  // 0 when unset
-  bool Bool(std::string_view column) const;         // false when unset
-
-  // Copies every set column of `other` (same table) into this record.
-  void Merge(const Record& other);
 
   const core::profile::RecordSpec& spec() const { return *spec_; }
   std::string_view table() const { return spec_->table; }
@@ -63,7 +57,10 @@ class Record {
     Value value;
   };
   int Index(std::string_view column) const;
-  Value* Slot(std::string_view column, core::profile::ColumnType type, const char* type_name);
+  // The value of a declared column of that type (and, in *hex, its raw-bytes
+  // field), else of an extra key, with the misuse noted.
+  Value* Slot(std::string_view column, core::profile::ColumnType type, const char* type_name,
+              std::string** hex = nullptr);
   const Value* Get(std::string_view column) const;
 
   const core::profile::RecordSpec* spec_;

@@ -14,12 +14,19 @@ namespace trawl::collector {
 
 using nlohmann::json;
 
-FileRequest BaseRequest(RunState& s, const profile::ResolvedArtifact& art, const profile::PathMatch& m) {
+FileRequest ImageRequest(const RunState& s, const profile::ResolvedArtifact& art, const std::string& target,
+                         const std::string& open_path) {
   FileRequest req;
-  req.target_path = m.target_path;
-  req.host_path = m.host_path;
+  req.target_path = target;
+  req.host_path = open_path;
   req.artifact = art.name;
   req.windows_target = s.windows_target;
+  req.max_file_size = s.global_max_file_size;
+  return req;
+}
+
+FileRequest BaseRequest(RunState& s, const profile::ResolvedArtifact& art, const profile::PathMatch& m) {
+  FileRequest req = ImageRequest(s, art, m.target_path, m.host_path);
   req.max_file_size = std::min(art.limits.max_file_size, s.global_max_file_size);
   req.copy.copy_max_size = art.limits.copy_max_size;
   return req;

@@ -79,6 +79,10 @@ void RunDirListing(RunState& s, const profile::ResolvedArtifact& art, nlohmann::
 
 // ---- shared by the file kinds (file_helpers.cpp) ----
 
+// A file read for a process image or mapped module: the run's per-file cap only.
+FileRequest ImageRequest(const RunState& s, const profile::ResolvedArtifact& art, const std::string& target,
+                         const std::string& open_path);
+// A matched file: the same, under the smaller of the artifact's and the run's cap.
 FileRequest BaseRequest(RunState& s, const profile::ResolvedArtifact& art, const profile::PathMatch& m);
 // A match that is not a regular file: a files record with its metadata.
 void RecordNonFile(RunState& s, const profile::ResolvedArtifact& art, const profile::PathMatch& m,

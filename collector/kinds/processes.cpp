@@ -21,23 +21,6 @@ ProcessesParams ProcessesParams::From(const profile::ResolvedArtifact& art) {
   return p;
 }
 
-namespace {
-
-// Reading a process image or a mapped module: hashed as the pipeline hashes
-// files, within the run's per-file cap.
-FileRequest ImageRequest(const RunState& s, const profile::ResolvedArtifact& art, const std::string& target,
-                         const std::string& open_path) {
-  FileRequest req;
-  req.target_path = target;
-  req.host_path = open_path;
-  req.artifact = art.name;
-  req.windows_target = s.windows_target;
-  req.max_file_size = s.global_max_file_size;
-  return req;
-}
-
-}  // namespace
-
 void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summary) {
   if (!s.live) {
     summary["skipped"] = "offline collection (--root): no live processes";

@@ -59,12 +59,15 @@ row "hash every file under /usr ($nusr files, warm)" "$t_ours s (${speedup}x)" "
 
 # --- the hot path: CPU against the digests alone, a million-file walk's peak RSS
 "$repo/bench/hot_path.sh" "$collect" "$triage" /usr/share "$nfiles" >"$work/hot.txt" 2>&1 || true
+# NTFS reader vs The Sleuth Kit and the ntfs-3g mount (root and /dev/fuse).
+"$repo/bench/ntfs.sh" "$triage" "$collect" >"$work/ntfs.txt" 2>&1 || echo "| NTFS bench skipped: $(tail -1 "$work/ntfs.txt") |" >"$work/ntfs.txt"
 while IFS= read -r line; do
   case $line in
     hash*) row "hash /usr/share: CPU / three digests alone" "$(grep -o 'ratio [0-9.]*x' <<<"$line")" "openssl speed; target <= 1.5x" ;;
     walk*) row "walk + hash $nfiles small files: peak RSS" "$(grep -o 'peak RSS [0-9]* MiB' <<<"$line")" "target < 64 MiB" ;;
   esac
 done <"$work/hot.txt"
+while IFS= read -r line; do rows+=("$line"); done <"$work/ntfs.txt"
 
 # --- age encryption ----------------------------------------------------------
 head -c $((256 << 20)) /dev/urandom >"$work/blob"

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "collector/file_pipeline.h"
+#include "collector/platform/ntfs/image_platform.h"
 #include "collector/kinds/kinds.h"
 #include "collector/progress_line.h"
 #include "collector/recipients.h"
@@ -33,9 +34,10 @@ std::filesystem::path DefaultOutputDir(Platform& platform) {
   return std::filesystem::path(self).parent_path() / "trawl-output";
 }
 
-}  // namespace
-
-int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& out, std::ostream& err) {
+// `host` runs the collector (its executable, priority, output folder);
+// `platform` is what is collected: the host itself, or a disk image.
+int RunCollectOn(const CollectOptions& options, Platform& host, Platform& platform, const std::string& image_desc,
+                 std::ostream& out, std::ostream& err) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string started = core::IsoUtcNow();
   RunState s{options, platform, err};
@@ -80,7 +82,7 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
            "refusing to write unencrypted output without --no-encrypt\n";
     return kExitUsage;
   }
-  if (options.low_priority) platform.SetLowPriority();
+  if (options.low_priority) host.SetLowPriority();
   // Limits.
   const std::uint64_t time_limit = options.time_limit ? options.time_limit : resolved->limits.time_limit;
   const std::uint64_t max_output = options.max_output ? options.max_output : resolved->limits.max_output;
@@ -91,6 +93,9 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
   SystemFacts facts;
   if (s.live) {
     facts = platform.Facts();
+  } else if (!options.image.empty()) {
+    facts.os = std::string(profile::TargetOsName(os));
+    facts.hostname = std::filesystem::path(options.image).stem().string();
   } else {
     facts.os = std::string(profile::TargetOsName(os));
     facts.hostname = std::filesystem::path(options.root).filename().string();
@@ -101,11 +106,11 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
     }
   }
   const std::string base = core::archive::ArchiveBaseName(facts.hostname, core::CompactUtcNow());
-  std::filesystem::path output_dir = options.output_dir.empty() ? DefaultOutputDir(platform) : options.output_dir;
-  const std::string self_exe = platform.SelfExe();
+  std::filesystem::path output_dir = options.output_dir.empty() ? DefaultOutputDir(host) : options.output_dir;
+  const std::string self_exe = host.SelfExe();
   std::string self_sha;
   if (!self_exe.empty()) {
-    if (auto r = platform.OpenForRead(self_exe); r) {
+    if (auto r = host.OpenForRead(self_exe); r) {
       core::MultiHasher h;
       std::vector<std::byte> buf(1 << 20);
       while (true) {
@@ -116,15 +121,15 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
       self_sha = h.Finish().sha256;
     }
   }
-  json host = {{"hostname", core::RepairUtf8(facts.hostname)},
-               {"os", facts.os},
-               {"os_version", core::RepairUtf8(facts.os_version)},
-               {"kernel", core::RepairUtf8(facts.kernel)},
-               {"arch", facts.arch},
-               {"boot_time", facts.boot_time},
-               {"timezone", core::RepairUtf8(facts.timezone)},
-               {"live", s.live}};
-  if (!s.live) host["root"] = core::RepairUtf8(options.root);
+  json host_json = {{"hostname", core::RepairUtf8(facts.hostname)},
+                    {"os", facts.os},
+                    {"os_version", core::RepairUtf8(facts.os_version)},
+                    {"kernel", core::RepairUtf8(facts.kernel)},
+                    {"arch", facts.arch},
+                    {"boot_time", facts.boot_time},
+                    {"timezone", core::RepairUtf8(facts.timezone)},
+                    {"live", s.live}};
+  if (!s.live) host_json["root"] = core::RepairUtf8(image_desc.empty() ? options.root : "image:" + image_desc);
   json recipients_json = json::array();
   for (const auto& r : *recipients) {
     if (auto* x = std::get_if<core::age::X25519Recipient>(&r))
@@ -142,7 +147,7 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
   wo.header = {{"tool", "trawl-collect"},
                {"tool_version", TRAWL_VERSION},
                {"profile", {{"name", resolved->name}, {"sha256", resolved->sha256}}},
-               {"host", host},
+               {"host", host_json},
                {"target_os", profile::TargetOsName(os)},
                {"started", started},
                {"limits",
@@ -158,7 +163,7 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
   s.archive = writer->get();
   FilePipeline pipeline(platform, **writer, s.stop);
   s.pipeline = &pipeline;
-  pipeline.Log("info", "collection_started", {{"profile", resolved->name}, {"pid", platform.SelfPid()}});
+  pipeline.Log("info", "collection_started", {{"profile", resolved->name}, {"pid", host.SelfPid()}});
   ProgressLine progress(s, err, options.quiet, options.progress);
   // Artifacts, volatile data first (the resolved profile is sorted by priority).
   json skipped = json::array();
@@ -219,7 +224,7 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
                   {"artifacts", s.artifacts_run},
                   {"skipped_artifacts", skipped},
                   {"collector",
-                   {{"pid", platform.SelfPid()},
+                   {{"pid", host.SelfPid()},
                     {"binary", core::RepairUtf8(self_exe)},
                     {"binary_sha256", self_sha},
                     {"output_dir", core::RepairUtf8(output_dir.string())}}}};
@@ -233,7 +238,7 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
                   {"format_version", core::archive::kArchiveFormatVersion},
                   {"tool", "trawl-collect"},
                   {"tool_version", TRAWL_VERSION},
-                  {"host", host},
+                  {"host", host_json},
                   {"started", started},
                   {"ended", ended},
                   {"profile", {{"name", resolved->name}, {"sha256", resolved->sha256}}},
@@ -262,6 +267,28 @@ int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& 
   for (const auto& p : *parts) out << p.sha256 << "  " << p.path.string() << "\n";
   out << std::flush;
   return result == "complete" ? kExitComplete : kExitPartial;
+}
+
+}  // namespace
+
+int RunCollect(const CollectOptions& options, Platform& host, std::ostream& out, std::ostream& err) {
+  if (options.image.empty()) return RunCollectOn(options, host, host, "", out, err);
+  if (!options.root.empty()) {
+    err << "trawl-collect: --image and --root exclude each other\n";
+    return kExitUsage;
+  }
+  if (options.image_partition != 0 && options.image_offset) {
+    err << "trawl-collect: --partition and --offset exclude each other\n";
+    return kExitUsage;
+  }
+  auto image = OpenImagePlatform({options.image, options.image_partition, options.image_offset}, host);
+  if (!image) {
+    err << "trawl-collect: --image: " << image.error().message << "\n";
+    return kExitUsage;
+  }
+  CollectOptions o = options;
+  o.root = "/";  // the volume's root, read through the image platform
+  return RunCollectOn(o, host, *image->platform, image->description, out, err);
 }
 
 int RunValidate(const std::filesystem::path& file, std::ostream& out, std::ostream& err) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,11 @@ struct CollectOptions {
   std::filesystem::path passphrase_file;
   bool no_encrypt = false;
   std::string root;       // offline: a mounted/extracted volume
-  std::string target_os;  // linux | windows | macos (with --root)
+  std::string target_os;  // linux | windows | macos (with --root or --image)
+  // Offline: an NTFS volume inside a disk image, read without mounting.
+  std::string image;
+  int image_partition = 0;                    // 1-based; 0 = the NTFS partition (the largest of several)
+  std::optional<std::uint64_t> image_offset;  // bytes to the volume's boot sector
   bool low_priority = true;
   bool quiet = false;
   bool progress = false;                          // redraw a status line in place (stderr is a terminal)

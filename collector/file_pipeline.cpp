@@ -149,6 +149,25 @@ void AddMetaFields(const FileMeta& meta, Record& r) {
   r.SetText("atime", IsoFromNs(meta.atime_ns));
   r.SetText("ctime", IsoFromNs(meta.ctime_ns));
   r.SetText("btime", IsoFromNs(meta.btime_ns));
+  if (!meta.access.empty()) r.SetText("access", meta.access);
+}
+
+FileAccess ParseFileAccess(std::string_view text) {
+  if (text == "api") return FileAccess::kApi;
+  if (text == "raw") return FileAccess::kRaw;
+  return FileAccess::kAuto;
+}
+
+// Opens a request's file as its access mode says: the file API first, the
+// volume for a file another process holds locked.
+Result<std::unique_ptr<FileReader>> OpenWithAccess(Platform& platform, const FileRequest& req) {
+  if (req.access == FileAccess::kRaw) return platform.OpenRaw(req.host_path);
+  auto opened = platform.OpenForRead(req.host_path);
+  if (opened || req.access == FileAccess::kApi || opened.error().code != ErrorCode::kLocked) return opened;
+  auto raw = platform.OpenRaw(req.host_path);
+  if (raw) return raw;
+  return core::Fail(ErrorCode::kLocked, fmt::format("{}; the raw read of its volume failed too: {}",
+                                                    opened.error().message, raw.error().message));
 }
 
 // A record that broke its table's declaration (a key it does not declare, a
@@ -201,7 +220,7 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
     r.SetText("error", "collection stopped: " + stop_.reason());
     return out;
   }
-  auto opened = platform_.OpenForRead(req.host_path);
+  auto opened = OpenWithAccess(platform_, req);
   if (!opened) {
     const auto code = opened.error().code;
     r.SetText("status",
@@ -349,6 +368,7 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
     if (!core::IsValidUtf8(req.target_path)) item.source_path_hex = core::ToHex(core::AsBytes(req.target_path));
     item.type = "file";
     item.artifact = req.artifact;
+    item.access = meta.access;
     item.status = status;
     item.error = error;
     if (auto e = archive_.EndFile(std::move(item)); !e) {

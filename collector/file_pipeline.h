@@ -64,6 +64,14 @@ struct ProductColumns {
   void ApplyTo(Record& r) const;
 };
 
+// How a file's content is read (the files and install_dirs `access` parameter).
+enum class FileAccess {
+  kAuto,  // the OS's file API; a file locked by another process is read raw from its volume
+  kApi,   // the OS's file API only
+  kRaw,   // the volume only
+};
+FileAccess ParseFileAccess(std::string_view text);  // "auto" | "api" | "raw" (validated by the profile loader)
+
 struct FileRequest {
   std::string target_path;  // as the target names it
   std::string host_path;    // what to open
@@ -73,6 +81,7 @@ struct FileRequest {
   bool hash = true;
   bool pe_analysis = true;
   std::uint64_t max_file_size = 0;  // not read beyond: recorded as skipped
+  FileAccess access = FileAccess::kAuto;
   CopyPolicy copy;
   std::optional<ProductColumns> product;  // install_dirs
 };

@@ -70,7 +70,17 @@ int Main(int argc, char** argv) {
   app.add_option("--passphrase-file", passphrase_file, "encrypt to a passphrase read from FILE (weaker than a key)");
   app.add_flag("--no-encrypt", o.no_encrypt, "write a plain zip (only when you must)");
   app.add_option("--root", o.root, "collect from a mounted or extracted volume instead of the live host");
-  app.add_option("--target-os", o.target_os, "OS of --root: linux, windows or macos (default: detected)");
+  app.add_option("--image", o.image,
+                 "collect from an NTFS volume inside a disk image (raw/dd), read without mounting, on any OS");
+  auto* partition = app.add_option("--partition", o.image_partition,
+                                   "with --image: the partition number, in table order (MBR primaries then logicals; "
+                                   "GPT entries); default: the "
+                                   "NTFS one, the largest of several)")
+                        ->check(CLI::Range(1, 128));
+  std::uint64_t image_offset = 0;
+  auto* offset_opt = app.add_option("--offset", image_offset, "with --image: byte offset of the NTFS boot sector");
+  partition->excludes(offset_opt);
+  app.add_option("--target-os", o.target_os, "OS of --root or --image: linux, windows or macos (default: detected)");
   app.add_option("--priority", priority, "low (default) or normal CPU and I/O priority")
       ->check(CLI::IsMember({"low", "normal"}));
   app.add_flag("--quiet,-q", o.quiet, "only the closing lines");
@@ -83,6 +93,7 @@ int Main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : trawl::collector::kExitUsage;
   }
+  if (offset_opt->count() > 0) o.image_offset = image_offset;
   for (const auto& f : recipients_files) o.recipients_files.emplace_back(f);
   if (!passphrase_file.empty()) o.passphrase_file = passphrase_file;
   if (!output.empty()) o.output_dir = output;

@@ -176,7 +176,8 @@ DEFAULT_HEAD = """\
 name: default
 description: >-
   Quick triage: processes and loaded modules with hashes and the network sockets with their owners
-  (first), Windows prefetch copied raw,
+  (first), Windows prefetch, Amcache, the SYSTEM/SOFTWARE/DEFAULT and user hives with their
+  transaction logs and the main event logs copied raw (locked ones read from the NTFS volume),
   install directories of the trading and VoIP products in the catalog, and the System32/SysWOW64
   DLL name listings that the side-loading rules compare against.
 limits:
@@ -187,6 +188,10 @@ artifacts:
   - common.live.processes
   - common.live.connections
   - windows.execution.prefetch
+  - windows.execution.amcache
+  - windows.registry.system_hives
+  - windows.registry.user_hives
+  - windows.eventlogs.event_logs
   - windows.system.system_dll_names
 """
 

@@ -29,6 +29,8 @@ pkgs=(
   # independent oracles used by the tests (never on collected evidence)
   age unzip libarchive-tools libscca-utils python3-libscca python3-pefile libfwnt-dev
   osslsigncode openssl sqlite3 python3
+  # NTFS and partition-table oracles, and the tools that build NTFS test images
+  sleuthkit ntfs-3g gdisk
   # headless browser: the triage HTML report must run no script from collected names
   chromium
   # test fixtures: small Windows PEs built by the tests themselves

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,5 +40,15 @@ int RunVerify(const std::vector<core::age::Identity>& ids, const std::vector<std
               std::ostream& err, const core::archive::ReadLimits& limits = {});
 int RunInspectPrefetch(const std::vector<std::string>& files, bool json, std::ostream& out, std::ostream& err);
 int RunInspectPe(const std::vector<std::string>& files, bool json, std::ostream& out, std::ostream& err);
+
+struct NtfsInspectOptions {
+  std::string image;
+  int partition = 0;                    // 0: the bare volume or the NTFS partition
+  std::optional<std::uint64_t> offset;  // bytes to the boot sector
+  std::string cat;                      // a path (":stream" for a named one) to write to stdout
+  bool json = false;
+};
+// inspect_ntfs.cpp
+int RunInspectNtfs(const NtfsInspectOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace trawl::triage

@@ -61,6 +61,15 @@ int Main(int argc, char** argv) {
   auto* pe = inspect->add_subcommand("pe", "PE headers, imports, version info and Authenticode");
   pe->add_option("files", files)->required();
   pe->add_flag("--json", as_json, "one JSON object per file");
+  t::NtfsInspectOptions ntfs_opts;
+  std::uint64_t ntfs_offset = 0;
+  auto* ntfs = inspect->add_subcommand("ntfs", "the files of an NTFS volume in a disk image (no mount, any OS)");
+  ntfs->add_option("image", ntfs_opts.image, "raw disk or volume image")->required();
+  auto* ntfs_part = ntfs->add_option("--partition", ntfs_opts.partition, "partition number, in table order");
+  auto* ntfs_off = ntfs->add_option("--offset", ntfs_offset, "byte offset of the NTFS boot sector");
+  ntfs_part->excludes(ntfs_off);
+  ntfs->add_option("--cat", ntfs_opts.cat, "write this file (PATH or PATH:stream) to stdout");
+  ntfs->add_flag("--json", ntfs_opts.json, "one JSON object per name (times, streams, reparse target)");
 
   t::CaseCommands extra;
   t::AddCaseCommands(app, extra, add_ids);
@@ -73,6 +82,10 @@ int Main(int argc, char** argv) {
   }
   if (*keygen) return t::RunKeygen(keygen_out, std::cout, std::cerr);
   if (*prefetch) return t::RunInspectPrefetch(files, as_json, std::cout, std::cerr);
+  if (*ntfs) {
+    if (ntfs_off->count() > 0) ntfs_opts.offset = ntfs_offset;
+    return t::RunInspectNtfs(ntfs_opts, std::cout, std::cerr);
+  }
   if (*pe) return t::RunInspectPe(files, as_json, std::cout, std::cerr);
   auto need_ids = [&]() -> trawl::core::Result<std::vector<trawl::core::age::Identity>> {
     return t::LoadIdentities(identity_files, passphrase_file);

@@ -29,6 +29,7 @@ FileRequest BaseRequest(RunState& s, const profile::ResolvedArtifact& art, const
   FileRequest req = ImageRequest(s, art, m.target_path, m.host_path);
   req.max_file_size = std::min(art.limits.max_file_size, s.global_max_file_size);
   req.copy.copy_max_size = art.limits.copy_max_size;
+  req.access = ParseFileAccess(art.parameters.GetString("access"));  // both path kinds declare `access`
   return req;
 }
 

@@ -62,6 +62,7 @@ struct FileMeta {
   std::uint64_t device = 0, inode = 0;
   std::int64_t mtime_ns = 0, atime_ns = 0, ctime_ns = 0, btime_ns = 0;  // 0 = unknown
   std::uint64_t nlink = 0;
+  std::string access;  // "" (the OS's file API) | "raw" (parsed from the NTFS volume)
 };
 
 // A file opened for one sequential read.
@@ -118,6 +119,12 @@ class Platform {
   // on FIFOs or devices, keeping the access time where the OS allows.
   virtual Result<std::unique_ptr<FileReader>> OpenForRead(const std::string& path) = 0;
   virtual Result<FileMeta> Stat(const std::string& path) = 0;  // lstat semantics
+  // Opens the same file by reading its volume raw (Windows: \\.\C: with full
+  // sharing, administrator required) for files the OS keeps locked. The
+  // reader's meta says access "raw".
+  virtual Result<std::unique_ptr<FileReader>> OpenRaw(const std::string& path) {
+    return core::Fail(core::ErrorCode::kUnsupported, path + ": raw volume reads are not available on this platform");
+  }
   virtual SystemFacts Facts() = 0;
   virtual void SetLowPriority() = 0;
   // The TCP and UDP sockets of the host with their owning processes.

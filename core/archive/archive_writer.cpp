@@ -68,6 +68,7 @@ nlohmann::json ItemRecord::ToJson() const {
   if (!artifact.empty()) j["artifact"] = artifact;
   if (!source_path_hex.empty()) j["source_path_hex"] = source_path_hex;
   if (!error.empty()) j["error"] = error;
+  if (!access.empty()) j["access"] = access;
   return j;
 }
 

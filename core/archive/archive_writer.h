@@ -41,6 +41,7 @@ struct ItemRecord {
   std::string sha256;           // of the stored bytes
   std::string status = "ok";    // ok | changed | vanished | truncated | error | skipped
   std::string error;
+  std::string access;  // "raw": read from the NTFS volume, not through the OS's file API
   nlohmann::json ToJson() const;
 };
 

@@ -283,7 +283,7 @@ class Handler {
       return k == "name" || k == "sha256";
     } else if (ctx == Ctx::kEntry) {
       for (std::string_view s : {"archive_path", "source_path", "source_path_hex", "type", "artifact", "size", "sha256",
-                                 "status", "error"}) {
+                                 "status", "error", "access"}) {
         if (k == s) return true;
       }
     }
@@ -535,6 +535,10 @@ class Handler {
     if (k == "type") return Str(v, e.type);
     if (k == "artifact") return Str(v, e.artifact);
     if (k == "error") return Str(v, e.error);
+    if (k == "access") {
+      if (!Str(v, e.access)) return false;
+      return OneOf(e.access, {"api", "raw"});
+    }
     if (k == "status") {
       if (!Str(v, e.status)) return false;
       return OneOf(e.status, {"ok", "changed", "vanished", "truncated", "error", "skipped"});
@@ -618,6 +622,7 @@ nlohmann::json EntryToJson(const ManifestEntry& e) {
   if (!e.artifact.empty()) j["artifact"] = e.artifact;
   if (!e.source_path_hex.empty()) j["source_path_hex"] = e.source_path_hex;
   if (!e.error.empty()) j["error"] = e.error;
+  if (!e.access.empty()) j["access"] = e.access;
   return j;
 }
 

@@ -44,6 +44,7 @@ struct ManifestEntry {
   std::optional<std::string> sha256;  // 64 lower-case hex digits
   std::string status;                 // ok | changed | vanished | truncated | error | skipped
   std::string error;
+  std::string access;  // "" (the OS's file API) | "raw" (read from the NTFS volume)
 };
 
 struct ManifestHost {

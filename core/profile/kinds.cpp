@@ -82,6 +82,9 @@ constexpr ColumnSpec kFileColumns[] = {
     {"error", ColumnType::kText, "reason for a skipped or failed item"},
     {"copied_as", ColumnType::kText, "name of the raw copy inside the archive, empty if not copied"},
     {"copy_error", ColumnType::kText, "why the copy was not made or was cut short"},
+    {"access", ColumnType::kText,
+     "raw when the content was read from the NTFS volume (a locked file, or --image); "
+     "absent for the OS's file API"},
     {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
     {"product", ColumnType::kText, "install_dirs: catalog product id"},
     {"vendor", ColumnType::kText, "install_dirs: vendor"},
@@ -147,6 +150,10 @@ constexpr ParamSpec kFilesParams[] = {
     {"copy_max_size", ParamType::kSize, "64MiB", false, "files larger than this are hashed but not copied", 0, kTiB},
     {"max_depth", ParamType::kInt, "8", false, "how many levels below the fixed prefix of a glob are searched", 0, 64},
     {"pe_analysis", ParamType::kBool, "true", false, "parse PE headers and Authenticode of files that start with MZ"},
+    {"access", ParamType::kString, "auto", false,
+     "auto: the OS's file API, and for a file locked by another process (hives, event logs) a raw read of its "
+     "NTFS volume (Windows, administrator); api: the file API only; raw: the volume only",
+     0, 0, "auto|api|raw"},
 };
 
 constexpr ParamSpec kInstallDirParams[] = {
@@ -157,6 +164,10 @@ constexpr ParamSpec kInstallDirParams[] = {
     {"exclude", ParamType::kGlobList, "[]", false,
      "globs of paths to skip (a glob without a separator matches the entry name)"},
     {"max_depth", ParamType::kInt, "12", false, "levels listed below an install root", 0, 64},
+    {"access", ParamType::kString, "auto", false,
+     "auto: the OS's file API, falling back to a raw NTFS read for a locked file; api: the file API only; raw: the "
+     "volume only",
+     0, 0, "auto|api|raw"},
     {"copy_executables", ParamType::kBool, "true", false,
      "store a raw copy of every PE / Mach-O / ELF file (subject to copy_max_size)"},
     {"copy_small_files_max", ParamType::kSize, "1MiB", false,

@@ -43,6 +43,8 @@ struct ParamSpec {
   // For kInt and kSize: the accepted inclusive range.
   long long min_value = 0;
   long long max_value = 0;
+  // For kString: the accepted values separated by '|' ("auto|api|raw"); empty = any.
+  std::string_view choices = {};
 };
 
 struct ColumnSpec {

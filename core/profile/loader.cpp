@@ -491,7 +491,20 @@ Result<ParamValue> ParseParamScalar(const ParamSpec& spec, std::string_view text
       }
       return ParamValue(*v);
     }
-    case ParamType::kString: return ParamValue(std::string(text));
+    case ParamType::kString: {
+      if (!spec.choices.empty()) {
+        bool ok = false;
+        for (std::size_t at = 0; at <= spec.choices.size();) {
+          std::size_t bar = spec.choices.find('|', at);
+          if (bar == std::string_view::npos) bar = spec.choices.size();
+          ok = ok || spec.choices.substr(at, bar - at) == text;
+          at = bar + 1;
+        }
+        if (!ok)
+          return Fail(ErrorCode::kFormat, "is '" + std::string(text) + "', not one of " + std::string(spec.choices));
+      }
+      return ParamValue(std::string(text));
+    }
     case ParamType::kNameGlob: {
       if (auto ok = CheckComponentGlob(text); !ok) {
         return Fail(ErrorCode::kFormat, "is not a valid name glob: " + ok.error().message);

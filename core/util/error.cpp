@@ -14,6 +14,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kNoIdentity: return "no identity matched";
     case ErrorCode::kLimit: return "limit reached";
     case ErrorCode::kNotFound: return "not found";
+    case ErrorCode::kLocked: return "locked";
     case ErrorCode::kInterrupted: return "interrupted";
     case ErrorCode::kInternal: return "internal error";
   }

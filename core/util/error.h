@@ -23,6 +23,7 @@ enum class ErrorCode {
   kNoIdentity,       // no identity matched any recipient stanza
   kLimit,            // a configured limit (size, count, depth, time) was hit
   kNotFound,
+  kLocked,       // another process holds the file open without sharing (or locked a range)
   kInterrupted,  // stopped by a signal or a deadline
   kInternal,
 };

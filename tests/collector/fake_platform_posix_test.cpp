@@ -21,6 +21,8 @@
 #include "core/crypto/age.h"
 #include "core/hash/multi_hasher.h"
 #include "core/util/file.h"
+#include "core/util/read_at.h"
+#include "tests/support/disk_images.h"
 #include "tests/support/fake_platform.h"
 #include "tests/support/test_env.h"
 
@@ -74,6 +76,109 @@ const json* Find(const std::vector<json>& v, const char* key, const std::string&
 }
 
 std::string Sha256(const std::string& s) { return core::Sha256Hex(core::AsBytes(s)); }
+
+// The NTFS test image as the "raw volume" of the fake host.
+std::unique_ptr<collector::NtfsFiles> RawVolume() {
+  const auto image = test::UnpackedImage(test::SourceDir() / "tests/data/ntfs/features.img.gz");
+  EXPECT_FALSE(image.empty());
+  auto src = core::OpenFileSource(image.string());
+  EXPECT_TRUE(src) << src.error().message;
+  auto files = collector::NtfsFiles::Open(std::move(*src));
+  EXPECT_TRUE(files) << files.error().message;
+  return std::move(*files);
+}
+
+// What The Sleuth Kit reads for a path of the test image (the oracle).
+std::string TskSha256(const std::string& path) {
+  const auto image = test::UnpackedImage(test::SourceDir() / "tests/data/ntfs/features.img.gz");
+  auto inode = test::RunCommand({"ifind", "-n", path, image.string()});
+  if (inode.exit_code != 0) return "ifind failed: " + inode.err;
+  auto cat = test::RunCommand({"icat", image.string(), inode.out.substr(0, inode.out.find('\n'))});
+  return cat.exit_code == 0 ? Sha256(cat.out) : "icat failed: " + cat.err;
+}
+
+// A file the OS keeps locked (sharing violation) is read from the volume with
+// access auto, never with access api; access raw reads from the volume even
+// when the API would answer; a locked file the volume cannot serve is a named
+// error and the run goes on.
+TEST(FakePlatformCollect, LockedFilesAreReadFromTheRawVolume) {
+  if (!test::HaveTool("icat") || !test::HaveTool("ifind")) GTEST_SKIP() << "The Sleuth Kit is not installed";
+  test::TempDir dir;
+  test::FakePlatform host;
+  const std::string hive = "/vol/Windows/System32/config/SYSTEM";
+  host.AddFile(hive, "the API cannot open this");
+  host.at(hive).open_error = core::Error{core::ErrorCode::kLocked, hive +
+                                                                       ": The process cannot access the file "
+                                                                       "because it is being used by another process"};
+  host.AddFile("/vol/small.txt", "API content (differs from the volume's)");
+  host.AddFile("/other/locked.evtx", "x");
+  host.at("/other/locked.evtx").open_error =
+      core::Error{core::ErrorCode::kLocked, "/other/locked.evtx: sharing violation"};
+  host.AddFile("/vol/Windows/System32/config/GONE", "x");
+  host.at("/vol/Windows/System32/config/GONE").open_error = core::Error{core::ErrorCode::kLocked, "GONE: locked"};
+  host.SetRawVolume("/vol", RawVolume());
+  const fs::path profiles = dir / "profiles";
+  auto artifact = [&](const std::string& name, const std::string& params) {
+    test::WriteFile(profiles / "artifacts/linux/test" / (name + ".yaml"),
+                    "name: linux.test." + name +
+                        "\ndescription: access modes\nrationale: test\n"
+                        "references: [{title: t, source: 'tests/collector/fake_platform_posix_test.cpp'}]\n"
+                        "kind: files\nplatforms: [linux]\nparameters:\n  copy: true\n" +
+                        params);
+  };
+  artifact("auto", "  paths: ['/vol/Windows/System32/config/*', '/other/locked.evtx']\n");
+  artifact("api", "  access: api\n  paths: ['/vol/Windows/System32/config/SYSTEM']\n");
+  artifact("raw", "  access: raw\n  paths: ['/vol/small.txt']\n");
+  test::WriteFile(profiles / "p.yaml",
+                  "name: p\ndescription: access\nartifacts:\n  - linux.test.auto\n"
+                  "  - linux.test.api\n  - linux.test.raw\n");
+  const auto id = core::age::GenerateX25519Identity().value();
+  CollectOptions o;
+  o.profile = (profiles / "p.yaml").string();
+  o.output_dir = dir / "out";
+  o.recipients = {id.ToRecipient().Encode()};
+  o.quiet = true;
+  o.low_priority = false;
+  std::ostringstream out, err;
+  EXPECT_EQ(RunCollect(o, host, out, err), 0) << out.str() << err.str();
+  EXPECT_NE(out.str().find("3 errors"), std::string::npos) << out.str();
+  const Read a = ReadArchive(dir / "out", id);
+  ASSERT_TRUE(a.ok);
+  const auto& files = a.records.at("files");
+  std::map<std::string, const json*> by;  // "<artifact> <path>"
+  for (const auto& r : files) by[r.value("artifact", "") + " " + r.value("path", "")] = &r;
+
+  const json* raw_hive = by["linux.test.auto " + hive];
+  ASSERT_NE(raw_hive, nullptr);
+  EXPECT_EQ(raw_hive->value("status", ""), "ok") << raw_hive->dump();
+  EXPECT_EQ(raw_hive->value("access", ""), "raw");
+  EXPECT_EQ(raw_hive->value("sha256", ""), TskSha256("/Windows/System32/config/SYSTEM"));
+  EXPECT_FALSE(raw_hive->value("copied_as", "").empty());
+  EXPECT_EQ(host.opens("raw:" + hive), 1u);
+
+  const json* api_hive = by["linux.test.api " + hive];
+  ASSERT_NE(api_hive, nullptr);
+  EXPECT_EQ(api_hive->value("status", ""), "error");
+  EXPECT_NE(api_hive->value("error", "").find("used by another process"), std::string::npos) << api_hive->dump();
+  EXPECT_FALSE(api_hive->contains("access"));
+
+  const json* raw_small = by["linux.test.raw /vol/small.txt"];
+  ASSERT_NE(raw_small, nullptr);
+  EXPECT_EQ(raw_small->value("access", ""), "raw");
+  EXPECT_EQ(raw_small->value("sha256", ""), TskSha256("/small.txt"));
+  EXPECT_EQ(host.opens("/vol/small.txt"), 0u) << "access raw never asks the API";
+
+  // Locked and not on a raw-readable volume, or absent from it: named errors.
+  const json* evtx = by["linux.test.auto /other/locked.evtx"];
+  ASSERT_NE(evtx, nullptr);
+  EXPECT_EQ(evtx->value("status", ""), "error");
+  EXPECT_NE(evtx->value("error", "").find("sharing violation"), std::string::npos) << evtx->dump();
+  EXPECT_NE(evtx->value("error", "").find("raw read"), std::string::npos) << evtx->dump();
+  const json* gone = by["linux.test.auto /vol/Windows/System32/config/GONE"];
+  ASSERT_NE(gone, nullptr);
+  EXPECT_EQ(gone->value("status", ""), "error");
+  EXPECT_NE(gone->value("error", "").find("not found on the volume"), std::string::npos) << gone->dump();
+}
 
 TEST(FakePlatformCollect, EveryKindRunsInProcessWithLiveHostFailures) {
   test::TempDir dir;
@@ -224,6 +329,10 @@ TEST(FakePlatformCollect, EveryDeclaredColumnIsWritten) {
   host.AddFile("/opt/vendor/big.bin", std::string(4096, 'b'));
   host.AddFile("/data/locked.dat", "locked");
   host.at("/data/locked.dat").open_error = core::Error{core::ErrorCode::kIo, "/data/locked.dat: sharing violation"};
+  host.AddFile("/data/Windows/System32/config/SYSTEM", "api view of a locked hive");
+  host.at("/data/Windows/System32/config/SYSTEM").open_error =
+      core::Error{core::ErrorCode::kLocked, "/data/Windows/System32/config/SYSTEM: sharing violation"};
+  host.SetRawVolume("/data", RawVolume());
   host.AddFile("/bin/gone", "deleted image");
   host.at("/bin/gone").vanish_on_open = true;
   host.AddFile("/memfd/image", "MZ deleted but mapped");

@@ -130,6 +130,22 @@ core::Result<std::unique_ptr<collector::FileReader>> FakePlatform::OpenForRead(c
   return std::unique_ptr<collector::FileReader>(new FakeReader(MetaOf(path, f), f.content, f.grows_by));
 }
 
+void FakePlatform::SetRawVolume(std::string prefix, std::unique_ptr<collector::NtfsFiles> volume) {
+  raw_prefix_ = std::move(prefix);
+  raw_volume_ = std::move(volume);
+}
+
+core::Result<std::unique_ptr<collector::FileReader>> FakePlatform::OpenRaw(const std::string& path) {
+  {
+    std::lock_guard lock(mu_);
+    ++opens_["raw:" + path];
+  }
+  if (!raw_volume_ || path.rfind(raw_prefix_, 0) != 0) {
+    return Fail(ErrorCode::kUnsupported, path + ": not on a volume this fake reads raw");
+  }
+  return raw_volume_->OpenForRead(path.substr(raw_prefix_.size()));
+}
+
 core::Result<FileMeta> FakePlatform::Stat(const std::string& path) {
   auto it = files_.find(path);
   if (it == files_.end() || it->second.vanish_on_open) return Fail(ErrorCode::kNotFound, path + ": no such file");

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "collector/platform/ntfs/ntfs_files.h"
 #include "collector/platform/platform.h"
 
 namespace trawl::test {
@@ -41,6 +42,10 @@ class FakePlatform final : public collector::Platform {
   void FailProcessList(std::string why) { process_error_ = std::move(why); }
   void SetKnownDlls(std::vector<collector::KnownDll> dlls) { known_dlls_ = std::move(dlls); }
   void SetConnections(collector::ConnectionList list) { connections_ = std::move(list); }
+  // Raw volume reads (OpenRaw): paths under `prefix` are looked up, prefix
+  // removed, on this NTFS volume (a test image), as a live Windows host reads
+  // C:\ through \\.\C:.
+  void SetRawVolume(std::string prefix, std::unique_ptr<collector::NtfsFiles> volume);
 
   // How often the collector opened each path (a file it read once is read once).
   std::uint64_t opens(const std::string& path) const;
@@ -50,6 +55,7 @@ class FakePlatform final : public collector::Platform {
   core::Result<std::vector<collector::ModuleInfo>> ListModules(std::int64_t pid) override;
   core::Result<std::unique_ptr<collector::FileReader>> OpenForRead(const std::string& path) override;
   core::Result<collector::FileMeta> Stat(const std::string& path) override;
+  core::Result<std::unique_ptr<collector::FileReader>> OpenRaw(const std::string& path) override;
   collector::SystemFacts Facts() override;
   void SetLowPriority() override {}
   std::unique_ptr<core::profile::DirectoryLister> MakeDirectoryLister() override;
@@ -62,6 +68,8 @@ class FakePlatform final : public collector::Platform {
   friend class FakeLister;
   collector::FileMeta MetaOf(const std::string& path, const File& f) const;
   std::map<std::string, File> files_;
+  std::string raw_prefix_;
+  std::unique_ptr<collector::NtfsFiles> raw_volume_;
   std::vector<collector::ProcessInfo> processes_;
   std::map<std::int64_t, std::vector<collector::ModuleInfo>> modules_;
   std::map<std::int64_t, std::string> module_errors_;

@@ -26,6 +26,7 @@
 
 #include <fmt/format.h>
 
+#include "collector/platform/ntfs/ntfs_files.h"
 #include "collector/platform/windows/connections.h"
 #include "collector/platform/platform.h"
 #include "collector/platform/windows/wide.h"
@@ -228,7 +229,11 @@ Result<Handle> OpenPath(const std::string& path, DWORD access, DWORD flags) {
   if (h == INVALID_HANDLE_VALUE) {
     const DWORD err = GetLastError();
     const bool missing = err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND;
-    return Fail(missing ? ErrorCode::kNotFound : ErrorCode::kIo, fmt::format("{}: {}", path, ErrorText(err)));
+    const bool locked = err == ERROR_SHARING_VIOLATION || err == ERROR_LOCK_VIOLATION;
+    return Fail(missing  ? ErrorCode::kNotFound
+                : locked ? ErrorCode::kLocked
+                         : ErrorCode::kIo,
+                fmt::format("{}: {}", path, ErrorText(err)));
   }
   return Handle(h);
 }
@@ -309,6 +314,7 @@ class WindowsPlatform final : public Platform {
   Result<std::vector<ModuleInfo>> ListModules(std::int64_t pid) override;
   Result<std::unique_ptr<FileReader>> OpenForRead(const std::string& path) override;
   Result<FileMeta> Stat(const std::string& path) override;
+  Result<std::unique_ptr<FileReader>> OpenRaw(const std::string& path) override;
   SystemFacts Facts() override;
   Result<std::vector<KnownDll>> ListKnownDlls() override;
   Result<ConnectionList> ListConnections() override { return ListWindowsConnections(); }
@@ -333,6 +339,11 @@ class WindowsPlatform final : public Platform {
   std::int64_t SelfPid() override { return static_cast<std::int64_t>(GetCurrentProcessId()); }
 
  private:
+  // Raw volumes opened so far, by drive letter (an open that failed is kept
+  // as its error so that a non-elevated run does not retry per file).
+  std::mutex raw_mu_;
+  std::map<char, std::unique_ptr<NtfsFiles>> raw_volumes_;
+  std::map<char, core::Error> raw_errors_;
   void FillFromHandle(ProcessInfo& p, HANDLE h, bool can_read_memory);
   bool ReadParameters(ProcessInfo& p, HANDLE h, bool want_cmdline);
   void FillToken(ProcessInfo& p, HANDLE h);
@@ -648,6 +659,36 @@ Result<std::unique_ptr<FileReader>> WindowsPlatform::OpenForRead(const std::stri
     (void)SetFileInformationByHandle(h->get(), FileIoPriorityHintInfo, &hint, sizeof hint);
   }
   return std::unique_ptr<FileReader>(new WindowsFileReader(std::move(*h), std::move(*meta), path));
+}
+
+Result<std::unique_ptr<FileReader>> WindowsPlatform::OpenRaw(const std::string& path) {
+  // "C:/Windows/..." or "C:\\Windows\\..." (optionally \\?\-prefixed): the
+  // volume \\.\C: and the path inside it.
+  std::string p = path;
+  if (p.rfind("\\\\?\\", 0) == 0 || p.rfind("//?/", 0) == 0) p = p.substr(4);
+  if (p.size() < 2 || p[1] != ':' || !((p[0] >= 'A' && p[0] <= 'Z') || (p[0] >= 'a' && p[0] <= 'z'))) {
+    return Fail(ErrorCode::kUnsupported, fmt::format("{}: not on a drive letter; no raw read", path));
+  }
+  const char drive = static_cast<char>(p[0] & ~0x20);
+  const std::string inner = p.substr(2);
+  std::lock_guard lock(raw_mu_);
+  if (auto e = raw_errors_.find(drive); e != raw_errors_.end()) return std::unexpected(e->second);
+  auto it = raw_volumes_.find(drive);
+  if (it == raw_volumes_.end()) {
+    const std::string device = fmt::format("\\\\.\\{}:", drive);
+    auto source = core::OpenFileSource(device);
+    Result<std::unique_ptr<NtfsFiles>> files =
+        source ? NtfsFiles::Open(std::move(*source)) : std::unexpected(source.error());
+    if (!files) {
+      core::Error err{
+          files.error().code == ErrorCode::kNotFound ? ErrorCode::kIo : files.error().code,
+          fmt::format("raw volume {} (needs administrator rights and NTFS): {}", device, files.error().message)};
+      raw_errors_[drive] = err;
+      return std::unexpected(err);
+    }
+    it = raw_volumes_.emplace(drive, std::move(*files)).first;
+  }
+  return it->second->OpenForRead(inner);
 }
 
 Result<FileMeta> WindowsPlatform::Stat(const std::string& path) {

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "tests/support/disk_images.h"
+
+#include <zlib.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <stdexcept>
+#include <system_error>
+
+#include "tests/support/test_env.h"
+
+namespace trawl::test {
+namespace {
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Inflates a .gz into `out`, seeking over all-zero blocks so a 1 GiB disk
+// that is mostly empty takes little space.
+void Inflate(const std::filesystem::path& gz, const std::filesystem::path& out) {
+  gzFile in = gzopen(gz.string().c_str(), "rb");
+  if (!in) throw std::runtime_error("cannot open " + gz.string());
+  std::FILE* f = std::fopen(out.string().c_str(), "wb");
+  if (!f) {
+    gzclose(in);
+    throw std::runtime_error("cannot write " + out.string());
+  }
+  std::array<char, 65536> buf{};
+  static const std::array<char, 65536> zeros{};
+  long long total = 0;
+  while (true) {
+    const int n = gzread(in, buf.data(), static_cast<unsigned>(buf.size()));
+    if (n < 0) {
+      std::fclose(f);
+      gzclose(in);
+      throw std::runtime_error("inflating " + gz.string() + " failed");
+    }
+    if (n == 0) break;
+    if (n == static_cast<int>(buf.size()) && buf == zeros) {
+      std::fseek(f, n, SEEK_CUR);
+    } else {
+      std::fwrite(buf.data(), 1, static_cast<std::size_t>(n), f);
+    }
+    total += n;
+  }
+  gzclose(in);
+  std::fclose(f);
+  std::filesystem::resize_file(out, static_cast<std::uintmax_t>(total));
+}
+
+}  // namespace
+
+std::filesystem::path UnpackedImage(const std::filesystem::path& source, const std::string& member) {
+  std::error_code ec;
+  if (!std::filesystem::exists(source, ec)) return {};
+  const std::string name = source.filename().string();
+  const bool gz = EndsWith(name, ".gz") && !EndsWith(name, ".tar.gz");
+  const bool tgz = EndsWith(name, ".tgz") || EndsWith(name, ".tar.gz");
+  const bool zip = EndsWith(name, ".zip");
+  if (!gz && !tgz && !zip) return source;
+  const auto dir = std::filesystem::temp_directory_path() / "trawl-test-images";
+  std::filesystem::create_directories(dir);
+  const std::string key = name + "-" + std::to_string(std::filesystem::file_size(source)) +
+                          (member.empty() ? "" : "-" + std::filesystem::path(member).filename().string());
+  const auto done = dir / (key + ".raw");
+  if (std::filesystem::exists(done, ec)) return done;
+  const std::string unique = std::to_string(std::random_device{}());
+  const auto tmp = dir / (key + ".tmp" + unique);
+  if (gz) {
+    Inflate(source, tmp);
+  } else {
+    const auto work = dir / (key + ".dir" + unique);
+    std::filesystem::create_directories(work);
+    const auto r = tgz ? RunCommand({"tar", "-xzf", source.string(), "-C", work.string(), member})
+                       : RunCommand({"unzip", "-o", "-q", source.string(), member, "-d", work.string()});
+    if (r.exit_code != 0) {
+      std::filesystem::remove_all(work, ec);
+      throw std::runtime_error("unpacking " + member + " from " + source.string() + " failed: " + r.err);
+    }
+    std::filesystem::rename(work / member, tmp);
+    std::filesystem::remove_all(work, ec);
+  }
+  std::filesystem::rename(tmp, done, ec);  // another test process may have won the race: same bytes
+  if (ec) std::filesystem::remove(tmp, ec);
+  return done;
+}
+
+}  // namespace trawl::test

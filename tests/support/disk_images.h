@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: Apache-2.0
+// Disk images for the NTFS and partition tests: the compressed images in
+// tests/data/ntfs and ../shared/testdata/ntfs unpacked once per machine into
+// $TMPDIR/trawl-test-images (keyed by the source's name and size, written
+// sparse and renamed into place, so parallel test processes share them).
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace trawl::test {
+
+// The raw image for `source`: a .gz is inflated, a .tgz / .zip has `member`
+// extracted, anything else is returned as is. Throws std::runtime_error
+// naming the source when it cannot be unpacked; returns "" when the source
+// does not exist (the caller skips).
+std::filesystem::path UnpackedImage(const std::filesystem::path& source, const std::string& member = "");
+
+}  // namespace trawl::test

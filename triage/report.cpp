@@ -219,6 +219,18 @@ Result<void> WriteTimeline(Db& db, std::ostream& out) {
     UNION ALL
     SELECT 'File metadata changed: ' || f.path, f.ctime, 'Metadata Modification Time', h.hostname, 'files', f.path, f.sha256
       FROM files f JOIN hosts h ON h.id = f.host_id WHERE coalesce(f.ctime, '') <> ''
+    UNION ALL
+    SELECT 'MFT entry created ($SI)' || CASE WHEN m.in_use = 0 THEN ', deleted: ' ELSE ': ' END || m.path,
+           m.si_created, '$SI Creation Time', h.hostname, 'mft', m.path, ''
+      FROM mft m JOIN hosts h ON h.id = m.host_id WHERE coalesce(m.si_created, '') <> ''
+    UNION ALL
+    SELECT 'MFT entry modified ($SI)' || CASE WHEN m.in_use = 0 THEN ', deleted: ' ELSE ': ' END || m.path,
+           m.si_modified, '$SI Modification Time', h.hostname, 'mft', m.path, ''
+      FROM mft m JOIN hosts h ON h.id = m.host_id WHERE coalesce(m.si_modified, '') <> ''
+    UNION ALL
+    SELECT 'MFT name created ($FN)' || CASE WHEN m.in_use = 0 THEN ', deleted: ' ELSE ': ' END || m.path,
+           m.fn_created, '$FN Creation Time', h.hostname, 'mft', m.path, ''
+      FROM mft m JOIN hosts h ON h.id = m.host_id WHERE coalesce(m.fn_created, '') <> ''
     ORDER BY 2)SQL");
   if (!s) return std::unexpected(s.error());
   out << "message,datetime,timestamp_desc,hostname,source,path,sha256\n";

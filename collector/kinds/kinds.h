@@ -51,6 +51,7 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, nlohmann::j
 
 // No parameters: every socket of both families and protocols.
 void RunConnections(RunState& s, const profile::ResolvedArtifact& art, nlohmann::json& summary);
+void RunMft(RunState& s, const profile::ResolvedArtifact& art, nlohmann::json& summary);
 
 struct FilesParams {
   bool hash = true;

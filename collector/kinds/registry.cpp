@@ -8,7 +8,7 @@ namespace {
 // The registry: one row per kind. No static constructors, no self-registration.
 constexpr CollectorKind kKinds[] = {
     {"processes", &RunProcesses}, {"connections", &RunConnections}, {"install_dirs", &RunInstallDirs},
-    {"files", &RunFiles},         {"dir_listing", &RunDirListing},
+    {"files", &RunFiles},         {"dir_listing", &RunDirListing},  {"mft", &RunMft},
 };
 
 }  // namespace

@@ -21,6 +21,7 @@
 namespace trawl::collector {
 
 using core::Result;
+class NtfsFiles;  // collector/platform/ntfs/ntfs_files.h
 
 struct ProcessInfo {
   std::int64_t pid = 0;
@@ -127,6 +128,13 @@ class Platform {
   }
   virtual SystemFacts Facts() = 0;
   virtual void SetLowPriority() = 0;
+  // The NTFS volume `volume` names ("C:" on a live Windows host; ignored by
+  // --image, which has one), opened raw for the MFT listing. Owned by the
+  // platform.
+  virtual Result<const NtfsFiles*> RawVolume(const std::string& volume) {
+    return core::Fail(core::ErrorCode::kUnsupported, "no NTFS volume to read raw (" + volume +
+                                                         "): the MFT listing needs a live Windows host or --image");
+  }
   // The TCP and UDP sockets of the host with their owning processes.
   virtual Result<ConnectionList> ListConnections() {
     return core::Fail(core::ErrorCode::kUnsupported, "network connections are not listed on this platform");

@@ -176,6 +176,42 @@ constexpr ParamSpec kInstallDirParams[] = {
      kTiB},
 };
 
+constexpr ColumnSpec kMftColumns[] = {
+    {"entry", ColumnType::kInt, "MFT entry number"},
+    {"sequence", ColumnType::kInt, "sequence number of the entry (bumped each time the entry is reused)"},
+    {"path", ColumnType::kText,
+     "full path (C:\\...) through the parent chain; $OrphanFiles\\<name> when a parent is gone"},
+    {"name", ColumnType::kText, "the entry's long ($FILE_NAME Win32 or POSIX) name"},
+    {"parent", ColumnType::kInt, "MFT entry of the parent directory"},
+    {"in_use", ColumnType::kBool, "false for a deleted entry (the record is not in use)"},
+    {"directory", ColumnType::kBool, "the entry is a directory"},
+    {"size", ColumnType::kInt, "size of the unnamed data stream in bytes"},
+    {"links", ColumnType::kInt, "hard link count"},
+    {"flags", ColumnType::kInt, "$STANDARD_INFORMATION file attribute flags"},
+    {"si_created", ColumnType::kText, "$STANDARD_INFORMATION creation time (what Explorer shows; trivially set)"},
+    {"si_modified", ColumnType::kText, "$STANDARD_INFORMATION content modification time"},
+    {"si_mft_modified", ColumnType::kText, "$STANDARD_INFORMATION MFT record change time"},
+    {"si_accessed", ColumnType::kText, "$STANDARD_INFORMATION access time"},
+    {"fn_created", ColumnType::kText, "$FILE_NAME creation time (set by the kernel, hard to forge)"},
+    {"fn_modified", ColumnType::kText, "$FILE_NAME modification time"},
+    {"fn_mft_modified", ColumnType::kText, "$FILE_NAME MFT change time"},
+    {"fn_accessed", ColumnType::kText, "$FILE_NAME access time"},
+    {"ads", ColumnType::kText, "named data streams as name:size, separated by '|'"},
+    {"ads_pe", ColumnType::kText, "names of the named streams whose content starts with MZ, separated by '|'"},
+    {"reparse_kind", ColumnType::kText, "junction | symlink | other, for a reparse point"},
+    {"reparse_target", ColumnType::kText, "where a junction or symbolic link points (never followed)"},
+    {"error", ColumnType::kText, "what could not be read of this entry"},
+    {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
+};
+constexpr RecordSpec kMftRecords{"mft", "one record per MFT entry (in use or deleted)", kMftColumns};
+
+constexpr ParamSpec kMftParams[] = {
+    {"volume", ParamType::kString, "C:", false,
+     "live Windows: the drive letter whose volume is read raw (administrator); --image: ignored (the image's volume)"},
+    {"max_entries", ParamType::kInt, "8000000", false, "stop after this many MFT entries", 1, 1'000'000'000},
+    {"include_deleted", ParamType::kBool, "true", false, "also list entries that are not in use"},
+};
+
 constexpr ParamSpec kDirListingParams[] = {
     {"paths", ParamType::kGlobList, "[]", true, "globs of the directories to list"},
     {"pattern", ParamType::kNameGlob, "*", false, "glob of the entry names to record, e.g. *.dll"},
@@ -186,6 +222,7 @@ constexpr const RecordSpec* kProcessTables[] = {&kProcessRecords, &kModuleRecord
 constexpr const RecordSpec* kFileTables[] = {&kFileRecords};
 constexpr const RecordSpec* kDirTables[] = {&kDirEntryRecords};
 constexpr const RecordSpec* kConnectionTables[] = {&kConnectionRecords};
+constexpr const RecordSpec* kMftTables[] = {&kMftRecords};
 
 }  // namespace
 
@@ -233,6 +270,10 @@ const std::vector<KindSpec>& Kinds() {
          "names only of the entries of directories (e.g. the System32 DLL names that the "
          "side-loading rules compare against)",
          kDirListingParams, kDirTables},
+        {"mft", 4,
+         "every entry of the NTFS master file table, read raw from the volume (live Windows or --image): "
+         "paths, both sets of times, named streams, reparse targets, deleted entries",
+         kMftParams, kMftTables},
     };
     std::stable_sort(v.begin(), v.end(), [](const KindSpec& a, const KindSpec& b) { return a.priority < b.priority; });
     return v;

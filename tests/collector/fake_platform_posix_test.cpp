@@ -77,10 +77,33 @@ const json* Find(const std::vector<json>& v, const char* key, const std::string&
 
 std::string Sha256(const std::string& s) { return core::Sha256Hex(core::AsBytes(s)); }
 
-// The NTFS test image as the "raw volume" of the fake host.
-std::unique_ptr<collector::NtfsFiles> RawVolume() {
-  const auto image = test::UnpackedImage(test::SourceDir() / "tests/data/ntfs/features.img.gz");
+// The NTFS test image as the "raw volume" of the fake host; `damaged`: a
+// copy in `dir` whose /empty.txt record has an attribute of impossible
+// length (the mft kind's `error` column).
+std::unique_ptr<collector::NtfsFiles> RawVolume(const fs::path& damaged = {}) {
+  auto image = test::UnpackedImage(test::SourceDir() / "tests/data/ntfs/features.img.gz");
   EXPECT_FALSE(image.empty());
+  if (!damaged.empty()) {
+    std::string bytes = test::ReadFile(image);
+    auto files = collector::NtfsFiles::Open(core::OpenFileSource(image.string()).value()).value();
+    const std::uint64_t entry = files->volume().Lookup("/empty.txt").value();
+    bool done = false;
+    for (std::size_t at = 0; at + 1024 <= bytes.size() && !done; at += 1024) {
+      const auto u = [&](std::size_t o) {
+        return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[at + o]));
+      };
+      if (bytes.compare(at, 4, "FILE") != 0 || (u(0x2C) | u(0x2D) << 8 | u(0x2E) << 16 | u(0x2F) << 24) != entry) {
+        continue;
+      }
+      const std::size_t first = u(0x14) | u(0x15) << 8;
+      bytes[at + first + 4] = '\xF0';  // the first attribute's length
+      bytes[at + first + 5] = '\xFF';
+      done = true;
+    }
+    EXPECT_TRUE(done) << "no record of /empty.txt found";
+    test::WriteFile(damaged, bytes);
+    image = damaged;
+  }
   auto src = core::OpenFileSource(image.string());
   EXPECT_TRUE(src) << src.error().message;
   auto files = collector::NtfsFiles::Open(std::move(*src));
@@ -332,7 +355,7 @@ TEST(FakePlatformCollect, EveryDeclaredColumnIsWritten) {
   host.AddFile("/data/Windows/System32/config/SYSTEM", "api view of a locked hive");
   host.at("/data/Windows/System32/config/SYSTEM").open_error =
       core::Error{core::ErrorCode::kLocked, "/data/Windows/System32/config/SYSTEM: sharing violation"};
-  host.SetRawVolume("/data", RawVolume());
+  host.SetRawVolume("/data", RawVolume(dir / "damaged.img"));
   host.AddFile("/bin/gone", "deleted image");
   host.at("/bin/gone").vanish_on_open = true;
   host.AddFile("/memfd/image", "MZ deleted but mapped");
@@ -401,10 +424,11 @@ TEST(FakePlatformCollect, EveryDeclaredColumnIsWritten) {
            "  product: vendorapp\n  vendor: Vendor\n  category: trading\n  paths: ['/opt/vendor']\n");
   artifact("data", "files", "  paths: ['/data/**']\n");
   artifact("libs", "dir_listing", "  paths: ['/usr/lib']\n");
+  artifact("mft", "mft", "  include_deleted: true\n");
   test::WriteFile(profiles / "all.yaml",
                   "name: all\ndescription: every kind\nartifacts:\n  - linux.test.procs\n  - linux.test.net\n"
                   "  - linux.test.vendor\n"
-                  "  - linux.test.data\n  - linux.test.libs\n");
+                  "  - linux.test.data\n  - linux.test.libs\n  - linux.test.mft\n");
   test::WriteFile(profiles / "copy.yaml", "name: copy\ndescription: copies\nartifacts:\n  - linux.test.vendor\n");
   const auto id = core::age::GenerateX25519Identity().value();
   auto run = [&](const std::string& profile, const std::string& out_name, std::uint64_t max_output) {

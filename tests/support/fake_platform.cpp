@@ -146,6 +146,11 @@ core::Result<std::unique_ptr<collector::FileReader>> FakePlatform::OpenRaw(const
   return raw_volume_->OpenForRead(path.substr(raw_prefix_.size()));
 }
 
+core::Result<const collector::NtfsFiles*> FakePlatform::RawVolume(const std::string& volume) {
+  if (!raw_volume_) return Fail(ErrorCode::kUnsupported, volume + ": this fake has no raw volume");
+  return raw_volume_.get();
+}
+
 core::Result<FileMeta> FakePlatform::Stat(const std::string& path) {
   auto it = files_.find(path);
   if (it == files_.end() || it->second.vanish_on_open) return Fail(ErrorCode::kNotFound, path + ": no such file");

@@ -56,6 +56,7 @@ class FakePlatform final : public collector::Platform {
   core::Result<std::unique_ptr<collector::FileReader>> OpenForRead(const std::string& path) override;
   core::Result<collector::FileMeta> Stat(const std::string& path) override;
   core::Result<std::unique_ptr<collector::FileReader>> OpenRaw(const std::string& path) override;
+  core::Result<const collector::NtfsFiles*> RawVolume(const std::string& volume) override;
   collector::SystemFacts Facts() override;
   void SetLowPriority() override {}
   std::unique_ptr<core::profile::DirectoryLister> MakeDirectoryLister() override;

@@ -173,5 +173,42 @@ TEST_F(TriageBuiltinRules, OutboundConnectionFromDeletedImageOrTemporaryFolder) 
   EXPECT_EQ(q->Int(0), 75);  // a deleted image scores higher
 }
 
+TEST_F(TriageBuiltinRules, NtfsTimestompHiddenStreamAndDeletedExecutables) {
+  auto mft = [&](int entry, const std::string& path, bool in_use, const std::string& si_created,
+                 const std::string& si_modified, const std::string& fn_created, const std::string& ads_pe = "") {
+    const std::string name = path.substr(path.rfind('\\') + 1);
+    Exec(
+        "INSERT INTO mft (collection_id, host_id, entry, path, name, in_use, directory, si_created, si_modified, "
+        "fn_created, ads_pe) VALUES (1, 1, " +
+        std::to_string(entry) + ", '" + path + "', '" + name + "', " + (in_use ? "1" : "0") + ", 0, '" + si_created +
+        "', '" + si_modified + "', '" + fn_created + "', " + (ads_pe.empty() ? "NULL" : "'" + ads_pe + "'") + ")");
+  };
+  // Backdated: $SI created years before the name existed; its benign twin has equal times.
+  mft(40, "C:\\ProgramData\\TPM\\winscard.dll", true, "2019-03-01T10:00:00.000000000Z",
+      "2019-03-01T10:00:00.000000000Z", "2023-04-02T08:12:33.123456700Z");
+  mft(41, "C:\\Users\\bob\\notes.txt", true, "2023-04-02T08:12:33.123456700Z", "2023-04-02T08:12:33.123456700Z",
+      "2023-04-02T08:12:33.123456700Z");
+  // Whole-second $SI on an executable in a writable folder, not in System32.
+  mft(42, "C:\\Users\\bob\\AppData\\Local\\upd.exe", true, "2023-04-02T08:12:33.000000000Z",
+      "2023-04-02T08:12:34.000000000Z", "2023-04-02T08:12:32.523456700Z");
+  mft(43, "C:\\Windows\\System32\\kernel32.dll", true, "2023-04-02T08:12:33.000000000Z",
+      "2023-04-02T08:12:34.000000000Z", "2023-04-02T08:12:32.523456700Z");
+  // A PE in an alternate data stream; a Zone.Identifier is not flagged (no ads_pe).
+  mft(44, "C:\\Users\\bob\\readme.txt", true, "2023-04-02T08:12:33.5Z", "2023-04-02T08:12:33.5Z",
+      "2023-04-02T08:12:33.5Z", "payload.exe");
+  // Deleted executables: in ProgramData (flagged), in System32 (not).
+  mft(45, "C:\\ProgramData\\TPM\\TpmVscMgrSvr.exe", false, "2023-04-02T08:12:33.5Z", "2023-04-02T08:12:33.5Z",
+      "2023-04-02T08:12:33.5Z");
+  mft(46, "C:\\Windows\\System32\\old.dll", false, "2023-04-02T08:12:33.5Z", "2023-04-02T08:12:33.5Z",
+      "2023-04-02T08:12:33.5Z");
+  auto f = Run();
+  EXPECT_EQ(f["ntfs.timestomp_si_before_fn"], (std::set<std::string>{"C:\\ProgramData\\TPM\\winscard.dll"}));
+  EXPECT_EQ(f["ntfs.whole_second_times_on_executable"],
+            (std::set<std::string>{"C:\\Users\\bob\\AppData\\Local\\upd.exe", "C:\\ProgramData\\TPM\\winscard.dll"}));
+  EXPECT_EQ(f["ntfs.executable_in_ads"], (std::set<std::string>{"C:\\Users\\bob\\readme.txt"}));
+  EXPECT_EQ(f["ntfs.deleted_executable_in_app_or_writable"],
+            (std::set<std::string>{"C:\\ProgramData\\TPM\\TpmVscMgrSvr.exe"}));
+}
+
 }  // namespace
 }  // namespace trawl::triage

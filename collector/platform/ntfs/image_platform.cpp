@@ -25,6 +25,7 @@ class ImagePlatform final : public Platform {
   }
   Result<std::unique_ptr<FileReader>> OpenRaw(const std::string& path) override { return files_->OpenForRead(path); }
   Result<FileMeta> Stat(const std::string& path) override { return files_->Stat(path); }
+  Result<const NtfsFiles*> RawVolume(const std::string& /*volume*/) override { return files_.get(); }
   SystemFacts Facts() override { return {}; }
   void SetLowPriority() override { host_.SetLowPriority(); }
   Result<ConnectionList> ListConnections() override { return ConnectionList{}; }

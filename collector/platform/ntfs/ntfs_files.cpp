@@ -85,6 +85,19 @@ Result<std::unique_ptr<FileReader>> NtfsFiles::OpenForRead(const std::string& pa
   return std::unique_ptr<FileReader>(new NtfsFileReader(std::move(*s), std::move(meta)));
 }
 
+std::optional<bool> NtfsFiles::IsReparse(std::uint64_t entry) const {
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = reparse_.find(entry); it != reparse_.end()) return it->second;
+  }
+  auto e = volume_->ReadEntry(entry);
+  const std::optional<bool> reparse = e ? std::optional<bool>(e->reparse.has_value()) : std::nullopt;
+  std::lock_guard lock(mu_);
+  if (reparse_.size() > 4'000'000) reparse_.clear();
+  reparse_[entry] = reparse;
+  return reparse;
+}
+
 Result<std::vector<core::profile::DirEntry>> NtfsFiles::List(const std::string& dir) const {
   auto n = volume_->Lookup(dir);
   if (!n) return std::unexpected(n.error());
@@ -103,10 +116,10 @@ Result<std::vector<core::profile::DirEntry>> NtfsFiles::List(const std::string& 
       // The index holds a copy of the flags that may be stale: a directory
       // is only walked into once its own record says it is no reparse point
       // (a junction loop would otherwise be followed).
-      auto e = volume_->ReadEntry(ie.entry);
-      if (!e || e->reparse) {
+      const std::optional<bool> reparse = IsReparse(ie.entry);
+      if (!reparse || *reparse) {  // unreadable: listed as "other", never entered
         d.is_dir = false;
-        d.is_symlink = e.has_value();
+        d.is_symlink = reparse.has_value();
       }
     }
     d.is_regular = !d.is_symlink && !d.is_dir;

@@ -12,6 +12,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -39,8 +42,15 @@ class NtfsFiles {
  private:
   NtfsFiles(std::unique_ptr<core::ReadAtSource> source, std::unique_ptr<core::formats::ntfs::Volume> volume)
       : source_(std::move(source)), volume_(std::move(volume)) {}
+  // Whether a directory entry is a reparse point, by MFT entry (path
+  // expansion lists the same folders, e.g. Users, once per pattern);
+  // nullopt when its record cannot be read.
+  std::optional<bool> IsReparse(std::uint64_t entry) const;
+
   std::unique_ptr<core::ReadAtSource> source_;
   std::unique_ptr<core::formats::ntfs::Volume> volume_;
+  mutable std::mutex mu_;
+  mutable std::unordered_map<std::uint64_t, std::optional<bool>> reparse_;
 };
 
 // FileMeta of an MFT entry: type from the record (reparse point -> symlink),

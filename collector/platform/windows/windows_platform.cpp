@@ -315,6 +315,7 @@ class WindowsPlatform final : public Platform {
   Result<std::unique_ptr<FileReader>> OpenForRead(const std::string& path) override;
   Result<FileMeta> Stat(const std::string& path) override;
   Result<std::unique_ptr<FileReader>> OpenRaw(const std::string& path) override;
+  Result<const NtfsFiles*> RawVolume(const std::string& volume) override;
   SystemFacts Facts() override;
   Result<std::vector<KnownDll>> ListKnownDlls() override;
   Result<ConnectionList> ListConnections() override { return ListWindowsConnections(); }
@@ -344,6 +345,7 @@ class WindowsPlatform final : public Platform {
   std::mutex raw_mu_;
   std::map<char, std::unique_ptr<NtfsFiles>> raw_volumes_;
   std::map<char, core::Error> raw_errors_;
+  Result<const NtfsFiles*> VolumeOf(char drive);  // raw_mu_ held
   void FillFromHandle(ProcessInfo& p, HANDLE h, bool can_read_memory);
   bool ReadParameters(ProcessInfo& p, HANDLE h, bool want_cmdline);
   void FillToken(ProcessInfo& p, HANDLE h);
@@ -672,6 +674,21 @@ Result<std::unique_ptr<FileReader>> WindowsPlatform::OpenRaw(const std::string& 
   const char drive = static_cast<char>(p[0] & ~0x20);
   const std::string inner = p.substr(2);
   std::lock_guard lock(raw_mu_);
+  auto volume = VolumeOf(drive);
+  if (!volume) return std::unexpected(volume.error());
+  return (*volume)->OpenForRead(inner);
+}
+
+Result<const NtfsFiles*> WindowsPlatform::RawVolume(const std::string& volume) {
+  if (volume.size() < 2 || volume[1] != ':' ||
+      !((volume[0] >= 'A' && volume[0] <= 'Z') || (volume[0] >= 'a' && volume[0] <= 'z'))) {
+    return Fail(ErrorCode::kInvalidArgument, fmt::format("volume '{}': expected a drive letter such as C:", volume));
+  }
+  std::lock_guard lock(raw_mu_);
+  return VolumeOf(static_cast<char>(volume[0] & ~0x20));
+}
+
+Result<const NtfsFiles*> WindowsPlatform::VolumeOf(char drive) {
   if (auto e = raw_errors_.find(drive); e != raw_errors_.end()) return std::unexpected(e->second);
   auto it = raw_volumes_.find(drive);
   if (it == raw_volumes_.end()) {
@@ -688,7 +705,7 @@ Result<std::unique_ptr<FileReader>> WindowsPlatform::OpenRaw(const std::string& 
     }
     it = raw_volumes_.emplace(drive, std::move(*files)).first;
   }
-  return it->second->OpenForRead(inner);
+  return it->second.get();
 }
 
 Result<FileMeta> WindowsPlatform::Stat(const std::string& path) {

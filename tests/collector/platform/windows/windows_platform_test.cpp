@@ -8,10 +8,13 @@
 #include "collector/platform/platform.h"
 
 #include <windows.h>
+#include <winioctl.h>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
+#include <filesystem>
 
 #include "collector/platform/windows/wide.h"
 #include "core/util/text.h"
@@ -165,6 +168,60 @@ TEST(WindowsPlatformTest, FactsDescribeThisWindows) {
   EXPECT_FALSE(f.boot_time.empty());
   EXPECT_FALSE(f.timezone.empty());
   EXPECT_FALSE(platform->SelfExe().empty());
+}
+
+// A user profile's junction loop (AppData\Local\Application Data -> AppData\Local),
+// made with FSCTL_SET_REPARSE_POINT: the platform's lister reports it as a
+// link, so no walk enters it. Skipped where the OS (an older Wine) cannot
+// make a mount point; the same loop inside an NTFS image is tested through
+// --image (tests/e2e/collect_image_test.cpp).
+TEST(WindowsPlatformTest, JunctionLoopIsListedAsALink) {
+  test::TempDir dir;
+  const auto local = dir.path() / "Users" / "alice" / "AppData" / "Local";
+  std::filesystem::create_directories(local / "Microsoft");
+  const auto junction = local / "Application Data";
+  std::filesystem::create_directory(junction);
+  HANDLE h = CreateFileW(junction.wstring().c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr, OPEN_EXISTING,
+                         FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, nullptr);
+  ASSERT_NE(h, INVALID_HANDLE_VALUE);
+  // REPARSE_DATA_BUFFER, mount point: tag, data length, reserved, then the
+  // substitute and print names' offsets and lengths and both names.
+  const std::wstring target = L"\\??\\" + std::filesystem::absolute(local).wstring();
+  const std::wstring print = std::filesystem::absolute(local).wstring();
+  std::vector<char> buf(8 + 8);
+  auto put16 = [&](std::size_t at, std::size_t v) {
+    buf[at] = static_cast<char>(v & 0xFF);
+    buf[at + 1] = static_cast<char>((v >> 8) & 0xFF);
+  };
+  const std::size_t sub_bytes = target.size() * 2, print_bytes = print.size() * 2;
+  buf.resize(16 + sub_bytes + 2 + print_bytes + 2, '\0');
+  const std::uint32_t tag = IO_REPARSE_TAG_MOUNT_POINT;
+  std::memcpy(buf.data(), &tag, 4);
+  put16(4, buf.size() - 8);
+  put16(8, 0);
+  put16(10, sub_bytes);
+  put16(12, sub_bytes + 2);
+  put16(14, print_bytes);
+  std::memcpy(buf.data() + 16, target.data(), sub_bytes);
+  std::memcpy(buf.data() + 16 + sub_bytes + 2, print.data(), print_bytes);
+  DWORD ret = 0;
+  const BOOL ok = DeviceIoControl(h, FSCTL_SET_REPARSE_POINT, buf.data(), static_cast<DWORD>(buf.size()), nullptr, 0,
+                                  &ret, nullptr);
+  const DWORD err = GetLastError();
+  CloseHandle(h);
+  if (!ok) GTEST_SKIP() << "this Windows (Wine) cannot make a junction: error " << err;
+  auto platform = MakeHostPlatform();
+  auto lister = platform->MakeDirectoryLister();
+  auto list = lister->List(win::Narrow(local.wstring()));
+  ASSERT_TRUE(list) << list.error().message;
+  bool seen = false;
+  for (const auto& e : *list) {
+    if (e.name != "Application Data") continue;
+    seen = true;
+    EXPECT_TRUE(e.is_symlink) << "a junction is reported as a link";
+    EXPECT_FALSE(e.is_dir) << "and never as a directory to enter";
+  }
+  EXPECT_TRUE(seen);
 }
 
 }  // namespace

@@ -62,6 +62,22 @@ rate() { /usr/bin/python3 -c "print(round($1/max($2,0.001)))"; }
 echo "| NTFS: $names names, walk (names/s)              | $(rate "$names" "$ours_walk")/s | fls -r -p: $(rate "$names" "$fls_walk")/s; fls -m: $(rate "$names" "$fls_m")/s |"
 echo "| NTFS: raw read of a 512 MiB file (MB/s)         | $(rate 536.9 "$ours_cat") MB/s | icat: $(rate 536.9 "$icat_cat") MB/s; ntfs-3g mount: $(rate 536.9 "$os_read") MB/s |"
 "$triage" keygen -o "$work/key.txt" >"$work/recipient" 2>/dev/null
+# The mft kind alone: MFT entries per second against fls -r -p -m (a body file).
+mkdir -p "$work/p/artifacts/windows/bench"
+cat >"$work/p/artifacts/windows/bench/mft.yaml" <<'YAML'
+name: windows.bench.mft
+description: the MFT as records
+rationale: bench
+references: [{title: bench, source: bench/ntfs.sh}]
+kind: mft
+platforms: [windows]
+parameters: {volume: 'C:'}
+YAML
+printf 'name: mft\ndescription: mft only\nartifacts:\n  - windows.bench.mft\n' >"$work/p/mft.yaml"
+entries=$( { /usr/bin/time -f %e "$collect" --image "$img" --profile "$work/p/mft.yaml" --target-os windows --no-encrypt \
+  --output "$work/mft-out" --quiet >/dev/null; } 2>&1 | tail -1)
+records=$(unzip -p "$work"/mft-out/*.zip 'records/mft.*' | wc -l)
+echo "| NTFS: mft kind, $records records (entries/s)     | $(rate "$records" "$entries")/s | fls -r -p -m: $(rate "$names" "$fls_m")/s |"
 start=$(date +%s.%N)
 "$collect" --image "$img" --profile default --recipient "$(cat "$work/recipient")" --output "$work/out" --quiet \
   --target-os windows >/dev/null 2>&1 || true

@@ -21,17 +21,6 @@ using core::ErrorCode;
 
 constexpr std::size_t kChunk = 1u << 20;
 
-std::string IsoFromNs(std::int64_t ns) {
-  if (ns == 0) return {};
-  std::int64_t secs = ns / 1000000000;
-  std::int64_t rem = ns % 1000000000;
-  if (rem < 0) {
-    rem += 1000000000;
-    secs -= 1;
-  }
-  return core::UnixToIso(secs, static_cast<std::uint32_t>(rem), 9);
-}
-
 enum class Magic { kNone, kPe, kElf, kMachO };
 
 Magic DetectMagic(Bytes b) {
@@ -145,10 +134,10 @@ void AddMetaFields(const FileMeta& meta, Record& r) {
   r.SetInt("mode", static_cast<std::int64_t>(meta.mode));
   r.SetInt("uid", meta.uid);
   r.SetInt("gid", meta.gid);
-  r.SetText("mtime", IsoFromNs(meta.mtime_ns));
-  r.SetText("atime", IsoFromNs(meta.atime_ns));
-  r.SetText("ctime", IsoFromNs(meta.ctime_ns));
-  r.SetText("btime", IsoFromNs(meta.btime_ns));
+  r.SetText("mtime", core::UnixNsToIso(meta.mtime_ns));
+  r.SetText("atime", core::UnixNsToIso(meta.atime_ns));
+  r.SetText("ctime", core::UnixNsToIso(meta.ctime_ns));
+  r.SetText("btime", core::UnixNsToIso(meta.btime_ns));
   if (!meta.access.empty()) r.SetText("access", meta.access);
 }
 

@@ -62,9 +62,7 @@ int RunInspectNtfs(const NtfsInspectOptions& o, std::ostream& out, std::ostream&
   }
   const ntfs::Volume& v = **vol;
   if (!o.cat.empty()) {
-    const std::size_t slash = o.cat.find_last_of("/\\");
-    const std::size_t colon = o.cat.find(':', slash == std::string::npos ? 0 : slash + 1);
-    const std::string file = o.cat.substr(0, colon), stream = colon == std::string::npos ? "" : o.cat.substr(colon + 1);
+    const auto [file, stream] = ntfs::SplitStreamPath(o.cat);
     auto n = v.Lookup(file);
     auto r =
         n ? v.OpenStream(*n, stream) : core::Result<std::unique_ptr<ntfs::StreamReader>>(std::unexpected(n.error()));

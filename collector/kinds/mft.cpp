@@ -23,16 +23,7 @@ namespace {
 namespace ntfs = core::formats::ntfs;
 using nlohmann::json;
 
-std::string Iso(std::uint64_t filetime) {
-  if (filetime == 0) return {};
-  const std::int64_t ns = ntfs::FiletimeToUnixNs(filetime);
-  std::int64_t secs = ns / 1'000'000'000, rem = ns % 1'000'000'000;
-  if (rem < 0) {
-    rem += 1'000'000'000;
-    --secs;
-  }
-  return core::UnixToIso(secs, static_cast<std::uint32_t>(rem), 9);
-}
+std::string Iso(std::uint64_t filetime) { return core::UnixNsToIso(ntfs::FiletimeToUnixNs(filetime)); }
 
 // Directory paths by entry number, resolved through the parent chain.
 class PathResolver {

@@ -26,11 +26,10 @@ constexpr std::uint32_t kReparseMountPoint = 0xA0000003;
 constexpr std::uint32_t kReparseSymlink = 0xA000000C;
 constexpr std::uint64_t kRefNumberMask = 0x0000FFFFFFFFFFFFULL;
 
-std::uint16_t Get16(Bytes b, std::size_t o) {
-  return static_cast<std::uint16_t>(std::to_integer<unsigned>(b[o]) | std::to_integer<unsigned>(b[o + 1]) << 8);
-}
-std::uint32_t Get32(Bytes b, std::size_t o) { return Get16(b, o) | static_cast<std::uint32_t>(Get16(b, o + 2)) << 16; }
-std::uint64_t Get64(Bytes b, std::size_t o) { return Get32(b, o) | static_cast<std::uint64_t>(Get32(b, o + 4)) << 32; }
+// Little-endian reads at offsets the callers have checked against `b`.
+std::uint16_t Get16(Bytes b, std::size_t o) { return ByteReader(b).U16Unchecked(o); }
+std::uint32_t Get32(Bytes b, std::size_t o) { return ByteReader(b).U32Unchecked(o); }
+std::uint64_t Get64(Bytes b, std::size_t o) { return ByteReader(b).U64Unchecked(o); }
 
 std::u16string Utf16Of(Bytes b) {
   std::u16string s(b.size() / 2, u'\0');
@@ -416,6 +415,13 @@ std::vector<StreamInfo> Entry::Streams() const {
     out.push_back(std::move(s));
   }
   return out;
+}
+
+std::pair<std::string, std::string> SplitStreamPath(const std::string& path) {
+  const std::size_t slash = path.find_last_of("/\\");
+  const std::size_t colon = path.find(':', slash == std::string::npos ? 0 : slash + 1);
+  if (colon == std::string::npos) return {path, ""};
+  return {path.substr(0, colon), path.substr(colon + 1)};
 }
 
 std::string ToUtf8(const std::u16string& s) {

@@ -31,6 +31,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/util/byte_reader.h"
@@ -262,6 +263,10 @@ class Volume {
   std::uint64_t entry_count_ = 0;
   std::vector<char16_t> upcase_;  // 65536 entries when loaded
 };
+
+// "dir\\file:stream" -> ("dir\\file", "stream"); ("path", "") without a
+// stream. A colon in a directory component is not a stream separator.
+std::pair<std::string, std::string> SplitStreamPath(const std::string& path);
 
 // Joins a Unicode name for display (unpaired surrogates become U+FFFD).
 std::string ToUtf8(const std::u16string& s);

@@ -77,4 +77,15 @@ std::string IsoUtcNow() {
   return UnixToIso(ns / 1000000000, static_cast<std::uint32_t>(ns % 1000000000), 3);
 }
 
+std::string UnixNsToIso(std::int64_t ns) {
+  if (ns == 0) return {};
+  std::int64_t secs = ns / 1000000000;
+  std::int64_t rem = ns % 1000000000;
+  if (rem < 0) {
+    rem += 1000000000;
+    secs -= 1;
+  }
+  return UnixToIso(secs, static_cast<std::uint32_t>(rem), 9);
+}
+
 }  // namespace trawl::core

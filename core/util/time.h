@@ -17,6 +17,9 @@ std::string FiletimeToIso(std::uint64_t filetime);
 // Unix seconds + nanoseconds to "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" (9 digits) or,
 // with digits == 0, to whole seconds.
 std::string UnixToIso(std::int64_t seconds, std::uint32_t nanos = 0, int digits = 0);
+// Nanoseconds since the Unix epoch (negative before 1970) to 9 fractional
+// digits; "" for 0, which file metadata uses for "not known".
+std::string UnixNsToIso(std::int64_t ns);
 // Current UTC time as "YYYYMMDDTHHMMSSZ" (archive names) and as ISO 8601.
 std::string CompactUtcNow();
 std::string IsoUtcNow();

@@ -77,11 +77,37 @@ const json* Find(const std::vector<json>& v, const char* key, const std::string&
 
 std::string Sha256(const std::string& s) { return core::Sha256Hex(core::AsBytes(s)); }
 
+// The artifact linux.test.<name> of `kind` under `profiles`.
+void WriteArtifact(const fs::path& profiles, const std::string& name, const std::string& kind,
+                   const std::string& params) {
+  test::WriteFile(profiles / "artifacts/linux/test" / (name + ".yaml"),
+                  "name: linux.test." + name +
+                      "\ndescription: fake host test\nrationale: test\n"
+                      "references: [{title: t, source: 'tests/collector/fake_platform_posix_test.cpp'}]\n"
+                      "kind: " +
+                      kind + "\nplatforms: [linux]\nparameters:\n" + params);
+}
+
+// RunCollect of the profile file on the fake host into out_dir, encrypted to id.
+int CollectTo(test::FakePlatform& host, const fs::path& profile, const fs::path& out_dir,
+              const core::age::X25519Identity& id, std::ostream& out, std::ostream& err, std::uint64_t max_output = 0) {
+  CollectOptions o;
+  o.profile = profile.string();
+  o.output_dir = out_dir;
+  o.recipients = {id.ToRecipient().Encode()};
+  o.quiet = true;
+  o.low_priority = false;
+  o.max_output = max_output;
+  return RunCollect(o, host, out, err);
+}
+
+fs::path FeaturesImage() { return test::UnpackedImage(test::SourceDir() / "tests/data/ntfs/features.img.gz"); }
+
 // The NTFS test image as the "raw volume" of the fake host; `damaged`: a
 // copy in `dir` whose /empty.txt record has an attribute of impossible
 // length (the mft kind's `error` column).
 std::unique_ptr<collector::NtfsFiles> RawVolume(const fs::path& damaged = {}) {
-  auto image = test::UnpackedImage(test::SourceDir() / "tests/data/ntfs/features.img.gz");
+  auto image = FeaturesImage();
   EXPECT_FALSE(image.empty());
   if (!damaged.empty()) {
     std::string bytes = test::ReadFile(image);
@@ -111,15 +137,6 @@ std::unique_ptr<collector::NtfsFiles> RawVolume(const fs::path& damaged = {}) {
   return std::move(*files);
 }
 
-// What The Sleuth Kit reads for a path of the test image (the oracle).
-std::string TskSha256(const std::string& path) {
-  const auto image = test::UnpackedImage(test::SourceDir() / "tests/data/ntfs/features.img.gz");
-  auto inode = test::RunCommand({"ifind", "-n", path, image.string()});
-  if (inode.exit_code != 0) return "ifind failed: " + inode.err;
-  auto cat = test::RunCommand({"icat", image.string(), inode.out.substr(0, inode.out.find('\n'))});
-  return cat.exit_code == 0 ? Sha256(cat.out) : "icat failed: " + cat.err;
-}
-
 // A file the OS keeps locked (sharing violation) is read from the volume with
 // access auto, never with access api; access raw reads from the volume even
 // when the API would answer; a locked file the volume cannot serve is a named
@@ -142,12 +159,7 @@ TEST(FakePlatformCollect, LockedFilesAreReadFromTheRawVolume) {
   host.SetRawVolume("/vol", RawVolume());
   const fs::path profiles = dir / "profiles";
   auto artifact = [&](const std::string& name, const std::string& params) {
-    test::WriteFile(profiles / "artifacts/linux/test" / (name + ".yaml"),
-                    "name: linux.test." + name +
-                        "\ndescription: access modes\nrationale: test\n"
-                        "references: [{title: t, source: 'tests/collector/fake_platform_posix_test.cpp'}]\n"
-                        "kind: files\nplatforms: [linux]\nparameters:\n  copy: true\n" +
-                        params);
+    WriteArtifact(profiles, name, "files", "  copy: true\n" + params);
   };
   artifact("auto", "  paths: ['/vol/Windows/System32/config/*', '/other/locked.evtx']\n");
   artifact("api", "  access: api\n  paths: ['/vol/Windows/System32/config/SYSTEM']\n");
@@ -156,14 +168,8 @@ TEST(FakePlatformCollect, LockedFilesAreReadFromTheRawVolume) {
                   "name: p\ndescription: access\nartifacts:\n  - linux.test.auto\n"
                   "  - linux.test.api\n  - linux.test.raw\n");
   const auto id = core::age::GenerateX25519Identity().value();
-  CollectOptions o;
-  o.profile = (profiles / "p.yaml").string();
-  o.output_dir = dir / "out";
-  o.recipients = {id.ToRecipient().Encode()};
-  o.quiet = true;
-  o.low_priority = false;
   std::ostringstream out, err;
-  EXPECT_EQ(RunCollect(o, host, out, err), 0) << out.str() << err.str();
+  EXPECT_EQ(CollectTo(host, profiles / "p.yaml", dir / "out", id, out, err), 0) << out.str() << err.str();
   EXPECT_NE(out.str().find("3 errors"), std::string::npos) << out.str();
   const Read a = ReadArchive(dir / "out", id);
   ASSERT_TRUE(a.ok);
@@ -175,7 +181,7 @@ TEST(FakePlatformCollect, LockedFilesAreReadFromTheRawVolume) {
   ASSERT_NE(raw_hive, nullptr);
   EXPECT_EQ(raw_hive->value("status", ""), "ok") << raw_hive->dump();
   EXPECT_EQ(raw_hive->value("access", ""), "raw");
-  EXPECT_EQ(raw_hive->value("sha256", ""), TskSha256("/Windows/System32/config/SYSTEM"));
+  EXPECT_EQ(raw_hive->value("sha256", ""), test::TskSha256(FeaturesImage(), "/Windows/System32/config/SYSTEM"));
   EXPECT_FALSE(raw_hive->value("copied_as", "").empty());
   EXPECT_EQ(host.opens("raw:" + hive), 1u);
 
@@ -188,7 +194,7 @@ TEST(FakePlatformCollect, LockedFilesAreReadFromTheRawVolume) {
   const json* raw_small = by["linux.test.raw /vol/small.txt"];
   ASSERT_NE(raw_small, nullptr);
   EXPECT_EQ(raw_small->value("access", ""), "raw");
-  EXPECT_EQ(raw_small->value("sha256", ""), TskSha256("/small.txt"));
+  EXPECT_EQ(raw_small->value("sha256", ""), test::TskSha256(FeaturesImage(), "/small.txt"));
   EXPECT_EQ(host.opens("/vol/small.txt"), 0u) << "access raw never asks the API";
 
   // Locked and not on a raw-readable volume, or absent from it: named errors.
@@ -238,12 +244,7 @@ TEST(FakePlatformCollect, EveryKindRunsInProcessWithLiveHostFailures) {
 
   const fs::path profiles = dir / "profiles";
   auto artifact = [&](const std::string& name, const std::string& kind, const std::string& params) {
-    test::WriteFile(profiles / "artifacts/linux/test" / (name + ".yaml"),
-                    "name: linux.test." + name +
-                        "\ndescription: fake host test\nrationale: test\n"
-                        "references: [{title: t, source: 'tests/collector/fake_platform_posix_test.cpp'}]\n"
-                        "kind: " +
-                        kind + "\nplatforms: [linux]\nparameters:\n" + params);
+    WriteArtifact(profiles, name, kind, params);
   };
   artifact("procs", "processes", "  include_modules: true\n");
   artifact("data", "files", "  paths: ['/data/**']\n  copy: true\n");
@@ -254,14 +255,8 @@ TEST(FakePlatformCollect, EveryKindRunsInProcessWithLiveHostFailures) {
                   "  - linux.test.procs\n  - linux.test.data\n  - linux.test.app\n"
                   "  - linux.test.libs\n");
   const auto id = core::age::GenerateX25519Identity().value();
-  CollectOptions o;
-  o.profile = (profiles / "fake.yaml").string();
-  o.output_dir = dir / "out";
-  o.recipients = {id.ToRecipient().Encode()};
-  o.quiet = true;
-  o.low_priority = false;
   std::ostringstream out, err;
-  const int rc = RunCollect(o, host, out, err);
+  const int rc = CollectTo(host, profiles / "fake.yaml", dir / "out", id, out, err);
   ASSERT_EQ(rc, kExitComplete) << out.str() << err.str();
 
   const Read a = ReadArchive(dir / "out", id);
@@ -315,20 +310,11 @@ TEST(FakePlatformCollect, AProcessListFailureIsRecordedAndTheRunGoesOn) {
   host.AddFile("/data/ok.txt", "hello");
   const auto id = core::age::GenerateX25519Identity().value();
   const fs::path profiles = dir / "profiles";
-  test::WriteFile(profiles / "artifacts/linux/test/data.yaml",
-                  "name: linux.test.data\ndescription: d\nrationale: r\n"
-                  "references: [{title: t, source: 'tests/collector/fake_platform_posix_test.cpp'}]\n"
-                  "kind: files\nplatforms: [linux]\nparameters:\n  paths: ['/data/*']\n");
+  WriteArtifact(profiles, "data", "files", "  paths: ['/data/*']\n");
   test::WriteFile(profiles / "p.yaml",
                   "name: p\ndescription: d\nartifacts:\n  - common.live.processes\n  - linux.test.data\n");
-  CollectOptions o;
-  o.profile = (profiles / "p.yaml").string();
-  o.output_dir = dir / "out";
-  o.recipients = {id.ToRecipient().Encode()};
-  o.quiet = true;
-  o.low_priority = false;
   std::ostringstream out, err;
-  EXPECT_EQ(RunCollect(o, host, out, err), kExitComplete) << out.str() << err.str();
+  EXPECT_EQ(CollectTo(host, profiles / "p.yaml", dir / "out", id, out, err), kExitComplete) << out.str() << err.str();
   const Read a = ReadArchive(dir / "out", id);
   ASSERT_TRUE(a.ok);
   EXPECT_NE(a.log.find("process_list_failed"), std::string::npos) << a.log;
@@ -411,12 +397,7 @@ TEST(FakePlatformCollect, EveryDeclaredColumnIsWritten) {
 
   const fs::path profiles = dir / "profiles";
   auto artifact = [&](const std::string& name, const std::string& kind, const std::string& params) {
-    test::WriteFile(profiles / "artifacts/linux/test" / (name + ".yaml"),
-                    "name: linux.test." + name +
-                        "\ndescription: column coverage\nrationale: test\n"
-                        "references: [{title: t, source: 'tests/collector/fake_platform_posix_test.cpp'}]\n"
-                        "kind: " +
-                        kind + "\nplatforms: [linux]\nparameters:\n" + params);
+    WriteArtifact(profiles, name, kind, params);
   };
   artifact("procs", "processes", "  include_modules: true\n");
   artifact("net", "connections", "  {}\n");
@@ -432,15 +413,8 @@ TEST(FakePlatformCollect, EveryDeclaredColumnIsWritten) {
   test::WriteFile(profiles / "copy.yaml", "name: copy\ndescription: copies\nartifacts:\n  - linux.test.vendor\n");
   const auto id = core::age::GenerateX25519Identity().value();
   auto run = [&](const std::string& profile, const std::string& out_name, std::uint64_t max_output) {
-    CollectOptions o;
-    o.profile = (profiles / profile).string();
-    o.output_dir = dir / out_name;
-    o.recipients = {id.ToRecipient().Encode()};
-    o.quiet = true;
-    o.low_priority = false;
-    o.max_output = max_output;
     std::ostringstream out, err;
-    (void)RunCollect(o, host, out, err);
+    (void)CollectTo(host, profiles / profile, dir / out_name, id, out, err, max_output);
     const Read a = ReadArchive(dir / out_name, id);
     EXPECT_TRUE(a.ok) << out.str() << err.str();
     EXPECT_EQ(a.log.find("undeclared_record_field"), std::string::npos) << a.log;

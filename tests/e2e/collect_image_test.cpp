@@ -75,16 +75,6 @@ Collected Collect(const test::TempDir& dir, const std::vector<std::string>& args
   return c;
 }
 
-// SHA-256 of a file in the image as The Sleuth Kit reads it (ifind + icat).
-std::string TskSha256(const std::filesystem::path& image, const std::string& offset, const std::string& path) {
-  auto inode = test::RunCommand({"ifind", "-o", offset, "-n", path, image.string()});
-  if (inode.exit_code != 0) return "ifind failed: " + inode.err;
-  std::string n = inode.out.substr(0, inode.out.find('\n'));
-  auto cat = test::RunCommand({"icat", "-o", offset, image.string(), n});
-  if (cat.exit_code != 0) return "icat failed: " + cat.err;
-  return core::Sha256Hex(core::AsBytes(cat.out));
-}
-
 const json* FindFile(const Collected& c, const std::string& path) {
   for (const auto& f : c.files)
     if (f.value("path", "") == path) return &f;
@@ -111,7 +101,7 @@ TEST(CollectImageTest, SupplyChainProfileOnABareVolumeReadsEverythingRaw) {
     ASSERT_NE(f, nullptr) << name;
     EXPECT_EQ(f->value("status", ""), "ok") << f->dump();
     EXPECT_EQ(f->value("access", ""), "raw");
-    EXPECT_EQ(f->value("sha256", ""), TskSha256(image, "0", std::string("/ProgramData/TPM/") + name)) << name;
+    EXPECT_EQ(f->value("sha256", ""), test::TskSha256(image, std::string("/ProgramData/TPM/") + name)) << name;
     EXPECT_FALSE(f->value("copied_as", "").empty()) << name;
   }
   // Hives (with their logs) and user hives, copied; SAM never.
@@ -132,7 +122,7 @@ TEST(CollectImageTest, SupplyChainProfileOnABareVolumeReadsEverythingRaw) {
   const std::string copy = "files/C/Windows/System32/config/SYSTEM";
   ASSERT_TRUE(c.members.contains(copy)) << sys->dump();
   EXPECT_EQ(core::Sha256Hex(core::AsBytes(c.members.at(copy))),
-            TskSha256(image, "0", "/Windows/System32/config/SYSTEM"));
+            test::TskSha256(image, "/Windows/System32/config/SYSTEM"));
   // Manifest entries of copies read raw say so (the manifest as decrypted by triage).
   const auto key = dir / "key.txt";
   test::WriteFile(key, id.Encode() + "\n");

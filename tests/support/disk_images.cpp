@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "core/hash/multi_hasher.h"
 #include "tests/support/test_env.h"
 
 namespace trawl::test {
@@ -87,6 +88,15 @@ std::filesystem::path UnpackedImage(const std::filesystem::path& source, const s
   std::filesystem::rename(tmp, done, ec);  // another test process may have won the race: same bytes
   if (ec) std::filesystem::remove(tmp, ec);
   return done;
+}
+
+std::string TskSha256(const std::filesystem::path& image, const std::string& path, std::uint64_t sector_offset) {
+  const std::string offset = std::to_string(sector_offset);
+  auto inode = RunCommand({"ifind", "-o", offset, "-n", path, image.string()});
+  if (inode.exit_code != 0) return "ifind failed: " + inode.err;
+  auto cat = RunCommand({"icat", "-o", offset, image.string(), inode.out.substr(0, inode.out.find('\n'))});
+  if (cat.exit_code != 0) return "icat failed: " + cat.err;
+  return core::Sha256Hex(core::AsBytes(cat.out));
 }
 
 }  // namespace trawl::test

@@ -5,6 +5,7 @@
 // sparse and renamed into place, so parallel test processes share them).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -15,5 +16,10 @@ namespace trawl::test {
 // naming the source when it cannot be unpacked; returns "" when the source
 // does not exist (the caller skips).
 std::filesystem::path UnpackedImage(const std::filesystem::path& source, const std::string& member = "");
+
+// SHA-256 of the unnamed stream of `path` inside the NTFS volume at
+// `sector_offset` of `image`, as The Sleuth Kit reads it (ifind + icat):
+// the content oracle. A failure returns text that matches no digest.
+std::string TskSha256(const std::filesystem::path& image, const std::string& path, std::uint64_t sector_offset = 0);
 
 }  // namespace trawl::test

@@ -28,7 +28,6 @@ class ImagePlatform final : public Platform {
   Result<const NtfsFiles*> RawVolume(const std::string& /*volume*/) override { return files_.get(); }
   SystemFacts Facts() override { return {}; }
   void SetLowPriority() override { host_.SetLowPriority(); }
-  Result<ConnectionList> ListConnections() override { return ConnectionList{}; }
   std::unique_ptr<core::profile::DirectoryLister> MakeDirectoryLister() override {
     return std::make_unique<NtfsDirectoryLister>(*files_);
   }

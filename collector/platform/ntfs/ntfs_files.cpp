@@ -25,15 +25,6 @@ class NtfsFileReader final : public FileReader {
   FileMeta meta_;
 };
 
-// "dir/file:stream" -> ("dir/file", "stream"); a colon in a directory
-// component is not a stream separator.
-std::pair<std::string, std::string> SplitStream(const std::string& path) {
-  const std::size_t slash = path.find_last_of("/\\");
-  const std::size_t colon = path.find(':', slash == std::string::npos ? 0 : slash + 1);
-  if (colon == std::string::npos) return {path, ""};
-  return {path.substr(0, colon), path.substr(colon + 1)};
-}
-
 }  // namespace
 
 FileMeta NtfsMeta(const ntfs::Entry& e, std::uint64_t serial) {
@@ -69,7 +60,7 @@ Result<FileMeta> NtfsFiles::Stat(const std::string& path) const {
 }
 
 Result<std::unique_ptr<FileReader>> NtfsFiles::OpenForRead(const std::string& path) const {
-  const auto [file, stream] = SplitStream(path);
+  const auto [file, stream] = ntfs::SplitStreamPath(path);
   auto n = volume_->Lookup(file);
   if (!n) return std::unexpected(n.error());
   auto e = volume_->ReadEntry(*n);

@@ -23,6 +23,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -30,6 +31,7 @@
 #include "collector/platform/windows/connections.h"
 #include "collector/platform/platform.h"
 #include "collector/platform/windows/wide.h"
+#include "core/profile/target.h"
 #include "core/util/text.h"
 #include "core/util/time.h"
 
@@ -663,29 +665,33 @@ Result<std::unique_ptr<FileReader>> WindowsPlatform::OpenForRead(const std::stri
   return std::unique_ptr<FileReader>(new WindowsFileReader(std::move(*h), std::move(*meta), path));
 }
 
+// The upper-case drive letter `p` starts with ("c:..." -> 'C').
+std::optional<char> DriveLetter(std::string_view p) {
+  if (p.size() < 2 || p[1] != ':' || !core::profile::IsAsciiAlpha(p[0])) return std::nullopt;
+  return static_cast<char>(p[0] & ~0x20);
+}
+
 Result<std::unique_ptr<FileReader>> WindowsPlatform::OpenRaw(const std::string& path) {
   // "C:/Windows/..." or "C:\\Windows\\..." (optionally \\?\-prefixed): the
   // volume \\.\C: and the path inside it.
   std::string p = path;
   if (p.rfind("\\\\?\\", 0) == 0 || p.rfind("//?/", 0) == 0) p = p.substr(4);
-  if (p.size() < 2 || p[1] != ':' || !((p[0] >= 'A' && p[0] <= 'Z') || (p[0] >= 'a' && p[0] <= 'z'))) {
-    return Fail(ErrorCode::kUnsupported, fmt::format("{}: not on a drive letter; no raw read", path));
-  }
-  const char drive = static_cast<char>(p[0] & ~0x20);
+  const std::optional<char> drive = DriveLetter(p);
+  if (!drive) return Fail(ErrorCode::kUnsupported, fmt::format("{}: not on a drive letter; no raw read", path));
   const std::string inner = p.substr(2);
   std::lock_guard lock(raw_mu_);
-  auto volume = VolumeOf(drive);
+  auto volume = VolumeOf(*drive);
   if (!volume) return std::unexpected(volume.error());
   return (*volume)->OpenForRead(inner);
 }
 
 Result<const NtfsFiles*> WindowsPlatform::RawVolume(const std::string& volume) {
-  if (volume.size() < 2 || volume[1] != ':' ||
-      !((volume[0] >= 'A' && volume[0] <= 'Z') || (volume[0] >= 'a' && volume[0] <= 'z'))) {
+  const std::optional<char> drive = DriveLetter(volume);
+  if (!drive) {
     return Fail(ErrorCode::kInvalidArgument, fmt::format("volume '{}': expected a drive letter such as C:", volume));
   }
   std::lock_guard lock(raw_mu_);
-  return VolumeOf(static_cast<char>(volume[0] & ~0x20));
+  return VolumeOf(*drive);
 }
 
 Result<const NtfsFiles*> WindowsPlatform::VolumeOf(char drive) {

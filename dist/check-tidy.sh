@@ -45,7 +45,7 @@ for f, obj in sorted(units.items()):
     for d in [os.path.join(repo, f)] + deps.get(obj, []):
         d = os.path.normpath(d)
         if d.startswith(repo + os.sep) and not d.startswith(os.path.join(repo, 'build')) and os.path.exists(d):
-            h.update(d.encode() + b'\\0' + open(d, 'rb').read())
+            h.update(os.path.relpath(d, repo).encode() + b'\\0' + open(d, 'rb').read())
     print(f + '\\t' + h.hexdigest())
 " "$repo" "$build")
 units=()

@@ -4,16 +4,19 @@
 # .ci/run): installs what is needed, then
 #   1. the Windows dependencies (mingw-w64 sysroot from Debian sources, cached
 #      in /var/cache/trawl/deps) and the static Windows build -> dist/out;
-#   2. dev build (Debug) and every ctest test: GoogleTest, fuzz corpus replays,
-#      end-to-end runs, and the Wine side-load test with step 1's .exe;
+#   2. the Debug build with ASan+UBSan (preset asan) and every ctest test under
+#      the sanitizers: GoogleTest, fuzz corpus replays, end-to-end runs, and
+#      the Wine side-load test with step 1's .exe. One Debug build serves both
+#      the functional run and the sanitizer run (they were two builds and two
+#      runs of the same suite until session 6: ~8 minutes of a cold CI run);
 #   3. the static Linux release build, then the artifact checks of both
 #      platforms (static, imports, env -i, sizes);
-#   4. the Windows GoogleTest suite under Wine;
-#   5. the ASan+UBSan build and the whole test suite under it.
+#   4. the Windows GoogleTest suite under Wine.
 # Before step 1: the source format check (clang-format, .clang-format): a diff fails.
 # After step 2: clang-tidy (.clang-tidy; clean units cached by content hash).
 # TRAWL_WINDOWS=0 leaves out steps 1 and 4 (and the side-load test);
-# TRAWL_ASAN=0 leaves out step 5 - for quick local runs, not for CI.
+# TRAWL_ASAN=0 builds step 2 without sanitizers (preset dev) - for quick local
+# runs, not for CI.
 # Each step prints its duration; the first failure stops the run with its exit code.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,14 +46,16 @@ if [ "$windows" = 1 ]; then
   done_step
 fi
 
-step "2. dev build and tests"
-cmake --preset dev >/dev/null
-cmake --build --preset dev
-ctest --preset dev
+preset=asan
+[ "$asan" = 1 ] || preset=dev
+step "2. Debug build ($preset) and every test"
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset"
+ctest --preset "$preset"
 done_step
 
-step "2b. clang-tidy (.clang-tidy) over the dev build's units: a finding fails"
-dist/check-tidy.sh "$repo/build/dev"
+step "2b. clang-tidy (.clang-tidy) over the $preset build's units: a finding fails"
+dist/check-tidy.sh "$repo/build/$preset"
 done_step
 
 step "3. static Linux release and artifact checks (both platforms)"
@@ -64,12 +69,5 @@ if [ "$windows" = 1 ]; then
   done_step
 fi
 
-if [ "$asan" = 1 ]; then
-  step "5. ASan+UBSan build and the test suite under it"
-  cmake --preset asan >/dev/null
-  cmake --build --preset asan
-  ctest --preset asan
-  done_step
-fi
 echo
 echo "test-all: every step passed in $(( $(date +%s) - t_all )) s"

@@ -8,6 +8,8 @@
 # the hot path (bench/hot_path.sh: CPU against openssl speed, a 1,000,000-file
 # walk's peak memory), age encryption (ours vs the age CLI),
 # prefetch parsing (ours vs sccainfo), LZXPRESS Huffman (ours vs libfwnt),
+# registry hive walks (bench/regf.sh: ours vs python3-libregf), the default
+# profile's writable-location sweep (bench/sweep.sh: vs find | sha256sum),
 # triage ingest + scoring (target 50,000 records/s).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -68,6 +70,14 @@ while IFS= read -r line; do
   esac
 done <"$work/hot.txt"
 while IFS= read -r line; do rows+=("$line"); done <"$work/ntfs.txt"
+# Registry hives: inspect hive against python3-libregf (regipy SYSTEM_B, museum Amcache files).
+"$repo/bench/regf.sh" "$triage" >"$work/regf.txt" 2>&1 || echo "| registry bench skipped: $(tail -1 "$work/regf.txt") |" >"$work/regf.txt"
+while IFS= read -r line; do rows+=("$line"); done <"$work/regf.txt"
+# The default profile's writable-location sweep on a 60,000-file tree vs find | sha256sum.
+"$repo/bench/sweep.sh" "$collect" 60000 >"$work/sweep.txt" 2>&1 || true
+sweep=$(grep '^sweep:' "$work/sweep.txt" || echo "sweep: skipped ($(tail -1 "$work/sweep.txt"))")
+row "default profile, writable sweep, 60k files" "$(sed -E 's/.*default profile ([0-9.]+ s).*/\1/' <<<"$sweep")" \
+  "$(sed -E 's/.*(find.sha256sum.*)/\1/' <<<"$sweep")"
 
 # --- age encryption ----------------------------------------------------------
 head -c $((256 << 20)) /dev/urandom >"$work/blob"

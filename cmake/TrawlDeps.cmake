@@ -98,6 +98,23 @@ function(trawl_pkg_target name prefix)
     target_link_libraries(${name} INTERFACE PkgConfig::${prefix})
   endif()
 endfunction()
+# Boost: header-only parts only (PropertyTree's XML reader, for scheduled
+# task XML), from Debian's libboost-dev on the build machine for every
+# target, the mingw cross build included. The compiler sees a directory that
+# holds nothing but boost/, never all of /usr/include (which would shadow the
+# dependency prefix's headers).
+find_path(TRAWL_BOOST_INCLUDE boost/property_tree/xml_parser.hpp PATHS /usr/include
+          NO_DEFAULT_PATH NO_CMAKE_FIND_ROOT_PATH)
+if(NOT TRAWL_BOOST_INCLUDE)
+  message(FATAL_ERROR "Boost headers not found (boost/property_tree): apt-get install libboost-dev "
+                      "(dist/install-deps.sh installs it)")
+endif()
+set(TRAWL_BOOST_ONLY "${CMAKE_BINARY_DIR}/boost-include")
+file(MAKE_DIRECTORY "${TRAWL_BOOST_ONLY}")
+file(CREATE_LINK "${TRAWL_BOOST_INCLUDE}/boost" "${TRAWL_BOOST_ONLY}/boost" SYMBOLIC)
+add_library(trawl_dep_boost INTERFACE)
+target_include_directories(trawl_dep_boost SYSTEM INTERFACE "${TRAWL_BOOST_ONLY}")
+
 trawl_pkg_target(trawl_dep_archive ARCHIVE)
 trawl_pkg_target(trawl_dep_yaml YAMLCPP)
 trawl_pkg_target(trawl_dep_sqlite SQLITE)

@@ -177,9 +177,11 @@ name: default
 description: >-
   Quick triage: processes and loaded modules with hashes and the network sockets with their owners
   (first), Windows prefetch, Amcache, the SYSTEM/SOFTWARE/DEFAULT and user hives with their
-  transaction logs and the main event logs copied raw (locked ones read from the NTFS volume),
-  install directories of the trading and VoIP products in the catalog, and the System32/SysWOW64
-  DLL name listings that the side-loading rules compare against.
+  transaction logs, the task store and the main event logs copied raw (locked ones read from the
+  NTFS volume), a bounded sweep of the user-writable folders (ProgramData, AppData, Temp,
+  Users\Public) hashing every file and analysing every executable, install directories of the
+  trading and VoIP products in the catalog, and the System32/SysWOW64 DLL name listings that the
+  side-loading rules compare against.
 limits:
   time_limit: 1800
   max_output: 8GiB
@@ -192,7 +194,9 @@ artifacts:
   - windows.registry.system_hives
   - windows.registry.user_hives
   - windows.eventlogs.event_logs
+  - windows.persistence.scheduled_tasks
   - windows.system.system_dll_names
+  - windows.sweep.writable_locations
 """
 
 WIDE_HEAD = """\

@@ -22,6 +22,8 @@ pkgs=(
   libssl-dev libarchive-dev libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev
   libcli11-dev libfmt-dev zlib1g-dev libbz2-dev liblzma-dev libzstd-dev liblz4-dev
   libacl1-dev libgtest-dev googletest libbenchmark-dev
+  # header-only Boost (PropertyTree XML reader), used by every build incl. mingw
+  libboost-dev
   # building our own minimal libarchive from Debian's source package
   dpkg-dev
   # fuzzing and sanitizer runtimes
@@ -31,6 +33,8 @@ pkgs=(
   osslsigncode openssl sqlite3 python3
   # NTFS and partition-table oracles, and the tools that build NTFS test images
   sleuthkit ntfs-3g gdisk
+  # registry oracles (hives, ShimCache), and hivexsh to build a SOFTWARE hive in a test
+  python3-libregf regripper libhivex-bin
   # headless browser: the triage HTML report must run no script from collected names
   chromium
   # test fixtures: small Windows PEs built by the tests themselves

@@ -18,7 +18,7 @@ shift || true
 build="${TRAWL_FUZZ_BUILD:-$src/build/fuzz}"
 out="${TRAWL_FUZZ_OUT:-$build/results}"
 jobs="${JOBS:-2}"
-all_targets=(prefetch lzxpress pe profile age archive manifest rule jsonl analyze lznt1 partition ntfs)
+all_targets=(prefetch lzxpress pe profile age archive manifest rule jsonl analyze lznt1 partition ntfs regf shimcache task_xml)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 

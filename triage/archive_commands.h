@@ -51,4 +51,14 @@ struct NtfsInspectOptions {
 // inspect_ntfs.cpp
 int RunInspectNtfs(const NtfsInspectOptions& options, std::ostream& out, std::ostream& err);
 
+struct HiveInspectOptions {
+  std::string file;
+  std::string key;                // a key path below the root, names separated by backslashes; "" = the root
+  bool json = false;              // a header object, then one object per key
+  bool no_logs = false;           // do not look for FILE.LOG, .LOG1, .LOG2 beside FILE
+  std::vector<std::string> logs;  // transaction logs to offer as well (--log)
+};
+// inspect_hive.cpp
+int RunInspectHive(const HiveInspectOptions& options, std::ostream& out, std::ostream& err);
+
 }  // namespace trawl::triage

@@ -130,8 +130,9 @@ int RunAnalyze(CaseOptions& o, const std::vector<std::string>& identity_files, c
     switch (r.status) {
       case IngestResult::Status::kIngested:
         records += r.records;
-        out << fmt::format("ingested  {}: host {}, {} records, {} prefetch, {} PE\n", core::EscapeForTerminal(a),
-                           core::EscapeForTerminal(r.hostname), r.records, r.prefetch, r.pe);
+        out << fmt::format("ingested  {}: host {}, {} records, {} prefetch, {} PE, {} hives, {} tasks\n",
+                           core::EscapeForTerminal(a), core::EscapeForTerminal(r.hostname), r.records, r.prefetch, r.pe,
+                           r.hives, r.tasks);
         if (!r.conflict.empty()) {
           // Both stay in the case; the analyst decides which one is genuine.
           rc = kExitProblems;

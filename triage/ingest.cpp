@@ -23,6 +23,7 @@
 #include "triage/ingest_jsonl.h"
 #include "triage/ingest_manifest.h"
 #include "triage/ingest_prefetch.h"
+#include "triage/ingest_registry.h"
 #include "triage/pe_facts.h"
 #include "triage/record_writer.h"
 
@@ -80,6 +81,9 @@ class Ingester {
     auto pf = PrefetchIngest::Create(db_);
     if (!pf) return std::unexpected(pf.error());
     prefetch_.emplace(std::move(*pf));
+    auto reg = RegistryIngest::Create(db_);
+    if (!reg) return std::unexpected(reg.error());
+    registry_.emplace(std::move(*reg));
     auto e = db_.Prepare(
         "INSERT INTO archive_entries (collection_id, archive_path, source_path, type, size, sha256, status, error, "
         "artifact) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
@@ -142,6 +146,8 @@ class Ingester {
       if (*parsed) ++result_.prefetch;
       return {};
     }
+    if (name.starts_with(core::archive::kFilesPrefix) && RegistryIngest::Wants(name))
+      return registry_->Add(name, stream);
     return MaybePe(name, stream);
   }
 
@@ -230,7 +236,13 @@ class Ingester {
       host_id_ = outcome->host_id;
     }
     // Prefetch files' target paths, from the files records that copied them.
-    return prefetch_->FillPaths();
+    TRAWL_TRY_VOID(prefetch_->FillPaths());
+    // Hives (with their logs) and task files, now that all are in.
+    TRAWL_TRY_VOID(
+        registry_->Finish(collection_id_, host_id_, [this](const std::string& table) { return Row(table); }));
+    result_.hives = registry_->hives();
+    result_.tasks = registry_->tasks();
+    return {};
   }
 
   void SetArchive(std::string name, std::string sha256) {
@@ -329,10 +341,13 @@ class Ingester {
       else if (f.key == "path")
         path = &f.value;
     }
-    if (copied != nullptr && copied->type == FlatValue::Type::kString && path != nullptr &&
-        path->type == FlatValue::Type::kString && core::EndsWithIgnoreCaseAscii(copied->text, ".pf")) {
+    if (copied == nullptr || copied->type != FlatValue::Type::kString || path == nullptr ||
+        path->type != FlatValue::Type::kString)
+      return;
+    if (core::EndsWithIgnoreCaseAscii(copied->text, ".pf"))
       prefetch_->NoteCopied(std::string(copied->text), std::string(path->text));
-    }
+    else if (RegistryIngest::Wants(copied->text))
+      registry_->NoteCopied(std::string(copied->text), std::string(path->text));
   }
 
   Result<void> AddRecord(const std::string& table, TableWriter* writer, const json& rec) {
@@ -340,9 +355,11 @@ class Ingester {
       if (table == "files") {
         auto c = rec.find("copied_as");
         auto p = rec.find("path");
-        if (c != rec.end() && c->is_string() && p != rec.end() && p->is_string() &&
-            core::EndsWithIgnoreCaseAscii(c->get_ref<const std::string&>(), ".pf")) {
-          prefetch_->NoteCopied(c->get<std::string>(), p->get<std::string>());
+        if (c != rec.end() && c->is_string() && p != rec.end() && p->is_string()) {
+          if (core::EndsWithIgnoreCaseAscii(c->get_ref<const std::string&>(), ".pf"))
+            prefetch_->NoteCopied(c->get<std::string>(), p->get<std::string>());
+          else if (RegistryIngest::Wants(c->get_ref<const std::string&>()))
+            registry_->NoteCopied(c->get<std::string>(), p->get<std::string>());
         }
       }
       return writer->Insert(collection_id_, host_id_, rec);
@@ -383,6 +400,7 @@ class Ingester {
   std::string scratch_;            // its unescaped strings
   Stmt other_, log_, entry_, pe_insert_;
   std::optional<PrefetchIngest> prefetch_;
+  std::optional<RegistryIngest> registry_;
   std::map<std::string, std::uint64_t, std::less<>> rows_;
   std::uint64_t max_rows_ = IngestOptions{}.max_rows_per_table;
   std::string archive_name_, archive_sha256_;
@@ -455,6 +473,7 @@ IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
   // transaction is IMMEDIATE), so host ids are filled in without an index.
   std::map<std::string, std::int64_t> first_rows;
   std::vector<std::string> host_tables = {"other_records", "prefetch", "prefetch_runs", "prefetch_files"};
+  for (const auto& t : RegistryIngest::Tables()) host_tables.push_back(t);
   for (const auto* spec : core::profile::RecordTables()) host_tables.emplace_back(spec->table);
   for (const std::string& t : host_tables) {
     auto m = MaxRowId(db, t);

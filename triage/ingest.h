@@ -36,6 +36,8 @@ struct IngestResult {
   std::int64_t collection_id = 0;
   std::uint64_t records = 0;
   std::uint64_t prefetch = 0;
+  std::uint64_t hives = 0;  // registry hives parsed
+  std::uint64_t tasks = 0;  // scheduled-task XML files parsed
   std::uint64_t pe = 0;
   std::string reason;  // duplicate: of which collection; skipped: the error
   // Ingested, but another archive in the case claims the same collection

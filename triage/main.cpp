@@ -70,6 +70,16 @@ int Main(int argc, char** argv) {
   ntfs_part->excludes(ntfs_off);
   ntfs->add_option("--cat", ntfs_opts.cat, "write this file (PATH or PATH:stream) to stdout");
   ntfs->add_flag("--json", ntfs_opts.json, "one JSON object per name (times, streams, reparse target)");
+  t::HiveInspectOptions hive_opts;
+  auto* hive = inspect->add_subcommand("hive", "the keys and values of a registry hive, after log replay");
+  hive->add_option("file", hive_opts.file, "registry hive file (SYSTEM, NTUSER.DAT, Amcache.hve, ...)")->required();
+  hive->add_option("--key", hive_opts.key, "start at this key (names separated by backslashes; default: the root)");
+  hive->add_flag("--json", hive_opts.json, "a header object, then one JSON object per key with its values");
+  hive->add_flag("--no-logs", hive_opts.no_logs, "do not look for FILE.LOG, .LOG1, .LOG2 beside FILE");
+  hive->add_option("--log", hive_opts.logs, "a transaction log to offer as well; repeatable")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 
   t::CaseCommands extra;
   t::AddCaseCommands(app, extra, add_ids);
@@ -87,6 +97,7 @@ int Main(int argc, char** argv) {
     return t::RunInspectNtfs(ntfs_opts, std::cout, std::cerr);
   }
   if (*pe) return t::RunInspectPe(files, as_json, std::cout, std::cerr);
+  if (*hive) return t::RunInspectHive(hive_opts, std::cout, std::cerr);
   auto need_ids = [&]() -> trawl::core::Result<std::vector<trawl::core::age::Identity>> {
     return t::LoadIdentities(identity_files, passphrase_file);
   };

@@ -231,6 +231,35 @@ Result<void> WriteTimeline(Db& db, std::ostream& out) {
     SELECT 'MFT name created ($FN)' || CASE WHEN m.in_use = 0 THEN ', deleted: ' ELSE ': ' END || m.path,
            m.fn_created, '$FN Creation Time', h.hostname, 'mft', m.path, ''
       FROM mft m JOIN hosts h ON h.id = m.host_id WHERE coalesce(m.fn_created, '') <> ''
+    UNION ALL
+    SELECT 'Amcache: ' || a.path || coalesce(' (SHA-1 ' || a.sha1 || ')', ''), a.key_last_written,
+           'Amcache Entry Written', h.hostname, 'amcache_files', a.path, ''
+      FROM amcache_files a JOIN hosts h ON h.id = a.host_id WHERE coalesce(a.key_last_written, '') <> ''
+    UNION ALL
+    SELECT 'Amcache: installed ' || coalesce(a.name, a.program_id) || coalesce(' ' || a.version, ''), a.install_date,
+           'Install Time', h.hostname, 'amcache_apps', coalesce(a.root_dir, ''), ''
+      FROM amcache_apps a JOIN hosts h ON h.id = a.host_id WHERE coalesce(a.install_date, '') LIKE '____-__-__T%'
+    UNION ALL
+    SELECT 'ShimCache: ' || s.path || ' (' || s.control_set || ' position ' || s.position || ')', s.last_modified,
+           'File Modification Time (ShimCache)', h.hostname, 'shimcache', s.path, ''
+      FROM shimcache s JOIN hosts h ON h.id = s.host_id WHERE coalesce(s.last_modified, '') <> ''
+    UNION ALL
+    SELECT 'BAM: ' || b.path || ' ran (' || b.sid || ')', b.last_run, 'Last Run Time (BAM)', h.hostname, 'bam',
+           b.path, ''
+      FROM bam b JOIN hosts h ON h.id = b.host_id WHERE coalesce(b.last_run, '') <> ''
+    UNION ALL
+    SELECT 'Service ' || v.name || ' key written (' || coalesce(v.image_path, '') || ')', max(v.last_written),
+           'Key Last Written', h.hostname, 'services', coalesce(v.image_path, ''), ''
+      FROM services v JOIN hosts h ON h.id = v.host_id WHERE coalesce(v.last_written, '') <> ''
+      GROUP BY v.host_id, v.name
+    UNION ALL
+    SELECT 'Autorun ' || r.location || '\' || r.name || ' = ' || coalesce(r.command, ''), r.last_written,
+           'Key Last Written', h.hostname, 'autoruns', coalesce(r.command, ''), ''
+      FROM autoruns r JOIN hosts h ON h.id = r.host_id WHERE coalesce(r.last_written, '') <> ''
+    UNION ALL
+    SELECT 'Scheduled task ' || coalesce(t.uri, t.path) || ' (TaskCache) key written', t.last_written,
+           'Key Last Written', h.hostname, 'scheduled_tasks', t.path, ''
+      FROM scheduled_tasks t JOIN hosts h ON h.id = t.host_id WHERE coalesce(t.last_written, '') <> ''
     ORDER BY 2)SQL");
   if (!s) return std::unexpected(s.error());
   out << "message,datetime,timestamp_desc,hostname,source,path,sha256\n";

@@ -26,6 +26,9 @@ std::string_view EntityTable(std::string_view entity) {
   if (entity == "file") return "files";
   if (entity == "prefetch") return "prefetch";
   if (entity == "host") return "hosts";
+  if (entity == "service") return "services";
+  if (entity == "autorun") return "autoruns";
+  if (entity == "task") return "scheduled_tasks";
   return "";
 }
 
@@ -94,8 +97,10 @@ Result<Rule> ParseRuleNode(const YAML::Node& root, const std::string& file, std:
     }
   }
   if (std::find(std::begin(kEntityTypes), std::end(kEntityTypes), r.entity) == std::end(kEntityTypes)) {
-    return Fail(ErrorCode::kFormat, fmt::format("{}: entity '{}' is not one of process, module, file, prefetch, host",
-                                                Where(file, root["entity"].Mark()), r.entity));
+    return Fail(
+        ErrorCode::kFormat,
+        fmt::format("{}: entity '{}' is not one of process, module, file, prefetch, host, service, autorun, task",
+                    Where(file, root["entity"].Mark()), r.entity));
   }
   const YAML::Node score = root["score"];
   if (!score) return Fail(ErrorCode::kFormat, Where(file, root.Mark()) + ": missing required key 'score'");

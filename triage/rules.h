@@ -39,7 +39,8 @@ struct Rule {
   int query_line = 0;  // line of the query in the file, for SQL errors
 };
 
-inline constexpr std::string_view kEntityTypes[] = {"process", "module", "file", "prefetch", "host"};
+inline constexpr std::string_view kEntityTypes[] = {"process", "module",  "file",    "prefetch",
+                                                    "host",    "service", "autorun", "task"};
 // The record table an entity type's record_id points into by default.
 std::string_view EntityTable(std::string_view entity);
 

@@ -15,6 +15,9 @@ Result<std::vector<std::byte>> ReadFileBytes(const std::filesystem::path& path, 
     return Fail(ErrorCode::kIo, fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
   }
   std::vector<std::byte> data;
+  // One allocation for a regular file of known size (a hive is read whole).
+  std::error_code ec;
+  if (const auto size = std::filesystem::file_size(path, ec); !ec && size <= max_size) data.reserve(size);
   char buf[65536];
   while (in) {
     in.read(buf, sizeof buf);

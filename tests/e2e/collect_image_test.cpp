@@ -75,10 +75,16 @@ Collected Collect(const test::TempDir& dir, const std::vector<std::string>& args
   return c;
 }
 
+// The record of `path`; of several (artifacts overlap: the writable-location
+// sweep lists what a supply-chain artifact copies), the one that copied it.
 const json* FindFile(const Collected& c, const std::string& path) {
-  for (const auto& f : c.files)
-    if (f.value("path", "") == path) return &f;
-  return nullptr;
+  const json* found = nullptr;
+  for (const auto& f : c.files) {
+    if (f.value("path", "") != path) continue;
+    if (!f.value("copied_as", "").empty()) return &f;
+    if (found == nullptr) found = &f;
+  }
+  return found;
 }
 
 TEST(CollectImageTest, SupplyChainProfileOnABareVolumeReadsEverythingRaw) {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Disk images for the NTFS and partition tests: the compressed images in
-// tests/data/ntfs and ../shared/testdata/ntfs unpacked once per machine into
-// $TMPDIR/trawl-test-images (keyed by the source's name and size, written
-// sparse and renamed into place, so parallel test processes share them).
+// Disk images for the NTFS and partition tests, and the xz-compressed
+// registry hives of ../shared/testdata/registry/regipy: the compressed files
+// unpacked once per machine into $TMPDIR/trawl-test-images (keyed by the
+// source's name and size, written sparse and renamed into place, so parallel
+// test processes share them).
 #pragma once
 
 #include <cstdint>
@@ -11,11 +12,18 @@
 
 namespace trawl::test {
 
-// The raw image for `source`: a .gz is inflated, a .tgz / .zip has `member`
-// extracted, anything else is returned as is. Throws std::runtime_error
+// The raw image for `source`: a .gz is inflated, a .xz is decompressed
+// (libarchive's raw format), a .tgz / .zip has `member` extracted, anything
+// else is returned as is. Throws std::runtime_error
 // naming the source when it cannot be unpacked; returns "" when the source
 // does not exist (the caller skips).
 std::filesystem::path UnpackedImage(const std::filesystem::path& source, const std::string& member = "");
+
+// True when this build can unpack a .xz: libarchive built with liblzma, or
+// libarchive falling back to an external `xz` on PATH. The minimal libarchive
+// of the release and win64 builds (dist/deps) has no liblzma, and Wine has no
+// xz, so tests of .xz sources skip there instead of failing.
+bool CanUnpackXz();
 
 // SHA-256 of the unnamed stream of `path` inside the NTFS volume at
 // `sector_offset` of `image`, as The Sleuth Kit reads it (ifind + icat):

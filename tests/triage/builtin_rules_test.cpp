@@ -107,6 +107,106 @@ TEST_F(TriageBuiltinRules, WindowsFileRules) {
   EXPECT_TRUE(f["ioc.user_hash_list"].empty());  // user IOC score 0 carries no weight
 }
 
+TEST_F(TriageBuiltinRules, SideLoadTemplateInWritableFolder) {
+  // The template under new names in ProgramData: fires on the DLL.
+  File("C:\\ProgramData\\HealthSvc\\hlthmon.exe", ", is_pe", ", 1");
+  File("C:\\ProgramData\\HealthSvc\\winscard.dll", ", is_pe, pe_is_dll", ", 1, 1");
+  File("C:\\ProgramData\\HealthSvc\\cache.bin", ", is_pe, entropy, size", ", 0, 7.95, 65536");
+  // Twins: no blob; a compressed archive for a blob; not a writable folder.
+  File("C:\\ProgramData\\Vendor\\tool.exe", ", is_pe", ", 1");
+  File("C:\\ProgramData\\Vendor\\version.dll", ", is_pe, pe_is_dll", ", 1, 1");
+  File("C:\\ProgramData\\Vendor\\update.zip", ", is_pe, entropy, size", ", 0, 7.99, 65536");
+  File("C:\\Program Files\\App\\app.exe", ", is_pe", ", 1");
+  File("C:\\Program Files\\App\\winscard.dll", ", is_pe, pe_is_dll", ", 1, 1");
+  File("C:\\Program Files\\App\\data.bin", ", is_pe, entropy, size", ", 0, 7.9, 65536");
+  auto f = Run();
+  EXPECT_EQ(f["sideload.template_in_writable_dir"], std::set<std::string>{"C:\\ProgramData\\HealthSvc\\winscard.dll"});
+}
+
+TEST_F(TriageBuiltinRules, RegistryEvidenceRules) {
+  Exec("INSERT INTO registry_hives (id, collection_id, host_id, archive_path) VALUES (1, 1, 1, 'h')");
+  // Execution evidence of a system name in a writable folder, and twins.
+  Exec(
+      "INSERT INTO amcache_files (hive_id, host_id, path, path_lc, dir_lc, name_lc, sha1) VALUES "
+      "(1, 1, 'c:\\programdata\\tpm\\tpmvscmgrsvr.exe', 'c:\\programdata\\tpm\\tpmvscmgrsvr.exe', "
+      "'c:\\programdata\\tpm', 'tpmvscmgrsvr.exe', 'aa'),"
+      "(1, 1, 'c:\\windows\\system32\\svchost.exe', 'c:\\windows\\system32\\svchost.exe', 'c:\\windows\\system32', "
+      "'svchost.exe', 'bb'),"
+      "(1, 1, 'c:\\programdata\\vendor\\tool.exe', 'c:\\programdata\\vendor\\tool.exe', 'c:\\programdata\\vendor', "
+      "'tool.exe', 'cc'),"
+      "(1, 1, 'c:\\users\\a\\appdata\\local\\microsoft\\onedrive\\update\\onedrivesetup.exe', "
+      "'c:\\users\\a\\appdata\\local\\microsoft\\onedrive\\update\\onedrivesetup.exe', "
+      "'c:\\users\\a\\appdata\\local\\microsoft\\onedrive\\update', 'onedrivesetup.exe', 'dd'),"
+      "(1, 1, 'c:\\windows\\system32\\onedrivesetup.exe', 'c:\\windows\\system32\\onedrivesetup.exe', "
+      "'c:\\windows\\system32', 'onedrivesetup.exe', 'ee')");
+  Exec(
+      "INSERT INTO shimcache (hive_id, host_id, path, path_lc, dir_lc, name_lc) VALUES "
+      "(1, 1, 'C:\\Users\\a\\AppData\\Local\\Temp\\svchost.exe', 'c:\\users\\a\\appdata\\local\\temp\\svchost.exe', "
+      "'c:\\users\\a\\appdata\\local\\temp', 'svchost.exe'),"
+      "(1, 1, 'C:\\Windows\\System32\\wlbsctrl.dll', 'c:\\windows\\system32\\wlbsctrl.dll', 'c:\\windows\\system32', "
+      "'wlbsctrl.dll')");
+  // Services: a DLL in ProgramData; ProgramData only in an argument; Defender's own folder.
+  Exec(
+      "INSERT INTO services (hive_id, host_id, name, image_path, image_file_lc, service_dll, service_dll_lc) VALUES "
+      "(1, 1, 'Evil', 'svchost.exe -k netsvcs', 'svchost.exe', 'C:\\ProgramData\\x\\evil.dll', "
+      "'c:\\programdata\\x\\evil.dll'),"
+      "(1, 1, 'NVDisplay', '\"C:\\Program Files\\NVIDIA\\nv.exe\" -f \"C:\\ProgramData\\NVIDIA\\x.log\"', "
+      "'c:\\program files\\nvidia\\nv.exe', NULL, NULL),"
+      "(1, 1, 'WinDefend', '\"C:\\ProgramData\\Microsoft\\Windows Defender\\platform\\4.18\\MsMpEng.exe\"', "
+      "'c:\\programdata\\microsoft\\windows defender\\platform\\4.18\\msmpeng.exe', NULL, NULL)");
+  Exec(
+      "INSERT INTO autoruns (hive_id, host_id, location, name, command, command_lc, command_file_lc) VALUES "
+      "(1, 1, 'HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options\\sethc.exe', "
+      "'Debugger', 'cmd.exe', 'cmd.exe', 'cmd.exe'),"
+      "(1, 1, 'HKU\\a\\Software\\Microsoft\\Windows\\CurrentVersion\\Run', 'upd', "
+      "'C:\\Users\\Public\\upd.exe', 'c:\\users\\public\\upd.exe', 'c:\\users\\public\\upd.exe'),"
+      "(1, 1, 'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run', 'ok', "
+      "'\"C:\\Program Files\\App\\app.exe\" /bg', '\"c:\\program files\\app\\app.exe\" /bg', "
+      "'c:\\program files\\app\\app.exe')");
+  Exec(
+      "INSERT INTO scheduled_tasks (collection_id, host_id, source, path, uri, command, arguments, command_lc, hidden) "
+      "VALUES (1, 1, 'taskcache', '\\Microsoft\\Windows\\Sneaky', NULL, NULL, NULL, NULL, 1),"
+      "(1, 1, 'xml', 'C:\\Windows\\System32\\Tasks\\GameOver', '\\GameOver', 'C:\\TMP\\mim.exe', "
+      "'sekurlsa::LogonPasswords', 'c:\\tmp\\mim.exe', 0),"
+      "(1, 1, 'xml', 'C:\\Windows\\System32\\Tasks\\Defrag', '\\Defrag', '%windir%\\system32\\defrag.exe', '-c', "
+      "'c:\\windows\\system32\\defrag.exe', 0)");
+  Exec(
+      "INSERT INTO amcache_apps (hive_id, host_id, name, name_lc, version, root_dir) VALUES "
+      "(1, 1, '3CX Desktop App', '3cx desktop app', '18.12.416', "
+      "'C:\\Users\\a\\AppData\\Local\\Programs\\3CXDesktopApp'),"
+      "(1, 1, '3CX Desktop App', '3cx desktop app', '18.12.425', "
+      "'C:\\Users\\b\\AppData\\Local\\Programs\\3CXDesktopApp')");
+  Exec(
+      "INSERT INTO installed_programs (hive_id, host_id, location, key_name, name, name_lc, version) VALUES "
+      "(1, 1, 'HKU\\c\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall', '3CXDesktopApp', "
+      "'3CX Desktop App', '3cx desktop app', '18.12.407'),"
+      "(1, 1, 'HKU\\d\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall', '3CXDesktopApp', "
+      "'3CX Desktop App', '3cx desktop app', '18.12.422')");
+  // The Evil service's DLL was collected, unsigned; a signed one beside it is fine.
+  File("C:\\ProgramData\\x\\evil.dll", ", is_pe, pe_is_dll, pe_signed", ", 1, 1, 0");
+  File("C:\\Program Files\\App\\app.exe", ", is_pe, pe_signed, pe_digest_matches", ", 1, 1, 1");
+  auto f = Run();
+  EXPECT_EQ(f["persistence.unsigned_autostart_binary"], std::set<std::string>{"C:\\ProgramData\\x\\evil.dll"});
+  EXPECT_EQ(f["execution.system_name_in_writable_dir"],
+            (std::set<std::string>{"c:\\programdata\\tpm\\tpmvscmgrsvr.exe",
+                                   "C:\\Users\\a\\AppData\\Local\\Temp\\svchost.exe"}));
+  EXPECT_EQ(f["persistence.phantom_dll"], std::set<std::string>{"C:\\Windows\\System32\\wlbsctrl.dll"});
+  EXPECT_EQ(f["persistence.service_in_writable_dir"], std::set<std::string>{"Evil"});
+  EXPECT_EQ(
+      f["persistence.autorun_suspicious"],
+      (std::set<std::string>{
+          "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options\\sethc.exe\\Debugger",
+          "HKU\\a\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\upd"}));
+  EXPECT_EQ(f["persistence.suspicious_scheduled_task"],
+            (std::set<std::string>{"\\Microsoft\\Windows\\Sneaky", "\\GameOver"}));
+  EXPECT_EQ(f["supply_chain.3cx_affected_version_registry"],
+            (std::set<std::string>{"C:\\Users\\a\\AppData\\Local\\Programs\\3CXDesktopApp",
+                                   "HKU\\c\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\3CXDesktopApp"}));
+  // An Amcache SHA-1 is a hash like any other for the IOC rules.
+  auto g = Run({{"aa", "sha1", 90, "", "", 0}});
+  EXPECT_EQ(g["ioc.user_hash_list"], std::set<std::string>{"c:\\programdata\\tpm\\tpmvscmgrsvr.exe"});
+}
+
 TEST_F(TriageBuiltinRules, UserIocListMatches) {
   File("C:\\x\\a.bin", ", sha256, md5", ", 'aa', '404b09def6054a281b41d309d809a428'");
   IocEntry e{"404b09def6054a281b41d309d809a428", "md5", 70, "from case 12", "mine.txt", 3};

@@ -68,7 +68,12 @@ class TriageGolden : public ::testing::Test {
   }
 
   // A Windows-like volume named `host` (the offline hostname is the root's name).
-  static fs::path BuildTree(const fs::path& parent, const std::string& host, bool plant, bool evil_name) {
+  // The plant goes to `plant_dir` (below the root) with the side-loading host
+  // named `host_exe`: the X_TRADER names by default, any names for a rerun of
+  // the template.
+  static fs::path BuildTree(const fs::path& parent, const std::string& host, bool plant, bool evil_name,
+                            const std::string& plant_dir = "ProgramData/TPM",
+                            const std::string& host_exe = "TpmVscMgrSvr.exe", const std::string& blob_name = "blob") {
     const fs::path root = parent / host;
     for (const char* dll : {"kernel32.dll", "ntdll.dll", "winscard.dll", "msvcr100.dll", "version.dll", "user32.dll"}) {
       test::WriteFile(root / "Windows/System32" / dll, "not a real dll");
@@ -80,9 +85,9 @@ class TriageGolden : public ::testing::Test {
     }
     test::WriteFile(root / "Users/alice/Documents/notes.txt", "hello");
     if (plant) {
-      const fs::path tpm = root / "ProgramData/TPM";
+      const fs::path tpm = root / plant_dir;
       fs::create_directories(tpm);
-      fs::copy_file(*dir_ / "TpmVscMgrSvr.exe", tpm / "TpmVscMgrSvr.exe");
+      fs::copy_file(*dir_ / "TpmVscMgrSvr.exe", tpm / host_exe);
       fs::copy_file(*dir_ / "fixture.dll", tpm / "winscard.dll");
       // A different build for msvcr100.dll so the hashes differ.
       std::string dll = test::ReadFile(*dir_ / "fixture.dll");
@@ -91,7 +96,7 @@ class TriageGolden : public ::testing::Test {
       std::mt19937 rng(1234);
       std::string blob(64 * 1024, '\0');
       for (auto& c : blob) c = static_cast<char>(rng());
-      test::WriteFile(tpm / "blob", blob);
+      test::WriteFile(tpm / blob_name, blob);
       if (evil_name) test::WriteFile(tpm / kEvilName, "payload");
     }
     return root;
@@ -102,7 +107,8 @@ class TriageGolden : public ::testing::Test {
     fs::path archive;
   };
 
-  static Collected Collect(const fs::path& root, const fs::path& work) {
+  static Collected Collect(const fs::path& root, const fs::path& work,
+                           const std::string& profile = "supply-chain-3cx-xtrader") {
     Collected c;
     auto id = core::age::GenerateX25519Identity();
     EXPECT_TRUE(id);
@@ -110,8 +116,8 @@ class TriageGolden : public ::testing::Test {
     test::WriteFile(c.key_file, core::age::FormatIdentityFile(*id));
     const fs::path out = work / "out";
     auto r = RunCommand({(test::BinDir() / "trawl-collect").string(), "--root", root.string(), "--target-os", "windows",
-                         "--profile", "supply-chain-3cx-xtrader", "--recipient", id->ToRecipient().Encode(), "--output",
-                         out.string(), "--quiet"});
+                         "--profile", profile, "--recipient", id->ToRecipient().Encode(), "--output", out.string(),
+                         "--quiet"});
     EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.out << r.err;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(out, ec)) {
@@ -159,8 +165,9 @@ TEST_F(TriageGolden, PlantedSideLoadIsTopAlert) {
       Query(db, "SELECT count(*) AS n FROM prefetch WHERE error IS NULL AND path LIKE 'C:\\Windows\\Prefetch\\%'");
   EXPECT_EQ(pf[0]["n"], 3) << r.out;
   // PE facts of the copied side-load set.
-  auto pe = Query(
-      db, "SELECT count(*) AS n FROM files f JOIN pe ON pe.sha256 = f.sha256 WHERE f.dir_lc = 'c:\\programdata\\tpm'");
+  auto pe = Query(db,
+                  "SELECT count(DISTINCT f.path) AS n FROM files f JOIN pe ON pe.sha256 = f.sha256 WHERE f.dir_lc = "
+                  "'c:\\programdata\\tpm'");
   EXPECT_EQ(pe[0]["n"], 3);
   auto top = Query(
       db,
@@ -232,6 +239,68 @@ TEST_F(TriageGolden, CleanTreeRaisesNoAlert) {
   ASSERT_EQ(host.size(), 1u);
   EXPECT_EQ(host[0]["hostname"], "WS-CLEAN");
   EXPECT_NE(host[0]["level"], "alert");
+  EXPECT_EQ(r.out.find("[alert]"), std::string::npos) << r.out;
+}
+
+// The default profile, as a new user runs it: no catalog product and no IOC
+// names the plant, the writable-location sweep finds it.
+TEST_F(TriageGolden, DefaultProfileFindsTheXtraderPlant) {
+  test::TempDir work;
+  const fs::path root = BuildTree(work.path(), "WS-DEFAULT", true, false);
+  const Collected c = Collect(root, work.path(), "default");
+  ASSERT_FALSE(c.archive.empty());
+  const fs::path db = work / "case.db";
+  auto r = Triage({"analyze", "-i", c.key_file.string(), "--case", db.string(), c.archive.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto hits = Query(db,
+                    "SELECT entity_key, level FROM entity_scores WHERE level = 'alert' AND entity_key = "
+                    "'C:\\ProgramData\\TPM\\winscard.dll'");
+  ASSERT_EQ(hits.size(), 1u) << Query(db, "SELECT entity_key, level, reasons FROM entity_scores").dump(1);
+  EXPECT_NE(r.out.find("winscard.dll"), std::string::npos) << r.out;
+  auto blob = Query(db,
+                    "SELECT count(*) AS n FROM findings WHERE rule_id = 'payload.high_entropy_blob_beside_dlls' "
+                    "AND entity_key = 'C:\\ProgramData\\TPM\\blob'");
+  EXPECT_EQ(blob[0]["n"], 1);
+}
+
+TEST_F(TriageGolden, DefaultProfileFindsTheTemplateUnderNewNames) {
+  test::TempDir work;
+  const fs::path root =
+      BuildTree(work.path(), "WS-RENAMED", true, false, "ProgramData/HealthSvc", "hlthmon.exe", "cache.bin");
+  const Collected c = Collect(root, work.path(), "default");
+  ASSERT_FALSE(c.archive.empty());
+  const fs::path db = work / "case.db";
+  auto r = Triage({"analyze", "-i", c.key_file.string(), "--case", db.string(), c.archive.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto top = Query(db, "SELECT entity_key, level, reasons FROM entity_scores ORDER BY score DESC, entity_key LIMIT 1");
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0]["level"], "alert") << top.dump(1);
+  const std::string key = top[0]["entity_key"];
+  EXPECT_TRUE(key == "C:\\ProgramData\\HealthSvc\\winscard.dll" || key == "C:\\ProgramData\\HealthSvc\\msvcr100.dll")
+      << key;
+  const std::string reasons = top[0]["reasons"];
+  EXPECT_NE(reasons.find("sideload.system_dll_name_in_app_dir"), std::string::npos) << reasons;
+  EXPECT_NE(reasons.find("hlthmon.exe"), std::string::npos) << reasons;
+  EXPECT_NE(r.out.find("DLL side-loading"), std::string::npos) << r.out;
+}
+
+TEST_F(TriageGolden, DefaultProfileCleanTreeRaisesNoAlert) {
+  test::TempDir work;
+  const fs::path root = BuildTree(work.path(), "WS-DEFCLEAN", false, false);
+  // Ordinary software in the writable folders: an updater with its own
+  // runtime DLL (not a System32 name) and compressed caches.
+  fs::create_directories(root / "ProgramData/Vendor");
+  fs::copy_file(*dir_ / "TpmVscMgrSvr.exe", root / "ProgramData/Vendor/updater.exe");
+  fs::copy_file(*dir_ / "fixture.dll", root / "ProgramData/Vendor/vendorrt.dll");
+  const Collected c = Collect(root, work.path(), "default");
+  ASSERT_FALSE(c.archive.empty());
+  const fs::path db = work / "case.db";
+  auto r = Triage({"analyze", "-i", c.key_file.string(), "--case", db.string(), c.archive.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto swept = Query(db, "SELECT count(*) AS n FROM files WHERE artifact = 'windows.sweep.writable_locations'");
+  EXPECT_GE(swept[0]["n"], 2);
+  auto alerts = Query(db, "SELECT entity_key, reasons FROM entity_scores WHERE level = 'alert'");
+  EXPECT_TRUE(alerts.empty()) << alerts.dump(1);
   EXPECT_EQ(r.out.find("[alert]"), std::string::npos) << r.out;
 }
 

@@ -150,6 +150,183 @@ CREATE TABLE IF NOT EXISTS prefetch_files (
   name_lc TEXT                                   -- x.dll
 );
 
+-- Registry hives and task files copied by a collection, parsed at ingest
+-- (core/formats/regf.h: dirty hives are replayed from the .LOG1/.LOG2 copied
+-- beside them; triage/hive_extract.h says what is read from each type). One
+-- row per hive; the evidence tables below point back to it. Times are ISO
+-- 8601 UTC; *_lc columns are lower case for joins.
+CREATE TABLE IF NOT EXISTS registry_hives (
+  id INTEGER PRIMARY KEY,
+  collection_id INTEGER NOT NULL REFERENCES collections(id),
+  host_id INTEGER,
+  archive_path TEXT NOT NULL,
+  path TEXT,                                     -- the hive's path on the target
+  hive_type TEXT,                                -- SYSTEM | SOFTWARE | NTUSER | UsrClass | Amcache | SAM | ...
+  user_name TEXT,                                -- NTUSER/UsrClass: the profile folder it came from
+  last_written TEXT,                             -- base block timestamp (after recovery)
+  dirty INTEGER,                                 -- the primary needed recovery
+  logs_applied TEXT,                             -- JSON array: {log, sequence, pages}
+  recovery_notes TEXT,                           -- JSON array
+  errors TEXT,                                   -- JSON array: keys or values that could not be read
+  error TEXT                                     -- the hive could not be opened at all
+);
+
+CREATE TABLE IF NOT EXISTS amcache_files (
+  id INTEGER PRIMARY KEY,
+  hive_id INTEGER NOT NULL REFERENCES registry_hives(id),
+  host_id INTEGER,
+  source TEXT,                                   -- InventoryApplicationFile | File (Windows 7/8)
+  key_path TEXT,
+  path TEXT,                                     -- as stored (LowerCaseLongPath is lower case already)
+  path_lc TEXT,
+  dir_lc TEXT,
+  name_lc TEXT,
+  sha1 TEXT,                                     -- lower-case hex, without Amcache's 0000 prefix
+  size INTEGER,
+  link_date TEXT,                                -- PE link time
+  publisher TEXT,
+  product TEXT,
+  version TEXT,
+  program_id TEXT,
+  os_component INTEGER,
+  key_last_written TEXT                          -- the entry key's last write (when Windows recorded the file)
+);
+
+CREATE TABLE IF NOT EXISTS amcache_apps (
+  id INTEGER PRIMARY KEY,
+  hive_id INTEGER NOT NULL REFERENCES registry_hives(id),
+  host_id INTEGER,
+  source TEXT,                                   -- InventoryApplication | Programs
+  key_path TEXT,
+  program_id TEXT,
+  name TEXT,
+  name_lc TEXT,
+  version TEXT,
+  publisher TEXT,
+  install_date TEXT,
+  root_dir TEXT,
+  uninstall_string TEXT,
+  key_last_written TEXT
+);
+
+-- AppCompatCache of every ControlSet of a SYSTEM hive (position 0 = newest).
+CREATE TABLE IF NOT EXISTS shimcache (
+  id INTEGER PRIMARY KEY,
+  hive_id INTEGER NOT NULL REFERENCES registry_hives(id),
+  host_id INTEGER,
+  control_set TEXT,
+  format TEXT,                                   -- xp | 2003 | vista | 7 | 8 | 8.1 | 10 | 10-creators
+  position INTEGER,
+  path TEXT,                                     -- as stored (\??\C:\..., SYSVOL\..., C:\...)
+  path_lc TEXT,                                  -- \??\ removed, lower case
+  dir_lc TEXT,
+  name_lc TEXT,
+  last_modified TEXT,                            -- the file's $SI modification time when cached
+  executed INTEGER                               -- insertion flag (Vista-8.1); NULL where the format has none
+);
+
+-- BAM / DAM (Windows 10 1709+): last execution per user SID and program.
+CREATE TABLE IF NOT EXISTS bam (
+  id INTEGER PRIMARY KEY,
+  hive_id INTEGER NOT NULL REFERENCES registry_hives(id),
+  host_id INTEGER,
+  source TEXT,                                   -- bam | dam
+  control_set TEXT,
+  sid TEXT,
+  path TEXT,                                     -- \Device\HarddiskVolumeN\... or an app id
+  path_lc TEXT,
+  dir_lc TEXT,
+  name_lc TEXT,
+  last_run TEXT
+);
+
+CREATE TABLE IF NOT EXISTS services (
+  id INTEGER PRIMARY KEY,
+  hive_id INTEGER NOT NULL REFERENCES registry_hives(id),
+  host_id INTEGER,
+  control_set TEXT,
+  name TEXT,
+  display_name TEXT,
+  image_path TEXT,
+  image_path_lc TEXT,
+  image_file_lc TEXT,                            -- the program ImagePath starts (triage/hive_extract.h CommandFileLc)
+  service_dll TEXT,                              -- Parameters\ServiceDll (or ServiceDll)
+  service_dll_lc TEXT,
+  start_type INTEGER,                            -- 0 boot, 1 system, 2 automatic, 3 manual, 4 disabled
+  type INTEGER,
+  account TEXT,                                  -- ObjectName
+  last_written TEXT
+);
+
+-- Run/RunOnce (machine and each user), Winlogon Shell/Userinit, AppInit_DLLs,
+-- IFEO Debugger, Active Setup StubPath, Load/Run of a user's Windows key.
+CREATE TABLE IF NOT EXISTS autoruns (
+  id INTEGER PRIMARY KEY,
+  hive_id INTEGER NOT NULL REFERENCES registry_hives(id),
+  host_id INTEGER,
+  location TEXT,                                 -- HKLM\SOFTWARE\... or HKU\<user>\...
+  name TEXT,
+  command TEXT,
+  command_lc TEXT,
+  command_file_lc TEXT,                          -- the program the command starts
+  last_written TEXT                              -- of the key holding the value
+);
+
+-- Uninstall keys: HKLM (and Wow6432Node) and each user's (per-user installs).
+CREATE TABLE IF NOT EXISTS installed_programs (
+  id INTEGER PRIMARY KEY,
+  hive_id INTEGER NOT NULL REFERENCES registry_hives(id),
+  host_id INTEGER,
+  location TEXT,                                 -- HKLM\SOFTWARE\...\Uninstall or HKU\<user>\...\Uninstall
+  key_name TEXT,
+  name TEXT,                                     -- DisplayName
+  name_lc TEXT,
+  version TEXT,                                  -- DisplayVersion
+  publisher TEXT,
+  install_location TEXT,
+  install_date TEXT,                             -- as written (usually YYYYMMDD)
+  uninstall_string TEXT,
+  last_written TEXT
+);
+
+-- SOFTWARE ProfileList: SID to profile folder (profiles on other drives too).
+CREATE TABLE IF NOT EXISTS user_profiles (
+  id INTEGER PRIMARY KEY,
+  hive_id INTEGER NOT NULL REFERENCES registry_hives(id),
+  host_id INTEGER,
+  sid TEXT,
+  profile_path TEXT,
+  last_written TEXT
+);
+
+-- Scheduled tasks: the XML files of System32\Tasks (source xml) and the
+-- SOFTWARE TaskCache (source taskcache; a Tree entry without its SD value is
+-- hidden from schtasks and the Task Scheduler UI).
+CREATE TABLE IF NOT EXISTS scheduled_tasks (
+  id INTEGER PRIMARY KEY,
+  collection_id INTEGER NOT NULL REFERENCES collections(id),
+  host_id INTEGER,
+  hive_id INTEGER,
+  source TEXT NOT NULL,                          -- xml | taskcache
+  path TEXT,                                     -- the XML file's path, or the TaskCache\Tree path
+  uri TEXT,
+  task_id TEXT,                                  -- TaskCache {GUID}
+  author TEXT,
+  description TEXT,
+  registration_date TEXT,                        -- as written (local time, no zone)
+  command TEXT,                                  -- first Exec action
+  arguments TEXT,
+  command_lc TEXT,                               -- the program it starts, lower case, prefixes made plain
+  actions TEXT,                                  -- JSON array of every action
+  triggers TEXT,                                 -- JSON array
+  user_id TEXT,
+  run_level TEXT,
+  hidden INTEGER,                                -- Settings/Hidden (xml); SD value missing (taskcache)
+  enabled INTEGER,
+  last_written TEXT,                             -- taskcache: the Tree key's last write
+  error TEXT                                     -- the XML could not be parsed
+);
+
 -- User IOC lists (--ioc FILE) loaded by the last analyze.
 CREATE TABLE IF NOT EXISTS user_iocs (
   id INTEGER PRIMARY KEY,
@@ -231,6 +408,8 @@ CREATE INDEX IF NOT EXISTS dir_entries_name ON dir_entries (name_lc);
 CREATE INDEX IF NOT EXISTS prefetch_files_prefetch ON prefetch_files (prefetch_id);
 CREATE INDEX IF NOT EXISTS prefetch_files_name ON prefetch_files (name_lc);
 CREATE INDEX IF NOT EXISTS findings_host ON findings (host_id, entity_type, entity_key);
+CREATE INDEX IF NOT EXISTS amcache_files_sha1 ON amcache_files (sha1);
+CREATE INDEX IF NOT EXISTS amcache_files_name ON amcache_files (name_lc);
 
 -- ---- views the rules build on ------------------------------------------------
 
@@ -249,7 +428,7 @@ CREATE VIEW IF NOT EXISTS v_app_files AS
 
 -- Every hash of every hashed thing, one row per (record, hash type), for IOC
 -- rules: files (sha256, sha1, md5), mapped modules and process images
--- (sha256). Hashes are lower-case hex as the collector writes them. Filter
+-- (sha256), Amcache entries (sha1). Hashes are lower-case hex as the collector writes them. Filter
 -- with `hash IN (...)`: SQLite pushes that into each arm, so the sha256 arm
 -- uses the files_sha256 index.
 CREATE VIEW IF NOT EXISTS v_hashes AS
@@ -258,7 +437,8 @@ CREATE VIEW IF NOT EXISTS v_hashes AS
   UNION ALL SELECT host_id, path, 'files', id, 'sha1', sha1 FROM files WHERE sha1 <> ''
   UNION ALL SELECT host_id, path, 'files', id, 'md5', md5 FROM files WHERE md5 <> ''
   UNION ALL SELECT host_id, path, 'modules', id, 'sha256', sha256 FROM modules WHERE sha256 <> ''
-  UNION ALL SELECT host_id, exe, 'processes', id, 'sha256', exe_sha256 FROM processes WHERE exe_sha256 <> '';
+  UNION ALL SELECT host_id, exe, 'processes', id, 'sha256', exe_sha256 FROM processes WHERE exe_sha256 <> ''
+  UNION ALL SELECT host_id, path, 'amcache_files', id, 'sha1', sha1 FROM amcache_files WHERE sha1 <> '';
 
 -- Findings with host names and rule titles, for reports and ad-hoc queries.
 CREATE VIEW IF NOT EXISTS v_findings AS

@@ -8,8 +8,10 @@
 #
 # Runs dist/deps/ensure-deps.sh first (cached after the first run), then the
 # CMake configure and build presets. Whatever trawl executables the tree
-# defines are shipped; trawl_tests is copied too, as the stand-in used by
-# dist/check-artifacts.sh and dist/test-wine.sh. JOBS defaults to 2.
+# defines are shipped. The Windows build also makes trawl_tests.exe, copied
+# for dist/test-wine.sh; the Linux release builds no tests (the suite runs in
+# the asan tree: building it a second time here cost CI minutes for nothing).
+# JOBS defaults to 2.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 platform=${1:-}
@@ -45,9 +47,11 @@ while IFS= read -r -d '' bin; do
   shipped+=("$out/$name")
 done < <(find "$build_dir" -path '*/CMakeFiles' -prune -o -type f -name "trawl-*$suffix" \
            ! -name "$exclude" -perm -u+x -print0)
-# The test binary, stripped the same way, for the artifact checks.
+# The Windows test binary, stripped the same way, for Wine and the artifact checks.
 test_bin=$build_dir/tests/trawl_tests$suffix
-if [ -f "$test_bin" ]; then
+if [ "$platform" = linux ]; then
+  rm -f "$out/test/trawl_tests"  # a copy from before the release preset stopped building tests
+elif [ -f "$test_bin" ]; then
   "$strip_tool" --strip-all -o "$out/test/trawl_tests$suffix" "$test_bin"
   shipped+=("$out/test/trawl_tests$suffix")
 fi

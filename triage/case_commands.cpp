@@ -45,8 +45,10 @@ void AddCaseCommands(CLI::App& app, CaseCommands& extra, const std::function<voi
   o.analyze = app.add_subcommand("analyze", "decrypt, verify and ingest archives into a case database, then score it");
   add_ids(o.analyze);
   o.analyze->add_option("--case", o.case_path, "case database (SQLite; created if missing)")->required();
-  o.analyze->add_option("--rules", o.rule_dirs, "folder of extra rules (<area>/<id>.yaml); repeatable");
-  o.analyze->add_option("--ioc", o.ioc_files, "IOC list, lines 'hash;score;comment' (MD5, SHA-1, SHA-256); repeatable");
+  o.analyze->add_option("--rules", o.rule_dirs, "folder of extra rules (<area>/<id>.yaml); repeatable")
+      ->allow_extra_args(false);
+  o.analyze->add_option("--ioc", o.ioc_files, "IOC list, lines 'hash;score;comment' (MD5, SHA-1, SHA-256); repeatable")
+      ->allow_extra_args(false);  // one file per --ioc: the archives that follow are not IOC lists
   o.analyze->add_flag("--no-builtin-rules", o.no_builtin_rules, "run only the rules given with --rules");
   o.analyze->add_option("--top", o.top, "findings shown in the summary")->capture_default_str();
   o.analyze->add_option("archives", o.archives, "archives (.zip.age, split parts); none: re-score the case");

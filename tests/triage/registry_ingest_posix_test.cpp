@@ -53,8 +53,9 @@ class RegistryIngest : public ::testing::Test {
     const fs::path db = work_ / "case.db";
     std::vector<std::string> argv = {
         (test::BinDir() / "trawl-triage").string(), "analyze", "-i", key.string(), "--case", db.string()};
+    // Options before the archive: one value per --ioc, the archive is not an IOC list.
+    argv.insert(argv.end(), extra.begin(), extra.end());
     argv.push_back(archive.string());
-    argv.insert(argv.end(), extra.begin(), extra.end());  // --ioc takes every argument after it
     auto a = RunCommand(argv);
     EXPECT_EQ(a.exit_code, 0) << a.out << a.err;
     analyze_out_ = a.out;

@@ -169,8 +169,7 @@ void System(Reader& r) {
         for (const Key& sid : r.Subkeys(*us, us_path)) {
           for (const Value& v : r.Values(sid, Join(us_path, sid.name))) {
             if (v.type != regf::kRegBinary || v.data.size() < 8) continue;  // Version, SequenceNumber
-            std::uint64_t ft = 0;
-            for (int i = 7; i >= 0; --i) ft = ft << 8 | static_cast<std::uint8_t>(v.data[static_cast<std::size_t>(i)]);
+            const std::uint64_t ft = core::ByteReader({v.data.data(), v.data.size()}).U64Unchecked(0);
             r.out().bam.push_back({lc, cs.name, sid.name, v.name, ft});
           }
         }

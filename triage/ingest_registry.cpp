@@ -42,13 +42,10 @@ PathParts Split(std::string_view path) {
   if (path.starts_with("\\??\\")) path.remove_prefix(4);
   PathParts p;
   p.lc = core::ToLowerAscii(Clean(path));
-  const auto slash = p.lc.find_last_of('\\');
-  if (slash == std::string::npos) {
-    p.name_lc = p.lc;
-  } else {
-    p.dir_lc = p.lc.substr(0, slash);
-    p.name_lc = p.lc.substr(slash + 1);
-  }
+  // The split the files table's dir_lc/name_lc come from, so the two join.
+  const auto [dir, name] = SplitTargetPathView(p.lc);
+  p.dir_lc = std::string(dir);
+  p.name_lc = std::string(name);
   return p;
 }
 

@@ -21,16 +21,10 @@ constexpr std::uint32_t kMaxDataSize = 1u << 30;     // one value's data
 constexpr std::uint64_t kMarvinSeed = 0x82EF4D887A4E55C5ull;
 constexpr std::size_t kMaxHiveSize = std::size_t{1} << 31;  // regf offsets are 32-bit
 
-std::uint32_t Le32(Bytes b, std::size_t at) {
-  return static_cast<std::uint32_t>(b[at]) | static_cast<std::uint32_t>(b[at + 1]) << 8 |
-         static_cast<std::uint32_t>(b[at + 2]) << 16 | static_cast<std::uint32_t>(b[at + 3]) << 24;
-}
-std::uint16_t Le16(Bytes b, std::size_t at) {
-  return static_cast<std::uint16_t>(static_cast<std::uint32_t>(b[at]) | static_cast<std::uint32_t>(b[at + 1]) << 8);
-}
-std::uint64_t Le64(Bytes b, std::size_t at) {
-  return static_cast<std::uint64_t>(Le32(b, at)) | static_cast<std::uint64_t>(Le32(b, at + 4)) << 32;
-}
+// Callers check the range first (cells are bounds-checked as a whole).
+std::uint16_t Le16(Bytes b, std::size_t at) { return ByteReader(b).U16Unchecked(at); }
+std::uint32_t Le32(Bytes b, std::size_t at) { return ByteReader(b).U32Unchecked(at); }
+std::uint64_t Le64(Bytes b, std::size_t at) { return ByteReader(b).U64Unchecked(at); }
 void Put32(std::vector<std::byte>& b, std::size_t at, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) b[at + static_cast<std::size_t>(i)] = static_cast<std::byte>(v >> (8 * i));
 }

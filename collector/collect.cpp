@@ -71,6 +71,8 @@ int RunCollectOn(const CollectOptions& options, Platform& host, Platform& platfo
   }
   s.ctx = std::move(*ctx);
   if (s.live && s.windows_target) ApplyLiveWindowsEnv(s.ctx);
+  const std::vector<profile::ProfileNote> profile_notes =
+      s.windows_target ? ApplyProfileList(s) : std::vector<profile::ProfileNote>{};
   // Keys.
   auto recipients = GatherRecipients(options, err);
   if (!recipients) {
@@ -164,6 +166,11 @@ int RunCollectOn(const CollectOptions& options, Platform& host, Platform& platfo
   FilePipeline pipeline(platform, **writer, s.stop);
   s.pipeline = &pipeline;
   pipeline.Log("info", "collection_started", {{"profile", resolved->name}, {"pid", host.SelfPid()}});
+  for (const profile::ProfileNote& n : profile_notes) {
+    json fields = {{"path", n.path}, {"message", n.message}};
+    if (!n.sid.empty()) fields["sid"] = n.sid;
+    pipeline.Log(n.level, n.event, fields);
+  }
   ProgressLine progress(s, err, options.quiet, options.progress);
   // Artifacts, volatile data first (the resolved profile is sorted by priority).
   json skipped = json::array();

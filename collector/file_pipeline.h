@@ -86,6 +86,10 @@ struct FileRequest {
   std::optional<ProductColumns> product;  // install_dirs
 };
 
+// Opens req.host_path as req.access says: the file API first, the volume for
+// a file another process holds locked (kAuto).
+core::Result<std::unique_ptr<FileReader>> OpenWithAccess(Platform& platform, const FileRequest& req);
+
 struct FileOutcome {
   Record record{"files"};
   std::uint64_t bytes_read = 0;

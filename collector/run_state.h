@@ -19,6 +19,7 @@
 #include "collector/file_pipeline.h"
 #include "core/archive/archive_writer.h"
 #include "core/profile/paths.h"
+#include "core/profile/profile_list.h"
 
 namespace trawl::collector {
 
@@ -73,5 +74,11 @@ std::string StatusLine(const RunState& s);
 std::string LiveRoot();
 // Live Windows: %SystemRoot%, %ProgramData%... as this host has them.
 void ApplyLiveWindowsEnv(profile::ExpansionContext& ctx);
+
+// Windows target: adds the profiles ProfileList (the target's SOFTWARE hive,
+// read raw on a live host, with its logs) knows beyond <SystemDrive>\Users
+// to s.ctx.users; maps another drive holding a profile on a live host. The
+// notes go to the run log once the archive is open.
+std::vector<profile::ProfileNote> ApplyProfileList(RunState& s);
 
 }  // namespace trawl::collector

@@ -178,7 +178,8 @@ description: >-
   Quick triage: processes and loaded modules with hashes and the network sockets with their owners
   (first), Windows prefetch, Amcache, the SYSTEM/SOFTWARE/DEFAULT and user hives with their
   transaction logs, the task store and the main event logs copied raw (locked ones read from the
-  NTFS volume), a bounded sweep of the user-writable folders (ProgramData, AppData, Temp,
+  NTFS volume), every program and DLL that a service, driver, autorun or task starts (hashed and
+  PE-analysed wherever it lives), a bounded sweep of the user-writable folders (ProgramData, AppData, Temp,
   Users\Public) hashing every file and analysing every executable, install directories of the
   trading and VoIP products in the catalog, and the System32/SysWOW64 DLL name listings that the
   side-loading rules compare against.
@@ -195,6 +196,7 @@ artifacts:
   - windows.registry.user_hives
   - windows.eventlogs.event_logs
   - windows.persistence.scheduled_tasks
+  - windows.persistence.autostart_files
   - windows.system.system_dll_names
   - windows.sweep.writable_locations
 """

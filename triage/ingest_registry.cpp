@@ -10,10 +10,12 @@
 #include "core/formats/task_xml.h"
 #include "core/util/text.h"
 #include "core/util/time.h"
-#include "triage/hive_extract.h"
+#include "core/registry/hive_extract.h"
 #include "triage/record_writer.h"
 
 namespace trawl::triage {
+
+namespace hive = core::hive;
 namespace {
 
 namespace regf = core::formats::regf;
@@ -73,6 +75,10 @@ std::string UserOf(std::string_view path) {
     if (core::EqualsIgnoreCaseAscii(parts[i], "Users") ||
         core::EqualsIgnoreCaseAscii(parts[i], "Documents and Settings"))
       return Clean(parts[i + 1]);
+  // A profile elsewhere (ProfileList: C:\Profiles\dave, ...\config\systemprofile):
+  // the folder holding AppData, else the one holding the hive.
+  for (std::size_t i = parts.size(); i-- > 1;)
+    if (core::EqualsIgnoreCaseAscii(parts[i], "AppData")) return Clean(parts[i - 1]);
   return parts.size() >= 2 ? Clean(parts[parts.size() - 2]) : std::string();
 }
 

@@ -5,7 +5,7 @@
 // while the archive is walked (a hive's logs may come before or after it),
 // then parsed once the walk is done: each hive is opened with the logs copied
 // beside it (core/formats/regf.h replays a dirty one), its evidence is read
-// (triage/hive_extract.h) and written to registry_hives, amcache_files,
+// (core/registry/hive_extract.h) and written to registry_hives, amcache_files,
 // amcache_apps, shimcache, bam, services, autoruns, user_profiles and
 // scheduled_tasks. A hive that does not open is a registry_hives row with its
 // error; a key that does not read is listed in the row's errors. Never fails

@@ -71,6 +71,10 @@ struct InstallDirsParams {
   static InstallDirsParams From(const profile::ResolvedArtifact& art);
 };
 void RunInstallDirs(RunState& s, const profile::ResolvedArtifact& art, nlohmann::json& summary);
+// Services, drivers, autoruns and task actions from the target's SYSTEM,
+// SOFTWARE and NTUSER.DAT hives and its task store: the files they start,
+// through the file pipeline (collector/kinds/autostart_files.cpp).
+void RunAutostartFiles(RunState& s, const profile::ResolvedArtifact& art, nlohmann::json& summary);
 
 struct DirListingParams {
   std::string pattern = "*";

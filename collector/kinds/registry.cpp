@@ -7,8 +7,13 @@ namespace {
 
 // The registry: one row per kind. No static constructors, no self-registration.
 constexpr CollectorKind kKinds[] = {
-    {"processes", &RunProcesses}, {"connections", &RunConnections}, {"install_dirs", &RunInstallDirs},
-    {"files", &RunFiles},         {"dir_listing", &RunDirListing},  {"mft", &RunMft},
+    {"processes", &RunProcesses},
+    {"connections", &RunConnections},
+    {"install_dirs", &RunInstallDirs},
+    {"files", &RunFiles},
+    {"dir_listing", &RunDirListing},
+    {"mft", &RunMft},
+    {"autostart_files", &RunAutostartFiles},
 };
 
 }  // namespace

@@ -212,6 +212,20 @@ constexpr ParamSpec kMftParams[] = {
     {"include_deleted", ParamType::kBool, "true", false, "also list entries that are not in use"},
 };
 
+constexpr ParamSpec kAutostartParams[] = {
+    {"include_user_hives", ParamType::kBool, "true", false,
+     "also read each user's NTUSER.DAT for its Run/RunOnce, Load and Shell values"},
+    {"include_tasks", ParamType::kBool, "true", false,
+     "also read the task store (System32\\Tasks) for the programs of Exec actions"},
+    {"max_files", ParamType::kInt, "5000", false, "stop after this many distinct files", 1, 1'000'000},
+    {"copy", ParamType::kBool, "false", false, "store a raw copy of each file in the archive"},
+    {"copy_max_size", ParamType::kSize, "64MiB", false, "files larger than this are hashed but not copied", 0, kTiB},
+    {"access", ParamType::kString, "auto", false,
+     "auto: the OS's file API, and for a locked file (the hives themselves on a live host) a raw read of its NTFS "
+     "volume; api: the file API only; raw: the volume only",
+     0, 0, "auto|api|raw"},
+};
+
 constexpr ParamSpec kDirListingParams[] = {
     {"paths", ParamType::kGlobList, "[]", true, "globs of the directories to list"},
     {"pattern", ParamType::kNameGlob, "*", false, "glob of the entry names to record, e.g. *.dll"},
@@ -270,6 +284,11 @@ const std::vector<KindSpec>& Kinds() {
          "names only of the entries of directories (e.g. the System32 DLL names that the "
          "side-loading rules compare against)",
          kDirListingParams, kDirTables},
+        {"autostart_files", 2,
+         "every file a service (ImagePath, ServiceDll), driver, autorun (Run/RunOnce, Winlogon, AppInit_DLLs, IFEO, "
+         "Active Setup) or scheduled task starts, read from the target's own hives and task store, then hashed and "
+         "PE-analysed like any file",
+         kAutostartParams, kFileTables},
         {"mft", 4,
          "every entry of the NTFS master file table, read raw from the volume (live Windows or --image): "
          "paths, both sets of times, named streams, reparse targets, deleted entries",

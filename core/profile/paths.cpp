@@ -282,16 +282,25 @@ Result<void> ExpandOne(std::string_view pattern, const ExpansionContext& ctx, Di
   for (const ExpandedPattern& p : *expanded) {
     std::vector<std::string> comps = SplitPath(p.pattern, *style);
     std::vector<std::string> start;
+    std::string start_host;  // empty: the root
     if (*style == PathStyle::kWindows) {
       if (comps.empty() || comps[0].size() != 2 || comps[0][1] != ':') {
         out.issues.push_back({p.pattern, "no drive letter after expansion"});
         continue;
       }
-      if (!EqualsIgnoreCaseAscii(comps[0], SystemDrive(ctx))) {
+      start_host = HostRootForDrive(ctx, comps[0]);
+      if (start_host.empty()) {
         out.issues.push_back({p.pattern, "drive " + comps[0] + " is not the mapped system drive " + SystemDrive(ctx)});
         continue;
       }
-      start.push_back(SystemDrive(ctx));
+      // The drive as the target names it ("D:"), whatever case the pattern used.
+      std::string drive = comps[0];
+      if (EqualsIgnoreCaseAscii(drive, SystemDrive(ctx))) {
+        drive = SystemDrive(ctx);
+      } else {
+        drive[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(drive[0])));
+      }
+      start.push_back(std::move(drive));
       comps.erase(comps.begin());
     }
     bool bad = false;
@@ -302,7 +311,7 @@ Result<void> ExpandOne(std::string_view pattern, const ExpansionContext& ctx, Di
       out.issues.push_back({p.pattern, "'.' or '..' component after expansion; skipped"});
       continue;
     }
-    walker.Run(std::move(comps), std::move(start), p.user);
+    walker.Run(std::move(comps), std::move(start), p.user, std::move(start_host));
     if (out.truncated) break;
   }
   return {};
@@ -457,13 +466,17 @@ std::string HostPathFor(std::string_view target_path, const ExpansionContext& ct
   const bool windows = ctx.os == TargetOs::kWindows;
   const PathStyle style = windows ? PathStyle::kWindows : PathStyle::kUnix;
   std::vector<std::string> comps = SplitPath(target_path, style);
+  std::string host;
   if (windows) {
-    if (comps.empty() || !EqualsIgnoreCaseAscii(comps[0], SystemDrive(ctx))) return {};
+    if (comps.empty()) return {};
+    host = HostRootForDrive(ctx, comps[0]);
+    if (host.empty()) return {};
     comps.erase(comps.begin());
   } else if (target_path.empty() || target_path[0] != '/') {
     return {};
+  } else {
+    host = NormalizeRoot(ctx.root);
   }
-  std::string host = NormalizeRoot(ctx.root);
   for (const std::string& c : comps) {
     if (c == "." || c == "..") return {};
     host = JoinHost(host, c);

@@ -38,6 +38,15 @@ std::string SystemDrive(const ExpansionContext& ctx) {
   return drive;
 }
 
+std::string HostRootForDrive(const ExpansionContext& ctx, std::string_view drive) {
+  if (drive.size() != 2 || !IsAsciiAlpha(drive[0]) || drive[1] != ':') return {};
+  if (EqualsIgnoreCaseAscii(drive, SystemDrive(ctx))) return NormalizeRoot(ctx.root);
+  std::string key(drive);
+  key[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(key[0])));
+  const auto it = ctx.drives.find(key);
+  return it == ctx.drives.end() ? std::string() : NormalizeRoot(it->second);
+}
+
 std::string JoinHost(const std::string& dir, std::string_view name) {
   std::string out = dir;
   if (out.empty() || out.back() != '/') out.push_back('/');

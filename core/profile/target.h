@@ -66,6 +66,11 @@ struct ExpansionContext {
   // names compared case-insensitively). Unset ones take the Windows defaults
   // (C:\Windows, C:\Program Files, ...).
   std::map<std::string, std::string> env;
+  // Windows: drives other than the system drive that map to a host
+  // directory ("D:" -> "D:/" on a live host, where ProfileList puts a user
+  // profile on D:). Keys are upper-case "X:". A path on a drive that is
+  // neither the system drive nor listed here does not apply (an issue).
+  std::map<std::string, std::string> drives;
 };
 
 // Builds a context from a root. Windows: users are the folders under
@@ -87,6 +92,9 @@ bool IsAsciiAlpha(char c);
 std::string EnvValue(const ExpansionContext& ctx, std::string_view name);
 // %SystemDrive% ("C:" unless overridden with a valid drive).
 std::string SystemDrive(const ExpansionContext& ctx);
+// The host directory a Windows drive letter ("C:", "d:") maps to: the root
+// for the system drive, ctx.drives for the others; empty when unmapped.
+std::string HostRootForDrive(const ExpansionContext& ctx, std::string_view drive);
 std::string JoinHost(const std::string& dir, std::string_view name);
 // "C:", "C:\\" -> "C:/"; trailing slashes removed; "" -> "/".
 std::string NormalizeRoot(std::string root);

@@ -185,8 +185,13 @@ TEST_F(TriageBuiltinRules, RegistryEvidenceRules) {
   // The Evil service's DLL was collected, unsigned; a signed one beside it is fine.
   File("C:\\ProgramData\\x\\evil.dll", ", is_pe, pe_is_dll, pe_signed", ", 1, 1, 0");
   File("C:\\Program Files\\App\\app.exe", ", is_pe, pe_signed, pe_digest_matches", ", 1, 1, 1");
+  // The Defrag task's program: catalog-signed, so no embedded signature --
+  // not judged; a System32 binary whose embedded signature does not match is.
+  File("C:\\Windows\\System32\\defrag.exe", ", is_pe, pe_signed", ", 1, 0");
+  File("C:\\Windows\\System32\\svchost.exe", ", is_pe, pe_signed, pe_digest_matches", ", 1, 1, 0");
   auto f = Run();
-  EXPECT_EQ(f["persistence.unsigned_autostart_binary"], std::set<std::string>{"C:\\ProgramData\\x\\evil.dll"});
+  EXPECT_EQ(f["persistence.unsigned_autostart_binary"],
+            (std::set<std::string>{"C:\\ProgramData\\x\\evil.dll", "C:\\Windows\\System32\\svchost.exe"}));
   EXPECT_EQ(f["execution.system_name_in_writable_dir"],
             (std::set<std::string>{"c:\\programdata\\tpm\\tpmvscmgrsvr.exe",
                                    "C:\\Users\\a\\AppData\\Local\\Temp\\svchost.exe"}));

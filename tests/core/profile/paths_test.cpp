@@ -279,7 +279,8 @@ TEST(PathsTest, VariablesAndPatternChecks) {
   EXPECT_FALSE(CheckPattern("/a/../b").has_value());
   EXPECT_FALSE(CheckPattern("~bob/x").has_value());
   EXPECT_TRUE(CheckPattern("C:\\tt\\**\\*.dll").has_value());
-  EXPECT_EQ(HostPathFor("C:\\Windows\\x", ExpansionContext{TargetOs::kWindows, "/mnt/c", {}, {}}), "/mnt/c/Windows/x");
+  EXPECT_EQ(HostPathFor("C:\\Windows\\x", ExpansionContext{TargetOs::kWindows, "/mnt/c", {}, {}, {}}),
+            "/mnt/c/Windows/x");
   EXPECT_EQ(HostPathFor("/etc/../x", ExpansionContext{}), "");
 }
 

@@ -17,7 +17,7 @@
 
 #include "core/formats/regf.h"
 
-namespace trawl::triage::hive {
+namespace trawl::core::hive {
 
 enum class HiveType { kSystem, kSoftware, kSam, kSecurity, kDefault, kNtuser, kUsrClass, kAmcache, kOther };
 
@@ -121,4 +121,4 @@ std::string CommandFileLc(std::string_view command);
 // anything else is returned as written.
 std::string AmcacheDateToIso(std::string_view s);
 
-}  // namespace trawl::triage::hive
+}  // namespace trawl::core::hive

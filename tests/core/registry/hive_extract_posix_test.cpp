@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// triage/hive_extract on real hives (../shared/testdata/registry), checked
+// core/registry/hive_extract on real hives (../shared/testdata/registry), checked
 // against oracles run at test time: Debian's regripper (3.0~git20221205) and
 // libregf (python3-libregf, through the scripts in tests/fixtures/registry).
 // Both read a primary file as it is, ignoring transaction logs, so every
@@ -66,9 +66,9 @@
 #include "tests/support/disk_images.h"
 #include "tests/support/regf_walk.h"
 #include "tests/support/test_env.h"
-#include "triage/hive_extract.h"
+#include "core/registry/hive_extract.h"
 
-namespace trawl::triage::hive {
+namespace trawl::core::hive {
 namespace {
 
 namespace fs = std::filesystem;
@@ -1235,4 +1235,4 @@ TEST(HiveExtract, CommandFileLc) {
 }
 
 }  // namespace
-}  // namespace trawl::triage::hive
+}  // namespace trawl::core::hive

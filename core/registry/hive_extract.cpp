@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "triage/hive_extract.h"
+#include "core/registry/hive_extract.h"
 
 #include <set>
 
@@ -9,7 +9,7 @@
 #include "core/util/text.h"
 #include "core/util/time.h"
 
-namespace trawl::triage::hive {
+namespace trawl::core::hive {
 namespace {
 
 namespace regf = core::formats::regf;
@@ -503,4 +503,4 @@ std::string AmcacheDateToIso(std::string_view s) {
   return fmt::format("{}-{}-{}T{}Z", s.substr(6, 4), s.substr(0, 2), s.substr(3, 2), s.substr(11, 8));
 }
 
-}  // namespace trawl::triage::hive
+}  // namespace trawl::core::hive

@@ -81,6 +81,14 @@ void FilePipeline::ApplyPe(const PeColumns& pe, Record& r) {
   r.SetText("pe_signer", pe.signer);
   r.SetBool("pe_digest_matches", pe.digest_matches);
   r.SetBool("pe_padding_anomaly", pe.padding_anomaly);
+  const std::pair<const char*, const std::string*> version[] = {{"pe_original_filename", &pe.original_filename},
+                                                                {"pe_product", &pe.product},
+                                                                {"pe_company", &pe.company},
+                                                                {"pe_description", &pe.description},
+                                                                {"pe_file_version", &pe.file_version}};
+  for (const auto& [column, value] : version) {
+    if (!value->empty()) r.SetText(column, *value);
+  }
 }
 
 FilePipeline::CacheValue* FilePipeline::CacheFind(const CacheKey& key) {
@@ -386,8 +394,19 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
   if (pe) {
     if (auto info = pe->Finish()) {
       const auto& a = info->authenticode;
-      pe_columns = PeColumns{info->machine_name, info->imphash, a.signer_subject, info->timestamp,
-                             info->is_dll,       a.signed_,     a.digest_matches, a.padding_anomaly};
+      pe_columns = PeColumns{info->machine_name,
+                             info->imphash,
+                             a.signer_subject,
+                             core::RepairUtf8(info->VersionString("OriginalFilename")),
+                             core::RepairUtf8(info->VersionString("ProductName")),
+                             core::RepairUtf8(info->VersionString("CompanyName")),
+                             core::RepairUtf8(info->VersionString("FileDescription")),
+                             core::RepairUtf8(info->VersionString("FileVersion")),
+                             info->timestamp,
+                             info->is_dll,
+                             a.signed_,
+                             a.digest_matches,
+                             a.padding_anomaly};
       ApplyPe(*pe_columns, r);
     }
   }

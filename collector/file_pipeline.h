@@ -133,6 +133,7 @@ class FilePipeline {
   };
   struct PeColumns {
     std::string machine, imphash, signer;
+    std::string original_filename, product, company, description, file_version;  // version resource
     std::int64_t timestamp = 0;
     bool is_dll = false, signed_ = false, digest_matches = false, padding_anomaly = false;
   };

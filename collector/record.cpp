@@ -169,6 +169,20 @@ std::string_view Record::Text(std::string_view column) const {
   return {};
 }
 
+std::optional<bool> Record::Bool(std::string_view column) const {
+  const Value* v = Get(column);
+  if (v == nullptr) return std::nullopt;
+  if (const auto* b = std::get_if<bool>(v)) return *b;
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> Record::Int(std::string_view column) const {
+  const Value* v = Get(column);
+  if (v == nullptr) return std::nullopt;
+  if (const auto* i = std::get_if<std::int64_t>(v)) return *i;
+  return std::nullopt;
+}
+
 void Record::AppendJson(std::string& out) const {
   std::array<std::uint64_t, 4> carried{};
   out.push_back('{');

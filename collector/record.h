@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -39,6 +40,9 @@ class Record {
   bool Has(std::string_view column) const;
   // The text of a set text column ("" when unset or not text).
   std::string_view Text(std::string_view column) const;
+  // The value of a set bool / integer column (nullopt when unset or of another type).
+  std::optional<bool> Bool(std::string_view column) const;
+  std::optional<std::int64_t> Int(std::string_view column) const;
 
   const core::profile::RecordSpec& spec() const { return *spec_; }
   std::string_view table() const { return spec_->table; }

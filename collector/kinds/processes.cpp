@@ -21,6 +21,38 @@ ProcessesParams ProcessesParams::From(const profile::ResolvedArtifact& art) {
   return p;
 }
 
+namespace {
+
+// The one-read facts of a file record (hashes, PE and version facts,
+// Authenticode) onto a process (prefix "exe_") or module record (no prefix,
+// the files table's column names), so that a process or module row answers
+// what a files row does: Sigma's Hashes, Signed, OriginalFileName...
+void CopyFileFacts(const Record& file, Record& to, std::string_view prefix) {
+  const std::string p(prefix);
+  for (const char* c : {"md5", "sha1"}) {
+    if (file.Has(c)) to.SetText(p + c, file.Text(c));
+  }
+  const bool module = prefix.empty();
+  if (module) {
+    if (auto b = file.Bool("is_pe")) to.SetBool("is_pe", *b);
+    if (file.Has("pe_machine")) to.SetText("pe_machine", file.Text("pe_machine"));
+    if (auto t = file.Int("pe_timestamp")) to.SetInt("pe_timestamp", *t);
+  }
+  const std::pair<const char*, const char*> text[] = {
+      {"pe_imphash", "imphash"},          {"pe_signer", "signer"},   {"pe_original_filename", "original_filename"},
+      {"pe_product", "product"},          {"pe_company", "company"}, {"pe_description", "description"},
+      {"pe_file_version", "file_version"}};
+  for (const auto& [column, short_name] : text) {
+    if (file.Has(column)) to.SetText(module ? std::string(column) : p + short_name, file.Text(column));
+  }
+  for (const auto& [column, short_name] :
+       {std::pair{"pe_signed", "signed"}, std::pair{"pe_digest_matches", "digest_matches"}}) {
+    if (auto b = file.Bool(column)) to.SetBool(module ? std::string(column) : p + short_name, *b);
+  }
+}
+
+}  // namespace
+
 void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summary) {
   if (!s.live) {
     summary["skipped"] = "offline collection (--root): no live processes";
@@ -67,6 +99,7 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
       }
       FileOutcome o = s.pipeline->Process(req);
       if (o.record.Has("sha256")) r.SetText("exe_sha256", o.record.Text("sha256"));
+      CopyFileFacts(o.record, r, "exe_");
       if (o.record.Has("copied_as")) r.SetText("exe_copied_as", o.record.Text("copied_as"));
       if (o.record.Text("status") != "ok") r.SetText("exe_error", o.record.Text("error"));
       if (o.copied) ++s.copied;
@@ -105,6 +138,7 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
           o = s.pipeline->Process(req);
         }
         if (o.record.Has("sha256")) mr.SetText("sha256", o.record.Text("sha256"));
+        CopyFileFacts(o.record, mr, "");
         if (o.record.Text("status") != "ok") mr.SetText("error", o.record.Text("error"));
       }
       s.Emit(mr);

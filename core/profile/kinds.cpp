@@ -33,6 +33,17 @@ constexpr ColumnSpec kProcessColumns[] = {
     {"sid", ColumnType::kText, "Windows: SID of the process owner"},
     {"session", ColumnType::kInt, "Windows: terminal services session id, or -1"},
     {"integrity", ColumnType::kText, "Windows: integrity level (low, medium, high, system...)"},
+    {"exe_md5", ColumnType::kText, "MD5 of the executable image (the same read as exe_sha256)"},
+    {"exe_sha1", ColumnType::kText, "SHA-1 of the executable image"},
+    {"exe_imphash", ColumnType::kText, "PE: import hash of the executable image"},
+    {"exe_signed", ColumnType::kBool, "PE: the executable image carries an Authenticode signature"},
+    {"exe_signer", ColumnType::kText, "PE: subject of the image's signing certificate"},
+    {"exe_digest_matches", ColumnType::kBool, "PE: the image's signed digest equals the computed one"},
+    {"exe_original_filename", ColumnType::kText, "PE: OriginalFilename of the image's version resource"},
+    {"exe_product", ColumnType::kText, "PE: ProductName of the image's version resource"},
+    {"exe_company", ColumnType::kText, "PE: CompanyName of the image's version resource"},
+    {"exe_description", ColumnType::kText, "PE: FileDescription of the image's version resource"},
+    {"exe_file_version", ColumnType::kText, "PE: FileVersion of the image's version resource"},
 };
 
 constexpr ColumnSpec kModuleColumns[] = {
@@ -47,6 +58,20 @@ constexpr ColumnSpec kModuleColumns[] = {
     {"sha256", ColumnType::kText, "SHA-256 of the mapped file (hash_modules)"},
     {"error", ColumnType::kText, "why the mapped file could not be hashed"},
     {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
+    {"md5", ColumnType::kText, "MD5 of the mapped file (hash_modules; the same read as sha256)"},
+    {"sha1", ColumnType::kText, "SHA-1 of the mapped file (hash_modules)"},
+    {"is_pe", ColumnType::kBool, "hash_modules: the mapped file is a PE"},
+    {"pe_machine", ColumnType::kText, "PE: machine type"},
+    {"pe_timestamp", ColumnType::kInt, "PE: TimeDateStamp of the file header"},
+    {"pe_imphash", ColumnType::kText, "PE: import hash (pefile-compatible)"},
+    {"pe_signed", ColumnType::kBool, "PE: carries an Authenticode signature"},
+    {"pe_signer", ColumnType::kText, "PE: subject of the signing certificate"},
+    {"pe_digest_matches", ColumnType::kBool, "PE: signed digest equals the computed one"},
+    {"pe_original_filename", ColumnType::kText, "PE: OriginalFilename of the version resource"},
+    {"pe_product", ColumnType::kText, "PE: ProductName of the version resource"},
+    {"pe_company", ColumnType::kText, "PE: CompanyName of the version resource"},
+    {"pe_description", ColumnType::kText, "PE: FileDescription of the version resource"},
+    {"pe_file_version", ColumnType::kText, "PE: FileVersion of the version resource"},
 };
 
 constexpr ColumnSpec kKnownDllColumns[] = {
@@ -97,6 +122,11 @@ constexpr ColumnSpec kFileColumns[] = {
     {"pe_signer", ColumnType::kText, "PE: subject of the signing certificate"},
     {"pe_digest_matches", ColumnType::kBool, "PE: signed digest equals the computed one"},
     {"pe_padding_anomaly", ColumnType::kBool, "PE: non-zero data after the PKCS#7 blob inside the certificate table"},
+    {"pe_original_filename", ColumnType::kText, "PE: OriginalFilename of the version resource"},
+    {"pe_product", ColumnType::kText, "PE: ProductName of the version resource"},
+    {"pe_company", ColumnType::kText, "PE: CompanyName of the version resource"},
+    {"pe_description", ColumnType::kText, "PE: FileDescription of the version resource"},
+    {"pe_file_version", ColumnType::kText, "PE: FileVersion of the version resource"},
 };
 
 constexpr ColumnSpec kDirEntryColumns[] = {
@@ -138,7 +168,9 @@ constexpr RecordSpec kDirEntryRecords{"dir_entries", "one record per name in a l
 constexpr ParamSpec kProcessParams[] = {
     {"include_modules", ParamType::kBool, "true", false,
      "also list the executable mappings (DLLs, shared objects) of each process"},
-    {"hash_modules", ParamType::kBool, "true", false, "hash each mapped module file (SHA-256); needs include_modules"},
+    {"hash_modules", ParamType::kBool, "true", false,
+     "hash each mapped module file once per file (MD5, SHA-1, SHA-256; PE, version and Authenticode facts); needs "
+     "include_modules"},
 };
 
 constexpr ParamSpec kFilesParams[] = {

@@ -330,7 +330,9 @@ TEST(FakePlatformCollect, AProcessListFailureIsRecordedAndTheRunGoesOn) {
 TEST(FakePlatformCollect, EveryDeclaredColumnIsWritten) {
   test::TempDir dir;
   test::FakePlatform host;
-  auto pe = core::ReadFileBytes(test::SharedTestdata() / "pe/plaso/test_pe.exe");
+  // A signed PE with a version resource (PowerShell 7's pwsh.exe): the PE,
+  // version and Authenticode columns of files, modules and processes.
+  auto pe = core::ReadFileBytes(test::SharedTestdata() / "pe/saferwall-pe/pwsh.exe");
   ASSERT_TRUE(pe) << pe.error().ToString();
   host.AddFile("/opt/vendor/app.exe", std::string(reinterpret_cast<const char*>(pe->data()), pe->size()));
   host.AddFile("/opt/vendor/settings.ini", "[x]\n");
@@ -366,7 +368,11 @@ TEST(FakePlatformCollect, EveryDeclaredColumnIsWritten) {
   lib.pid = 300;
   lib.path = lib.open_path = "/usr/lib/liba.so";
   lib.kind = "file";
-  host.AddProcess(win, {unreadable, lib});
+  collector::ModuleInfo image;  // a Windows process's own image is one of its modules
+  image.pid = 300;
+  image.path = image.open_path = "/opt/vendor/app.exe";
+  image.kind = "file";
+  host.AddProcess(win, {image, unreadable, lib});
   collector::ProcessInfo deleted;  // a deleted image: copied from memory's backing file
   deleted.pid = 400;
   deleted.name = "gone";

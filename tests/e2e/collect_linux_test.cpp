@@ -29,6 +29,12 @@ using nlohmann::json;
 
 std::string Sha256File(const std::filesystem::path& p) { return core::Sha256Hex(core::AsBytes(test::ReadFile(p))); }
 
+// The first field of coreutils' md5sum / sha1sum for `p`.
+std::string ToolDigest(const std::string& tool, const std::filesystem::path& p) {
+  const auto r = test::RunCommand({tool, p.string()});
+  return r.exit_code == 0 ? r.out.substr(0, r.out.find(' ')) : "(" + tool + " failed)";
+}
+
 struct Collection {
   std::vector<std::filesystem::path> archives;
   std::map<std::string, std::vector<json>> records;
@@ -140,6 +146,7 @@ TEST_F(CollectLinuxTest, FindsMappedLibraryCopyAndDeletedExecutable) {
   const auto exe_copy = dir_ / "vanishing-sleeper";
   std::filesystem::copy_file(std::filesystem::canonical("/bin/sleep"), exe_copy);
   const std::string exe_sha = Sha256File(exe_copy);
+  const std::string exe_md5 = ToolDigest("md5sum", exe_copy), exe_sha1 = ToolDigest("sha1sum", exe_copy);
   test::ChildProcess deleted({exe_copy.string(), "120"});
   ASSERT_TRUE(deleted.WaitForMapping(exe_copy.string()));
   std::filesystem::remove(exe_copy);
@@ -177,6 +184,10 @@ TEST_F(CollectLinuxTest, FindsMappedLibraryCopyAndDeletedExecutable) {
       module_found = true;
       EXPECT_EQ(m["sha256"], Sha256File(libz));
       EXPECT_EQ(m["kind"], "file");
+      // The same read gives MD5 and SHA-1 (coreutils as the oracle); an ELF is no PE.
+      EXPECT_EQ(m.value("md5", ""), ToolDigest("md5sum", libz));
+      EXPECT_EQ(m.value("sha1", ""), ToolDigest("sha1sum", libz));
+      EXPECT_EQ(m.value("is_pe", true), false);
     }
   }
   EXPECT_TRUE(module_found) << "no module record for pid " << mapper.pid();
@@ -187,6 +198,8 @@ TEST_F(CollectLinuxTest, FindsMappedLibraryCopyAndDeletedExecutable) {
       EXPECT_EQ(p["exe"], exe_copy.string());
       EXPECT_EQ(p["exe_deleted"], true);
       EXPECT_EQ(p["exe_sha256"], exe_sha);
+      EXPECT_EQ(p.value("exe_md5", ""), exe_md5);
+      EXPECT_EQ(p.value("exe_sha1", ""), exe_sha1);
     }
   }
   EXPECT_TRUE(process_found) << "no process record for pid " << deleted.pid();

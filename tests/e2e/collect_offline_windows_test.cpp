@@ -42,6 +42,11 @@ TEST(CollectOfflineWindowsTest, MountedVolumeYieldsPrefetchInstallDirsAndSystemL
   std::filesystem::create_directories(app / "app");
   std::filesystem::copy_file(dll, app / "app/ffmpeg.dll");
   test::WriteFile(app / "app/readme.txt", "not a PE");
+  // A real signed PE with a version resource (PowerShell 7's pwsh.exe, whose
+  // OriginalFilename is pwsh.dll): what python3-pefile reads from it.
+  const auto pwsh = shared / "pe/saferwall-pe/pwsh.exe";
+  const bool have_pwsh = std::filesystem::exists(pwsh);
+  if (have_pwsh) std::filesystem::copy_file(pwsh, app / "app/pwsh.exe");
   std::filesystem::create_directories(root / "Users/Public");
 
   auto id = core::age::GenerateX25519Identity().value();
@@ -92,7 +97,7 @@ TEST(CollectOfflineWindowsTest, MountedVolumeYieldsPrefetchInstallDirsAndSystemL
   EXPECT_TRUE(members.contains("files/C/Windows/Prefetch/NOTEPAD.EXE-336351A9.pf"));
 
   // Install-directory records: target paths, hashes, PE facts.
-  bool dll_seen = false, txt_seen = false;
+  bool dll_seen = false, txt_seen = false, pwsh_seen = false;
   for (const auto& f : files) {
     const std::string path = f.value("path", "");
     if (path == "C:\\Users\\alice\\appdata\\Local\\Programs\\3CXDesktopApp\\app\\ffmpeg.dll") {
@@ -104,6 +109,15 @@ TEST(CollectOfflineWindowsTest, MountedVolumeYieldsPrefetchInstallDirsAndSystemL
       EXPECT_EQ(f["product"], "3cx-desktopapp");
       EXPECT_FALSE(f.value("copied_as", "").empty()) << "executables in install dirs are copied";
     }
+    if (path.ends_with("\\app\\pwsh.exe")) {
+      pwsh_seen = true;
+      EXPECT_EQ(f.value("pe_original_filename", ""), "pwsh.dll");
+      EXPECT_EQ(f.value("pe_product", ""), "PowerShell");
+      EXPECT_EQ(f.value("pe_company", ""), "Microsoft Corporation");
+      EXPECT_EQ(f.value("pe_description", ""), "pwsh");
+      EXPECT_EQ(f.value("pe_file_version", ""), "7.3.4.500");
+      EXPECT_EQ(f.value("pe_signed", false), true);
+    }
     if (path.ends_with("\\app\\readme.txt")) {
       txt_seen = true;
       EXPECT_EQ(f["is_pe"], false);
@@ -111,6 +125,7 @@ TEST(CollectOfflineWindowsTest, MountedVolumeYieldsPrefetchInstallDirsAndSystemL
   }
   EXPECT_TRUE(dll_seen) << "no record for the 3CX ffmpeg.dll";
   EXPECT_TRUE(txt_seen);
+  EXPECT_EQ(pwsh_seen, have_pwsh);
 
   // System32 listing: DLL names only.
   std::set<std::string> names;

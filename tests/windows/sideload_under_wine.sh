@@ -131,9 +131,9 @@ archives=("$WINEPREFIX"/drive_c/trawl-out/*.zip.age)
 # 7. Verify, decrypt and check the records.
 "$triage" verify -i "$keyfile" "${archives[@]}" || fail "trawl-triage verify"
 "$triage" decrypt -i "$keyfile" -o "$work/extracted" "${archives[0]}" >/dev/null || fail "trawl-triage decrypt"
-"$py" - "$work/extracted" "$win_pid" "$dll_sha" <<'EOF' || fail "record checks"
-import glob, json, os, sys
-root, pid, sha = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+"$py" - "$work/extracted" "$win_pid" "$dll_sha" "$tpm/winscard.dll" "$tpm/TpmVscMgrSvr.exe" <<'EOF' || fail "record checks"
+import glob, hashlib, json, os, sys
+root, pid, sha, dll_path, exe_path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 def table(name):
     rows = []
     for f in sorted(glob.glob(os.path.join(root, "records", name + ".*.jsonl"))):
@@ -161,6 +161,24 @@ m = planted[0]
 print("module record:", json.dumps(m))
 assert m["sha256"] == sha, f"module sha256 {m['sha256']} != built {sha}"
 assert m["base"] > 0 and m["size"] > 0, "no base/size"
+# The one-read facts on module and process records, against hashlib and
+# python3-pefile (Debian), which no one here wrote.
+import pefile
+def oracle(path):
+    data = open(path, "rb").read()
+    pe = pefile.PE(data=data)
+    return {"md5": hashlib.md5(data).hexdigest(), "sha1": hashlib.sha1(data).hexdigest(),
+            "imphash": pe.get_imphash(), "timestamp": pe.FILE_HEADER.TimeDateStamp,
+            "signed": pe.OPTIONAL_HEADER.DATA_DIRECTORY[4].Size > 0}
+o = oracle(dll_path)
+assert (m.get("md5"), m.get("sha1")) == (o["md5"], o["sha1"]), f"module md5/sha1 {m.get('md5')}/{m.get('sha1')} != {o}"
+assert m.get("is_pe") is True and m.get("pe_machine") == "AMD64", m
+assert m.get("pe_timestamp") == o["timestamp"] and m.get("pe_imphash", "") == o["imphash"], (m, o)
+assert m.get("pe_signed") is o["signed"] is False, m
+o = oracle(exe_path)
+assert (v.get("exe_md5"), v.get("exe_sha1")) == (o["md5"], o["sha1"]), f"image md5/sha1 != {o}"
+assert v.get("exe_imphash", "") == o["imphash"] and v.get("exe_signed") is False, v
+print("module and image facts agree with hashlib and pefile")
 EOF
 
 # 8. Triage's verdict, when this build has it.

@@ -427,8 +427,8 @@ CREATE VIEW IF NOT EXISTS v_app_files AS
     AND dir_lc NOT LIKE '_:\windows' AND dir_lc NOT LIKE '_:\windows\%';
 
 -- Every hash of every hashed thing, one row per (record, hash type), for IOC
--- rules: files (sha256, sha1, md5), mapped modules and process images
--- (sha256), Amcache entries (sha1). Hashes are lower-case hex as the collector writes them. Filter
+-- rules: files, mapped modules and process images (sha256, sha1, md5),
+-- Amcache entries (sha1). Hashes are lower-case hex as the collector writes them. Filter
 -- with `hash IN (...)`: SQLite pushes that into each arm, so the sha256 arm
 -- uses the files_sha256 index.
 CREATE VIEW IF NOT EXISTS v_hashes AS
@@ -437,7 +437,11 @@ CREATE VIEW IF NOT EXISTS v_hashes AS
   UNION ALL SELECT host_id, path, 'files', id, 'sha1', sha1 FROM files WHERE sha1 <> ''
   UNION ALL SELECT host_id, path, 'files', id, 'md5', md5 FROM files WHERE md5 <> ''
   UNION ALL SELECT host_id, path, 'modules', id, 'sha256', sha256 FROM modules WHERE sha256 <> ''
+  UNION ALL SELECT host_id, path, 'modules', id, 'sha1', sha1 FROM modules WHERE coalesce(sha1, '') <> ''
+  UNION ALL SELECT host_id, path, 'modules', id, 'md5', md5 FROM modules WHERE coalesce(md5, '') <> ''
   UNION ALL SELECT host_id, exe, 'processes', id, 'sha256', exe_sha256 FROM processes WHERE exe_sha256 <> ''
+  UNION ALL SELECT host_id, exe, 'processes', id, 'sha1', exe_sha1 FROM processes WHERE coalesce(exe_sha1, '') <> ''
+  UNION ALL SELECT host_id, exe, 'processes', id, 'md5', exe_md5 FROM processes WHERE coalesce(exe_md5, '') <> ''
   UNION ALL SELECT host_id, path, 'amcache_files', id, 'sha1', sha1 FROM amcache_files WHERE sha1 <> '';
 
 -- Findings with host names and rule titles, for reports and ad-hoc queries.

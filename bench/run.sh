@@ -73,6 +73,9 @@ while IFS= read -r line; do rows+=("$line"); done <"$work/ntfs.txt"
 # Registry hives: inspect hive against python3-libregf (regipy SYSTEM_B, museum Amcache files).
 "$repo/bench/regf.sh" "$triage" >"$work/regf.txt" 2>&1 || echo "| registry bench skipped: $(tail -1 "$work/regf.txt") |" >"$work/regf.txt"
 while IFS= read -r line; do rows+=("$line"); done <"$work/regf.txt"
+# EVTX: our reader vs libevtx's evtxexport over the shared test logs.
+"$repo/bench/evtx.sh" "$build" >"$work/evtx.txt" 2>&1 || echo "| EVTX bench skipped: $(tail -1 "$work/evtx.txt") |" >"$work/evtx.txt"
+while IFS= read -r line; do [[ $line == "|"* ]] && rows+=("$line"); done <"$work/evtx.txt"
 # The default profile's writable-location sweep on a 60,000-file tree vs find | sha256sum.
 "$repo/bench/sweep.sh" "$collect" 60000 >"$work/sweep.txt" 2>&1 || true
 sweep=$(grep '^sweep:' "$work/sweep.txt" || echo "sweep: skipped ($(tail -1 "$work/sweep.txt"))")

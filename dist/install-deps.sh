@@ -35,6 +35,8 @@ pkgs=(
   sleuthkit ntfs-3g gdisk
   # registry oracles (hives, ShimCache), and hivexsh to build a SOFTWARE hive in a test
   python3-libregf regripper libhivex-bin
+  # EVTX oracles
+  python3-evtx libevtx-utils
   # headless browser: the triage HTML report must run no script from collected names
   chromium
   # test fixtures: small Windows PEs built by the tests themselves

@@ -61,4 +61,15 @@ struct HiveInspectOptions {
 // inspect_hive.cpp
 int RunInspectHive(const HiveInspectOptions& options, std::ostream& out, std::ostream& err);
 
+// inspect_evtx.cpp: the records of Windows event logs (one JSON object per
+// record with --json), and Sigma rules over them.
+int RunInspectEvtx(const std::vector<std::string>& files, bool as_json, std::ostream& out, std::ostream& err);
+struct SigmaOptions {
+  std::vector<std::string> rules;  // rule files or folders of them (a SigmaHQ checkout)
+  std::string mapping;             // log-source mapping; "" = the one built in
+  std::vector<std::string> files;  // EVTX files
+  bool json = false;
+};
+int RunSigma(const SigmaOptions& options, std::ostream& out, std::ostream& err);
+
 }  // namespace trawl::triage

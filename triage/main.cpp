@@ -81,6 +81,20 @@ int Main(int argc, char** argv) {
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 
+  auto* evtx_cmd = inspect->add_subcommand("evtx", "the records of Windows event logs (.evtx), any OS");
+  evtx_cmd->add_option("files", files)->required();
+  evtx_cmd->add_flag("--json", as_json, "one JSON object per record");
+  t::SigmaOptions sigma_opts;
+  auto* sigma_cmd = app.add_subcommand("sigma", "run Sigma rules over Windows event logs (.evtx)");
+  sigma_cmd->add_option("--rules", sigma_opts.rules, "a rule file or a folder of rules; repeatable")
+      ->required()
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sigma_cmd->add_option("--mapping", sigma_opts.mapping, "log-source mapping file (default: the built-in one)");
+  sigma_cmd->add_flag("--json", sigma_opts.json, "one JSON object per match");
+  sigma_cmd->add_option("files", sigma_opts.files, "EVTX files")->required();
+
   t::CaseCommands extra;
   t::AddCaseCommands(app, extra, add_ids);
 
@@ -98,6 +112,8 @@ int Main(int argc, char** argv) {
   }
   if (*pe) return t::RunInspectPe(files, as_json, std::cout, std::cerr);
   if (*hive) return t::RunInspectHive(hive_opts, std::cout, std::cerr);
+  if (*evtx_cmd) return t::RunInspectEvtx(files, as_json, std::cout, std::cerr);
+  if (*sigma_cmd) return t::RunSigma(sigma_opts, std::cout, std::cerr);
   auto need_ids = [&]() -> trawl::core::Result<std::vector<trawl::core::age::Identity>> {
     return t::LoadIdentities(identity_files, passphrase_file);
   };

@@ -167,7 +167,7 @@ Result<std::vector<Rule>> LoadRules(const std::vector<std::filesystem::path>& di
   };
   if (builtin) {
     for (const auto& f : EmbeddedTriageFiles()) {
-      if (!f.path.starts_with("rules/")) continue;
+      if (!f.path.starts_with("rules/") || f.path.starts_with("rules/sigma/")) continue;
       auto r = ParseRule(f.text, "builtin:" + std::string(f.path), f.path.substr(6));
       if (!r) return std::unexpected(r.error());
       TRAWL_TRY_VOID(add(std::move(*r)));

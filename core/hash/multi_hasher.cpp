@@ -49,21 +49,40 @@ double EntropyCounter::Entropy() const {
   return h;
 }
 
+// The three digest implementations, fetched once per process (C++ makes the
+// first call's initialisation thread-safe) and never freed: every hasher on
+// every file worker shares them, so no two threads fetch and free method
+// objects at once (OpenSSL's method store is where such races would lie),
+// and a hasher costs no fetch.
+namespace {
+struct SharedMds {
+  EVP_MD* md5 = nullptr;
+  EVP_MD* sha1 = nullptr;
+  EVP_MD* sha256 = nullptr;
+};
+const SharedMds& SharedDigests() {
+  static const SharedMds d{EVP_MD_fetch(nullptr, "MD5", nullptr), EVP_MD_fetch(nullptr, "SHA1", nullptr),
+                           EVP_MD_fetch(nullptr, "SHA256", nullptr)};
+  return d;
+}
+}  // namespace
+
 struct MultiHasher::Impl {
   EVP_MD_CTX* md5 = nullptr;
   EVP_MD_CTX* sha1 = nullptr;
   EVP_MD_CTX* sha256 = nullptr;
-  EVP_MD* md5_md = nullptr;
-  EVP_MD* sha1_md = nullptr;
-  EVP_MD* sha256_md = nullptr;
+  const EVP_MD* md5_md = nullptr;
+  const EVP_MD* sha1_md = nullptr;
+  const EVP_MD* sha256_md = nullptr;
   EntropyCounter entropy;
   std::uint64_t size = 0;
 };
 
 MultiHasher::MultiHasher() : impl_(std::make_unique<Impl>()) {
-  impl_->md5_md = EVP_MD_fetch(nullptr, "MD5", nullptr);
-  impl_->sha1_md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
-  impl_->sha256_md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  const SharedMds& d = SharedDigests();
+  impl_->md5_md = d.md5;
+  impl_->sha1_md = d.sha1;
+  impl_->sha256_md = d.sha256;
   impl_->md5 = EVP_MD_CTX_new();
   impl_->sha1 = EVP_MD_CTX_new();
   impl_->sha256 = EVP_MD_CTX_new();
@@ -77,9 +96,6 @@ MultiHasher::~MultiHasher() {
   EVP_MD_CTX_free(impl_->md5);
   EVP_MD_CTX_free(impl_->sha1);
   EVP_MD_CTX_free(impl_->sha256);
-  EVP_MD_free(impl_->md5_md);
-  EVP_MD_free(impl_->sha1_md);
-  EVP_MD_free(impl_->sha256_md);
 }
 
 void MultiHasher::Reset() {

@@ -16,6 +16,8 @@ namespace trawl::core {
 
 // Decodes UTF-16LE code units to UTF-8; stops at the end of `bytes` (an odd
 // trailing byte is ignored). Unpaired surrogates map to U+FFFD.
+// Appends code point `cp` as UTF-8 (1 to 4 bytes; the caller keeps cp <= 0x10FFFF).
+void AppendUtf8(std::string& out, std::uint32_t cp);
 std::string Utf16LeToUtf8(Bytes bytes);
 // Same, but stops at the first NUL code unit.
 std::string Utf16LeToUtf8UntilNul(Bytes bytes);

@@ -12,15 +12,18 @@ namespace {
 constexpr std::uint64_t kMaxHiveBytes = 512ULL << 20;
 constexpr std::uint64_t kMaxLogBytes = 256ULL << 20;
 
-core::Result<std::vector<std::byte>> ReadWhole(RunState& s, const std::string& host_path, std::uint64_t cap) {
+}  // namespace
+
+core::Result<std::vector<std::byte>> ReadHostFile(RunState& s, const std::string& host_path, std::uint64_t cap,
+                                                  FileAccess access) {
   FileRequest req;
   req.host_path = host_path;
-  req.access = s.live ? FileAccess::kAuto : FileAccess::kApi;
+  req.access = access;
   auto reader = OpenWithAccess(s.platform, req);
   if (!reader) return std::unexpected(reader.error());
   if ((*reader)->meta().size > cap) {
-    return core::Fail(core::ErrorCode::kLimit, fmt::format("{}: {} bytes, more than the {} a hive may have here",
-                                                           host_path, (*reader)->meta().size, cap));
+    return core::Fail(core::ErrorCode::kLimit,
+                      fmt::format("{}: {} bytes, more than the {} read here", host_path, (*reader)->meta().size, cap));
   }
   std::vector<std::byte> data;
   std::vector<std::byte> buf(1 << 20);
@@ -35,20 +38,19 @@ core::Result<std::vector<std::byte>> ReadWhole(RunState& s, const std::string& h
   return data;
 }
 
-}  // namespace
-
 core::Result<core::formats::regf::Hive> ReadTargetHive(RunState& s, const std::string& target_path, TargetHive& info) {
   info.target_path = target_path;
   const std::string host = profile::HostPathFor(target_path, s.ctx);
   if (host.empty()) {
     return core::Fail(core::ErrorCode::kNotFound, target_path + ": not on a drive this collection holds");
   }
-  auto primary = ReadWhole(s, host, kMaxHiveBytes);
+  const FileAccess access = s.live ? FileAccess::kAuto : FileAccess::kApi;
+  auto primary = ReadHostFile(s, host, kMaxHiveBytes, access);
   if (!primary) return std::unexpected(primary.error());
   std::vector<core::formats::regf::LogFile> logs;
   const std::string name = target_path.substr(target_path.find_last_of("\\/") + 1);
   for (const char* ext : {".LOG1", ".LOG2"}) {
-    auto log = ReadWhole(s, host + ext, kMaxLogBytes);
+    auto log = ReadHostFile(s, host + ext, kMaxLogBytes, access);
     if (log) {
       logs.push_back({name + ext, std::move(*log)});
     } else if (log.error().code != core::ErrorCode::kNotFound) {

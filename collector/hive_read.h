@@ -21,6 +21,12 @@ struct TargetHive {
   std::vector<std::string> log_problems;
 };
 
+// The whole content of the host file `host_path`, opened as `access` says
+// (auto: a locked file is read raw from its volume). kLimit when it is, or
+// grows while read, larger than `cap`.
+core::Result<std::vector<std::byte>> ReadHostFile(RunState& s, const std::string& host_path, std::uint64_t cap,
+                                                  FileAccess access);
+
 // Opens the hive at `target_path` (the target's notation). kNotFound when
 // the primary is absent or its path does not map to this collection.
 core::Result<core::formats::regf::Hive> ReadTargetHive(RunState& s, const std::string& target_path, TargetHive& info);

@@ -146,6 +146,7 @@ void RunAutostartFiles(RunState& s, const profile::ResolvedArtifact& art, json& 
   const bool tasks = art.parameters.GetBool("include_tasks");
   const auto max_files = static_cast<std::uint64_t>(art.parameters.GetInt("max_files"));
   const bool copy = art.parameters.GetBool("copy");
+  const FileAccess access = ParseFileAccess(art.parameters.GetString("access"));
   const std::uint64_t copy_max_size = std::min(art.limits.copy_max_size, art.parameters.GetSize("copy_max_size"));
   std::string system_root = "C:\\Windows";
   if (auto e = profile::ExpandVariables("%SystemRoot%", s.ctx); e && e->size() == 1) system_root = (*e)[0].pattern;
@@ -234,20 +235,11 @@ void RunAutostartFiles(RunState& s, const profile::ResolvedArtifact& art, json& 
       if (store->truncated) log("warning", "max_files_reached", {{"path", system_root + "\\System32\\Tasks"}});
       for (const profile::PathMatch& m : store->matches) {
         if (!m.is_regular || s.stop.ShouldStop()) continue;
-        FileRequest req;
-        req.host_path = m.host_path;
-        req.access = ParseFileAccess(art.parameters.GetString("access"));
-        auto reader = OpenWithAccess(s.platform, req);
-        if (!reader || (*reader)->meta().size > kMaxTaskFileBytes) continue;
-        std::vector<std::byte> data(static_cast<std::size_t>((*reader)->meta().size));
-        std::size_t got = 0;
-        while (got < data.size()) {
-          auto n = (*reader)->Read(std::span(data).subspan(got));
-          if (!n || *n == 0) break;
-          got += *n;
-        }
-        data.resize(got);
-        auto task = core::formats::ParseTaskXml(data);
+        // Not a file this artifact can read whole (too large for a task
+        // definition, unreadable): the scheduled_tasks artifact copies it raw.
+        auto data = ReadHostFile(s, m.host_path, kMaxTaskFileBytes, access);
+        if (!data) continue;
+        auto task = core::formats::ParseTaskXml(*data);
         if (!task) continue;  // not a task definition; the scheduled_tasks artifact copies it raw anyway
         for (const core::formats::TaskAction& a : task->actions) {
           if (a.type != "exec" || a.command.empty()) continue;

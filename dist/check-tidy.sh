@@ -6,10 +6,19 @@
 # A unit found clean is remembered under $TRAWL_CACHE_DIR/tidy by the hash of
 # its source, the project headers it includes, every .clang-tidy and the
 # tool's version, so an unchanged unit is not checked again.
-#   dist/check-tidy.sh [BUILD_DIR]      (default build/dev)
+# dist/tidy-clean.txt, committed, lists the keys of units found clean when it
+# was last recorded: a fresh clone (cold cache, CI) checks only the units whose
+# source or project headers changed since. The key is of content, so a listed
+# key stands only for exactly the text that was checked.
+#   dist/check-tidy.sh [--record] [BUILD_DIR]      (default build/dev)
+# --record: when every unit is clean, rewrite dist/tidy-clean.txt with the
+# keys of the current units (run it before committing).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+record=0
+if [ "${1:-}" = --record ]; then record=1; shift; fi
 build=${1:-$repo/build/dev}
+committed=$repo/dist/tidy-clean.txt
 tidy=${CLANG_TIDY:-clang-tidy-19}
 command -v "$tidy" >/dev/null || { echo "check-tidy: $tidy not installed (dist/install-deps.sh installs it)" >&2; exit 2; }
 [ -f "$build/compile_commands.json" ] || { echo "check-tidy: $build/compile_commands.json missing: configure first" >&2; exit 2; }
@@ -48,20 +57,32 @@ for f, obj in sorted(units.items()):
             h.update(os.path.relpath(d, repo).encode() + b'\\0' + open(d, 'rb').read())
     print(f + '\\t' + h.hexdigest())
 " "$repo" "$build")
+declare -A listed=()
+if [ -f "$committed" ]; then
+  while read -r key _; do [ -n "$key" ] && listed[$key]=1; done < "$committed"
+fi
 units=()
+keys=()
 todo=()
 for line in "${keyed[@]}"; do
   u=${line%%$'\t'*}
   key=${line##*$'\t'}
   units+=("$u")
-  [ -f "$cache/$key" ] || todo+=("$u:$key")
+  keys+=("$key  $u")
+  [ -f "$cache/$key" ] || [ -n "${listed[$key]:-}" ] || todo+=("$u:$key")
 done
-echo "check-tidy: ${#units[@]} units, ${#todo[@]} to check"
-[ ${#todo[@]} -eq 0 ] && exit 0
+echo "check-tidy: ${#units[@]} units, ${#todo[@]} to check ($(( ${#units[@]} - ${#todo[@]} )) unchanged since checked clean)"
+write_record() {
+  [ $record = 1 ] || return 0
+  { echo "# dist/check-tidy.sh --record: units clang-tidy found clean, by content key (see that script)"
+    printf '%s\n' "${keys[@]}"; } > "$committed"
+  echo "check-tidy: recorded ${#keys[@]} keys in dist/tidy-clean.txt"
+}
+if [ ${#todo[@]} -eq 0 ]; then write_record; exit 0; fi
 fail=0
 printf '%s\n' "${todo[@]}" | xargs -P "$(nproc)" -I{} bash -c '
   u=${1%%:*}; key=${1##*:}
   if out=$("$2" -p "$3" --quiet "$u" 2>&1); then touch "$4/$key"; else printf "%s\n" "$out" | grep -v "warnings generated" >&2; exit 1; fi
 ' _ {} "$tidy" "$build" "$cache" || fail=1
-[ $fail -eq 0 ] && echo "check-tidy: clean" || echo "check-tidy: findings above" >&2
+if [ $fail -eq 0 ]; then echo "check-tidy: clean"; write_record; else echo "check-tidy: findings above" >&2; fi
 exit $fail

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <ostream>
 
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include "triage/report.h"
 #include "triage/rules.h"
 #include "triage/scoring.h"
+#include "triage/sigma_case.h"
 
 namespace trawl::triage {
 
@@ -23,6 +25,8 @@ struct CaseOptions {
   std::vector<std::string> archives;
   std::vector<std::string> rule_dirs;
   std::vector<std::string> ioc_files;
+  std::vector<std::string> sigma_paths;
+  std::string sigma_mapping;
   bool no_builtin_rules = false;
   std::size_t top = 10;
   std::string sql;
@@ -49,7 +53,15 @@ void AddCaseCommands(CLI::App& app, CaseCommands& extra, const std::function<voi
       ->allow_extra_args(false);
   o.analyze->add_option("--ioc", o.ioc_files, "IOC list, lines 'hash;score;comment' (MD5, SHA-1, SHA-256); repeatable")
       ->allow_extra_args(false);  // one file per --ioc: the archives that follow are not IOC lists
-  o.analyze->add_flag("--no-builtin-rules", o.no_builtin_rules, "run only the rules given with --rules");
+  o.analyze
+      ->add_option("--sigma", o.sigma_paths,
+                   "Sigma rule file or folder (e.g. a SigmaHQ checkout's rules/windows), run over the event "
+                   "records and the process and module snapshots; repeatable")
+      ->allow_extra_args(false);
+  o.analyze->add_option("--sigma-mapping", o.sigma_mapping,
+                        "Sigma log-source mapping (the schema of SigmaHQ's tests/thor.yml; default: trawl's own)");
+  o.analyze->add_flag("--no-builtin-rules", o.no_builtin_rules,
+                      "run only the rules given with --rules and --sigma (not the shipped SQL and Sigma rules)");
   o.analyze->add_option("--top", o.top, "findings shown in the summary")->capture_default_str();
   o.analyze->add_option("archives", o.archives, "archives (.zip.age, split parts); none: re-score the case");
   AddArchiveLimitOptions(o.analyze, o.ingest.limits);
@@ -67,9 +79,11 @@ void AddCaseCommands(CLI::App& app, CaseCommands& extra, const std::function<voi
   o.stack = app.add_subcommand("stack", "least-frequent (path, SHA-256) across the hosts of a case");
   o.stack->add_option("--case", o.case_path, "case database")->required();
   o.stack->add_option("--limit", o.stack_limit, "rows")->capture_default_str();
-  o.stack->add_option("what", o.stack_what, "modules, files or prefetch")
+  o.stack
+      ->add_option("what", o.stack_what,
+                   "modules, files, prefetch, events (channel, event id, provider) or services (System 7045)")
       ->required()
-      ->check(CLI::IsMember({"modules", "files", "prefetch"}));
+      ->check(CLI::IsMember({"modules", "files", "prefetch", "events", "services"}));
 
   o.report = app.add_subcommand("report", "write a report of a case");
   o.report->add_option("--case", o.case_path, "case database")->required();
@@ -110,6 +124,26 @@ int RunAnalyze(CaseOptions& o, const std::vector<std::string>& identity_files, c
     }
     iocs.insert(iocs.end(), parsed->begin(), parsed->end());
   }
+  SigmaSources sigma_sources;
+  sigma_sources.rules = Paths(o.sigma_paths);
+  sigma_sources.mapping = o.sigma_mapping;
+  sigma_sources.builtin = !o.no_builtin_rules;
+  auto sigma = LoadSigmaEngine(sigma_sources);
+  if (!sigma) {
+    err << "trawl-triage analyze: --sigma: " << core::EscapeForTerminal(sigma.error().message) << "\n";
+    return kExitUsage;
+  }
+  {
+    // Every refused rule is in the case (sigma_refusals); the terminal gets the count by reason.
+    std::map<std::string, std::size_t> by_code;
+    for (const auto& r : sigma->refusals()) ++by_code[std::string(sigma::RefusalKindName(r.kind)) + ": " + r.code];
+    if (!sigma->refusals().empty()) {
+      std::string why;
+      for (const auto& [code, n] : by_code) why += fmt::format("{}{} {}", why.empty() ? "" : ", ", n, code);
+      out << fmt::format("sigma: {} rules compiled, {} refused ({}); each with its reason in table sigma_refusals\n",
+                         sigma->size(), sigma->refusals().size(), core::EscapeForTerminal(why));
+    }
+  }
   std::vector<core::age::Identity> ids;
   if (!o.archives.empty()) {
     auto loaded = LoadIdentities(identity_files, passphrase_file);
@@ -132,9 +166,10 @@ int RunAnalyze(CaseOptions& o, const std::vector<std::string>& identity_files, c
     switch (r.status) {
       case IngestResult::Status::kIngested:
         records += r.records;
-        out << fmt::format("ingested  {}: host {}, {} records, {} prefetch, {} PE, {} hives, {} tasks\n",
-                           core::EscapeForTerminal(a), core::EscapeForTerminal(r.hostname), r.records, r.prefetch, r.pe,
-                           r.hives, r.tasks);
+        out << fmt::format(
+            "ingested  {}: host {}, {} records, {} prefetch, {} PE, {} hives, {} tasks, {} event logs ({} events)\n",
+            core::EscapeForTerminal(a), core::EscapeForTerminal(r.hostname), r.records, r.prefetch, r.pe, r.hives,
+            r.tasks, r.event_logs, r.events);
         if (!r.conflict.empty()) {
           // Both stay in the case; the analyst decides which one is genuine.
           rc = kExitProblems;
@@ -160,13 +195,16 @@ int RunAnalyze(CaseOptions& o, const std::vector<std::string>& identity_files, c
     }
   }
   const double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  auto scored = ScoreCase(**db, *rules, iocs);
+  auto scored = ScoreCase(**db, *rules, iocs, &*sigma);
   if (!scored) {
     err << "trawl-triage analyze: " << core::EscapeForTerminal(scored.error().message) << "\n";
     return kExitUsage;
   }
   out << fmt::format("ingest {:.2f} s ({} records), scoring {:.2f} s: {} rules, {} findings on {} entities\n", ingest_s,
                      records, scored->seconds, scored->rules, scored->findings, scored->entities);
+  out << fmt::format("sigma {:.2f} s: {} rules over {} event records, {} processes, {} modules: {} findings\n",
+                     scored->sigma_seconds, scored->sigma_rules, scored->sigma.events, scored->sigma.processes,
+                     scored->sigma.modules, scored->sigma_findings);
   PrintSummary(**db, o.top, out);
   return rc;
 }

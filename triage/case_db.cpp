@@ -176,6 +176,15 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
     }
     TRAWL_TRY_VOID(db->Exec("COMMIT"));
     TRAWL_TRY_VOID(db->Exec("PRAGMA legacy_alter_table=OFF"));
+  } else {
+    // A case of this version written before a table was added (event_records,
+    // sigma_refusals, ...): the schema script creates only what is missing.
+    TRAWL_TRY_VOID(db->Exec("BEGIN IMMEDIATE"));
+    if (auto r = db->Exec(ExpandedSchemaSql()); !r) {
+      (void)db->Exec("ROLLBACK");
+      return std::unexpected(r.error().WithContext("db/schema.sql"));
+    }
+    TRAWL_TRY_VOID(db->Exec("COMMIT"));
   }
   return db;
 }

@@ -23,6 +23,7 @@
 #include "triage/ingest_jsonl.h"
 #include "triage/ingest_manifest.h"
 #include "triage/ingest_prefetch.h"
+#include "triage/ingest_evtx.h"
 #include "triage/ingest_registry.h"
 #include "triage/pe_facts.h"
 #include "triage/record_writer.h"
@@ -81,6 +82,9 @@ class Ingester {
     auto pf = PrefetchIngest::Create(db_);
     if (!pf) return std::unexpected(pf.error());
     prefetch_.emplace(std::move(*pf));
+    auto ev = EvtxIngest::Create(db_);
+    if (!ev) return std::unexpected(ev.error());
+    evtx_.emplace(std::move(*ev));
     auto reg = RegistryIngest::Create(db_);
     if (!reg) return std::unexpected(reg.error());
     registry_.emplace(std::move(*reg));
@@ -148,6 +152,9 @@ class Ingester {
     }
     if (name.starts_with(core::archive::kFilesPrefix) && RegistryIngest::Wants(name))
       return registry_->Add(name, stream);
+    if (EvtxIngest::Wants(name))
+      return evtx_->Add(collection_id_, host_id_, name, stream,
+                        [this](const std::string& table) { return Row(table); });
     return MaybePe(name, stream);
   }
 
@@ -237,6 +244,9 @@ class Ingester {
     }
     // Prefetch files' target paths, from the files records that copied them.
     TRAWL_TRY_VOID(prefetch_->FillPaths());
+    TRAWL_TRY_VOID(evtx_->FillPaths());
+    result_.event_logs = evtx_->logs();
+    result_.events = evtx_->records();
     // Hives (with their logs) and task files, now that all are in.
     TRAWL_TRY_VOID(
         registry_->Finish(collection_id_, host_id_, [this](const std::string& table) { return Row(table); }));
@@ -348,6 +358,8 @@ class Ingester {
       prefetch_->NoteCopied(std::string(copied->text), std::string(path->text));
     else if (RegistryIngest::Wants(copied->text))
       registry_->NoteCopied(std::string(copied->text), std::string(path->text));
+    else if (EvtxIngest::Wants(copied->text))
+      evtx_->NoteCopied(std::string(copied->text), std::string(path->text));
   }
 
   Result<void> AddRecord(const std::string& table, TableWriter* writer, const json& rec) {
@@ -360,6 +372,8 @@ class Ingester {
             prefetch_->NoteCopied(c->get<std::string>(), p->get<std::string>());
           else if (RegistryIngest::Wants(c->get_ref<const std::string&>()))
             registry_->NoteCopied(c->get<std::string>(), p->get<std::string>());
+          else if (EvtxIngest::Wants(c->get_ref<const std::string&>()))
+            evtx_->NoteCopied(c->get<std::string>(), p->get<std::string>());
         }
       }
       return writer->Insert(collection_id_, host_id_, rec);
@@ -401,6 +415,7 @@ class Ingester {
   Stmt other_, log_, entry_, pe_insert_;
   std::optional<PrefetchIngest> prefetch_;
   std::optional<RegistryIngest> registry_;
+  std::optional<EvtxIngest> evtx_;
   std::map<std::string, std::uint64_t, std::less<>> rows_;
   std::uint64_t max_rows_ = IngestOptions{}.max_rows_per_table;
   std::string archive_name_, archive_sha256_;
@@ -472,7 +487,8 @@ IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
   // Rows of this archive get ids above the current maxima (one writer: the
   // transaction is IMMEDIATE), so host ids are filled in without an index.
   std::map<std::string, std::int64_t> first_rows;
-  std::vector<std::string> host_tables = {"other_records", "prefetch", "prefetch_runs", "prefetch_files"};
+  std::vector<std::string> host_tables = {"other_records",  "prefetch",   "prefetch_runs",
+                                          "prefetch_files", "event_logs", "event_records"};
   for (const auto& t : RegistryIngest::Tables()) host_tables.push_back(t);
   for (const auto* spec : core::profile::RecordTables()) host_tables.emplace_back(spec->table);
   for (const std::string& t : host_tables) {

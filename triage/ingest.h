@@ -36,8 +36,10 @@ struct IngestResult {
   std::int64_t collection_id = 0;
   std::uint64_t records = 0;
   std::uint64_t prefetch = 0;
-  std::uint64_t hives = 0;  // registry hives parsed
-  std::uint64_t tasks = 0;  // scheduled-task XML files parsed
+  std::uint64_t hives = 0;       // registry hives parsed
+  std::uint64_t tasks = 0;       // scheduled-task XML files parsed
+  std::uint64_t event_logs = 0;  // EVTX files read
+  std::uint64_t events = 0;      // their records
   std::uint64_t pe = 0;
   std::string reason;  // duplicate: of which collection; skipped: the error
   // Ingested, but another archive in the case claims the same collection

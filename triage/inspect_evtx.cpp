@@ -16,6 +16,7 @@
 #include "core/util/text.h"
 #include "triage/archive_commands.h"
 #include "triage/sigma.h"
+#include "triage/sigma_case.h"
 
 namespace trawl::triage {
 
@@ -87,28 +88,16 @@ int RunInspectEvtx(const std::vector<std::string>& files, bool as_json, std::ost
 }
 
 int RunSigma(const SigmaOptions& o, std::ostream& out, std::ostream& err) {
-  auto map = o.mapping.empty() ? sigma::LogSourceMap::Builtin() : sigma::LogSourceMap::Load(o.mapping);
-  if (!map) {
-    err << "trawl-triage: sigma mapping: " << map.error().message << "\n";
+  SigmaSources sources;
+  sources.rules.assign(o.rules.begin(), o.rules.end());
+  sources.mapping = o.mapping;
+  sources.builtin = false;  // the rules asked for, only
+  auto loaded = LoadSigmaEngine(sources);
+  if (!loaded) {
+    err << "trawl-triage: " << loaded.error().message << "\n";
     return core::kExitUsage;
   }
-  sigma::Engine engine(std::move(*map));
-  for (const std::string& path : o.rules) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-      if (auto r = engine.AddRuleDir(path); !r) {
-        err << "trawl-triage: " << r.error().message << "\n";
-        return core::kExitUsage;
-      }
-      continue;
-    }
-    auto text = core::ReadFileText(path, 4u << 20);
-    if (!text) {
-      err << "trawl-triage: " << text.error().message << "\n";
-      return core::kExitUsage;
-    }
-    (void)engine.AddRule(*text, path);  // a refusal is kept in engine.refusals()
-  }
+  const sigma::Engine& engine = *loaded;
   for (const sigma::Refusal& r : engine.refusals()) {
     err << fmt::format("refused {} ({}): {}: {}\n", r.id.empty() ? "-" : r.id, r.file, sigma::RefusalKindName(r.kind),
                        r.reason);

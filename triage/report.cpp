@@ -125,19 +125,42 @@ Result<void> WriteStack(Db& db, std::string_view what, std::size_t limit, std::o
         "SELECT executable || ' (' || prefetch_hash || ')' AS path, coalesce(exe_path, '') AS sha256, "
         "count(DISTINCT host_id) AS hosts, count(*) AS records FROM prefetch WHERE error IS NULL "
         "GROUP BY executable, prefetch_hash";
+  } else if (what == "events") {
+    // Which kinds of event each host logged: a kind seen on one host only is the outlier.
+    sql =
+        "SELECT channel || ' ' || event_id || ' (' || provider || ')' AS path, '' AS sha256, "
+        "count(DISTINCT host_id) AS hosts, count(*) AS records FROM event_records GROUP BY channel, event_id, provider";
+  } else if (what == "services") {
+    // Services installed (System 7045) by name and program, across hosts.
+    sql =
+        "SELECT coalesce(json_extract(fields, '$.ServiceName'), '') AS path, "
+        "coalesce(json_extract(fields, '$.ImagePath'), '') AS sha256, count(DISTINCT host_id) AS hosts, "
+        "count(*) AS records FROM event_records WHERE event_id = 7045 AND provider = 'Service Control Manager' "
+        "GROUP BY 1, 2";
   } else {
-    return Fail(ErrorCode::kInvalidArgument, fmt::format("stack: unknown table '{}' (modules, files, prefetch)", what));
+    return Fail(ErrorCode::kInvalidArgument,
+                fmt::format("stack: unknown table '{}' (modules, files, prefetch, events, services)", what));
   }
   sql += fmt::format(" ORDER BY hosts ASC, records ASC, path LIMIT {}", limit);
   auto s = db.Prepare(sql);
   if (!s) return std::unexpected(s.error());
-  out << (what == "prefetch" ? "hosts\trecords\texecutable (hash)\texe path\n" : "hosts\trecords\tsha256\tpath\n");
+  if (what == "prefetch") {
+    out << "hosts\trecords\texecutable (hash)\texe path\n";
+  } else if (what == "events") {
+    out << "hosts\trecords\tchannel event_id (provider)\n";
+  } else if (what == "services") {
+    out << "hosts\trecords\tservice\timage path\n";
+  } else {
+    out << "hosts\trecords\tsha256\tpath\n";
+  }
   while (true) {
     auto r = s->Step();
     if (!r) return std::unexpected(r.error());
     if (!*r) break;
-    if (what == "prefetch") {
+    if (what == "prefetch" || what == "services") {
       out << s->Int(2) << "\t" << s->Int(3) << "\t" << T(s->Text(0)) << "\t" << T(s->Text(1)) << "\n";
+    } else if (what == "events") {
+      out << s->Int(2) << "\t" << s->Int(3) << "\t" << T(s->Text(0)) << "\n";
     } else {
       out << s->Int(2) << "\t" << s->Int(3) << "\t" << T(s->Text(1)) << "\t" << T(s->Text(0)) << "\n";
     }
@@ -260,6 +283,12 @@ Result<void> WriteTimeline(Db& db, std::ostream& out) {
     SELECT 'Scheduled task ' || coalesce(t.uri, t.path) || ' (TaskCache) key written', t.last_written,
            'Key Last Written', h.hostname, 'scheduled_tasks', t.path, ''
       FROM scheduled_tasks t JOIN hosts h ON h.id = t.host_id WHERE coalesce(t.last_written, '') <> ''
+    UNION ALL
+    SELECT 'Event ' || e.channel || ' ' || e.event_id || ' (' || e.provider || ')'
+             || CASE WHEN e.recovered = 1 THEN ' [recovered]' ELSE '' END || ': ' || coalesce(e.summary, ''),
+           e.time_created, 'Event Logged', h.hostname, 'event_records', coalesce(l.path, l.archive_path), ''
+      FROM event_records e JOIN event_logs l ON l.id = e.log_id JOIN hosts h ON h.id = e.host_id
+     WHERE coalesce(e.time_created, '') <> ''
     ORDER BY 2)SQL");
   if (!s) return std::unexpected(s.error());
   out << "message,datetime,timestamp_desc,hostname,source,path,sha256\n";

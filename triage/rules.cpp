@@ -29,6 +29,7 @@ std::string_view EntityTable(std::string_view entity) {
   if (entity == "service") return "services";
   if (entity == "autorun") return "autoruns";
   if (entity == "task") return "scheduled_tasks";
+  if (entity == "event") return "event_records";
   return "";
 }
 

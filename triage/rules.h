@@ -34,13 +34,13 @@ struct Rule {
   std::string license;  // e.g. "DRL-1.1" for signature-base derived indicators
   std::vector<RuleReference> references;
   int score = 0;       // -100..100; a result column `score` overrides it per row
-  std::string entity;  // process | module | file | prefetch | host
+  std::string entity;  // one of kEntityTypes
   std::string query;
   int query_line = 0;  // line of the query in the file, for SQL errors
 };
 
-inline constexpr std::string_view kEntityTypes[] = {"process", "module",  "file",    "prefetch",
-                                                    "host",    "service", "autorun", "task"};
+inline constexpr std::string_view kEntityTypes[] = {"process", "module",  "file", "prefetch", "host",
+                                                    "service", "autorun", "task", "event"};
 // The record table an entity type's record_id points into by default.
 std::string_view EntityTable(std::string_view entity);
 

@@ -67,6 +67,7 @@ struct Hit {
   int score = 0;
   std::string message;
   std::string evidence;  // JSON object text
+  std::string entity;    // when not the rule's (Sigma: event, process or module)
 };
 
 Result<Stmt> PrepareRule(Db& ro, const Rule& rule) {
@@ -186,15 +187,49 @@ json RefsJson(const Rule& r) {
   return refs;
 }
 
-}  // namespace
-
-Result<void> CheckRuleSql(Db& ro, const Rule& rule) {
+Result<void> CheckRuleSqlImpl(Db& ro, const Rule& rule) {
   auto s = PrepareRule(ro, rule);
   if (!s) return std::unexpected(s.error());
   return {};
 }
 
-Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std::vector<IocEntry>& iocs) {
+// The rules rows of a Sigma engine's rules (id "sigma.<id>", or of the file
+// when the rule has none; a repeated id keeps its first rule).
+std::vector<Rule> SigmaRules(const sigma::Engine& engine, std::vector<std::size_t>* index_of) {
+  std::vector<Rule> out;
+  std::map<std::string, std::size_t> seen;
+  index_of->assign(engine.size(), 0);
+  for (std::size_t i = 0; i < engine.size(); ++i) {
+    const sigma::RuleInfo& info = engine.rule(i);
+    std::string id = "sigma." + (info.id.empty() ? std::filesystem::path(info.file).stem().string() : info.id);
+    if (auto it = seen.find(id); it != seen.end()) {
+      (*index_of)[i] = it->second;
+      continue;
+    }
+    Rule r;
+    r.id = id;
+    r.file = info.file;
+    r.title = info.title;
+    r.description = info.description;
+    r.author = info.author.empty() ? "unknown (Sigma rule without author)" : info.author;
+    r.license = "Sigma rule: see its file";
+    for (const auto& ref : info.references) r.references.push_back({ref, ref, ""});
+    r.score = SigmaLevelScore(info.level);
+    r.entity = "event";
+    r.query = fmt::format("(Sigma rule, level {}, log source {})", info.level, info.logsource.ToString());
+    seen.emplace(id, out.size());
+    (*index_of)[i] = out.size();
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<void> CheckRuleSql(Db& ro, const Rule& rule) { return CheckRuleSqlImpl(ro, rule); }
+
+Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std::vector<IocEntry>& iocs,
+                               const sigma::Engine* sigma) {
   const auto t0 = std::chrono::steady_clock::now();
   ScoreSummary summary;
   summary.rules = rules.size();
@@ -222,6 +257,8 @@ Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std
   if (auto r = db.Exec("COMMIT"); !r) return fail(r.error());
   // 2. Rules, read-only.
   std::vector<std::pair<const Rule*, std::vector<Hit>>> results;
+  std::vector<Rule> sigma_rules;  // outlives `results`' pointers into it
+  std::vector<std::size_t> sigma_index;
   {
     auto ro = Db::Open(db.path(), Db::Mode::kReadOnly);
     if (!ro) return std::unexpected(ro.error());
@@ -231,10 +268,38 @@ Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std
       if (!hits) return std::unexpected(hits.error());
       results.emplace_back(&rule, std::move(*hits));
     }
+    if (sigma != nullptr) {
+      const auto s0 = std::chrono::steady_clock::now();
+      sigma_rules = SigmaRules(*sigma, &sigma_index);
+      auto hits = RunSigmaOverCase(**ro, *sigma, &summary.sigma);
+      if (!hits) return std::unexpected(hits.error());
+      std::vector<std::vector<Hit>> per_rule(sigma_rules.size());
+      for (SigmaHit& sh : *hits) {
+        Hit h;
+        h.host_id = sh.host_id;
+        h.entity = std::move(sh.entity);
+        h.entity_key = std::move(sh.entity_key);
+        h.record_table = std::move(sh.record_table);
+        h.record_id = sh.record_id;
+        h.has_record = true;
+        h.score = SigmaLevelScore(sigma->rule(sh.rule).level);
+        h.message = std::move(sh.message);
+        h.evidence = std::move(sh.evidence);
+        per_rule[sigma_index[sh.rule]].push_back(std::move(h));
+      }
+      for (std::size_t i = 0; i < sigma_rules.size(); ++i) {
+        summary.sigma_findings += per_rule[i].size();
+        results.emplace_back(&sigma_rules[i], std::move(per_rule[i]));
+      }
+      summary.sigma_rules = sigma->size();
+      summary.sigma_refused = sigma->refusals().size();
+      summary.rules += sigma_rules.size();
+      summary.sigma_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+    }
   }
   // 3. Findings and scores, one transaction.
   TRAWL_TRY_VOID(db.Exec("BEGIN IMMEDIATE"));
-  for (const char* t : {"findings", "entity_scores", "host_scores", "rules"}) {
+  for (const char* t : {"findings", "entity_scores", "host_scores", "rules", "sigma_refusals"}) {
     if (auto r = db.Exec(fmt::format("DELETE FROM {}", t)); !r) return fail(r.error());
   }
   // findings is rewritten whole: its index is built once, after the rows.
@@ -277,12 +342,13 @@ Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std
     rs->Bind(10, std::string_view(rule->query));
     if (auto r = rs->Run(); !r) return fail(r.error());
     for (const auto& h : hits) {
+      const std::string& entity = h.entity.empty() ? rule->entity : h.entity;
       // Attribution travels with every message (DRL 1.1 for signature-base derived rules).
       const std::string message = fmt::format("{} [rule {} by {}]", h.message, rule->id, rule->author);
       fs->Bind(1, h.host_id);
       fs->Bind(2, std::string_view(rule->id));
       fs->Bind(3, std::string_view(rule->file));
-      fs->Bind(4, std::string_view(rule->entity));
+      fs->Bind(4, std::string_view(entity));
       fs->Bind(5, std::string_view(h.entity_key));
       fs->Bind(6, std::string_view(h.record_table));
       if (h.has_record) fs->Bind(7, h.record_id);
@@ -293,11 +359,25 @@ Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std
       if (auto r = fs->Run(); !r) return fail(r.error());
       ++summary.findings;
       ++findings_per_host[h.host_id];
-      auto& reasons = entities[{h.host_id, rule->entity, h.entity_key}];
+      auto& reasons = entities[{h.host_id, entity, h.entity_key}];
       auto it = reasons.find(rule->id);
       if (it == reasons.end() || std::abs(h.score) > std::abs(it->second.score)) {
         reasons[rule->id] = Reason{rule, h.score, message, db.LastInsertRowId()};
       }
+    }
+  }
+  if (sigma != nullptr) {
+    auto rf = db.Prepare(
+        "INSERT INTO sigma_refusals (file, rule_id, title, kind, code, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!rf) return fail(rf.error());
+    for (const sigma::Refusal& r : sigma->refusals()) {
+      rf->Bind(1, std::string_view(r.file));
+      rf->Bind(2, std::string_view(r.id));
+      rf->Bind(3, std::string_view(r.title));
+      rf->Bind(4, sigma::RefusalKindName(r.kind));
+      rf->Bind(5, std::string_view(r.code));
+      rf->Bind(6, std::string_view(r.reason));
+      if (auto run = rf->Run(); !run) return fail(run.error());
     }
   }
   struct HostAgg {

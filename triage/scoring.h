@@ -22,6 +22,8 @@
 #include "core/util/error.h"
 #include "triage/case_db.h"
 #include "triage/rules.h"
+#include "triage/sigma.h"
+#include "triage/sigma_case.h"
 
 namespace trawl::triage {
 
@@ -34,13 +36,22 @@ struct ScoreSummary {
   std::uint64_t findings = 0;
   std::uint64_t entities = 0;
   double seconds = 0;
+  // Sigma (when an engine was given): what it ran over and what it raised.
+  std::uint64_t sigma_rules = 0, sigma_refused = 0, sigma_findings = 0;
+  SigmaCaseStats sigma;
+  double sigma_seconds = 0;
 };
 
 // Checks one rule's SQL against the case (prepare with the authorizer, read-only).
 core::Result<void> CheckRuleSql(Db& ro, const Rule& rule);
 
 // Loads IOC entries into user_iocs, runs every rule, rewrites findings,
-// entity_scores, host_scores and rules. `db` is the read-write case.
-core::Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std::vector<IocEntry>& iocs);
+// entity_scores, host_scores and rules. `db` is the read-write case. With
+// `sigma`, its rules also run over the case (triage/sigma_case.h): each is a
+// rules row with id "sigma.<rule id>" and entity "event", its matches are
+// findings on the event, process or module, and the rules it refused are
+// rewritten into sigma_refusals.
+core::Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std::vector<IocEntry>& iocs,
+                                     const sigma::Engine* sigma = nullptr);
 
 }  // namespace trawl::triage

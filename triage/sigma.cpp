@@ -776,6 +776,10 @@ std::expected<std::vector<LogSourceMap::Binding>, std::string> LogSourceMap::Res
       for (const auto& s : sources) {
         if (s.size() > 12 && core::EqualsIgnoreCaseAscii(std::string_view(s).substr(0, 12), "WinEventLog:")) {
           b.channels.push_back(s.substr(12));
+        } else if (s.size() > 6 && core::EqualsIgnoreCaseAscii(std::string_view(s).substr(0, 6), "trawl:")) {
+          // What the collector saw live, as events of this pseudo-channel
+          // (triage/sigma_case.h): "trawl:processes:windows", ...
+          b.channels.push_back(s);
         }
       }
     };

@@ -183,8 +183,33 @@ EOF
 
 # 8. Triage's verdict, when this build has it.
 if "$triage" --help 2>&1 | grep -q '^ *analyze'; then
-  "$triage" analyze -i "$keyfile" --case "$work/case.db" "${archives[@]}" > "$work/analyze.out" 2>&1 ||
+  # A Sigma image_load rule over the live module snapshot (triage/sigma_case.h): the
+  # side-load by its Sysmon-7 fields, the hash as the collector computed it.
+  sha_upper=$(tr 'a-f' 'A-F' <<<"$dll_sha")
+  mkdir -p "$work/sigma"
+  cat > "$work/sigma/tpm_sideload.yml" <<SIGMA
+title: winscard.dll from ProgramData\TPM loaded by TpmVscMgrSvr.exe (test)
+id: 0c6f3f0e-5a55-4c1e-9a57-7e1d0a000001
+status: test
+author: trawl tests
+logsource: {product: windows, category: image_load}
+detection:
+  selection:
+    Image|endswith: '\ProgramData\TPM\TpmVscMgrSvr.exe'
+    ImageLoaded|endswith: '\TPM\winscard.dll'
+    Signed: 'false'
+    SignatureStatus: 'Unavailable'
+    Hashes|contains: 'SHA256=$sha_upper'
+  condition: selection
+level: critical
+SIGMA
+  "$triage" analyze -i "$keyfile" --case "$work/case.db" --sigma "$work/sigma" "${archives[@]}" > "$work/analyze.out" 2>&1 ||
     fail "trawl-triage analyze: $(tail -n5 "$work/analyze.out")"
+  sigma_hits=$("$triage" query --case "$work/case.db" --format tsv \
+    "SELECT count(*) FROM findings WHERE rule_id = 'sigma.0c6f3f0e-5a55-4c1e-9a57-7e1d0a000001' AND entity_type = 'module' AND lower(entity_key) LIKE '%programdata\\tpm\\winscard.dll'")
+  echo "sigma image_load findings on winscard.dll: $(tail -n1 <<<"$sigma_hits")"
+  [ "$(tail -n1 <<<"$sigma_hits")" = 1 ] ||
+    fail "the Sigma image_load rule did not raise exactly one finding on winscard.dll: $(cat "$work/analyze.out")"
   findings=$("$triage" query --case "$work/case.db" --format tsv \
     "SELECT rule_id, score, entity_key FROM findings WHERE rule_id LIKE 'sideload.%' AND lower(entity_key) LIKE '%programdata\\tpm\\winscard.dll%'")
   echo "side-load findings:"; echo "$findings"

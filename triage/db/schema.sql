@@ -327,6 +327,57 @@ CREATE TABLE IF NOT EXISTS scheduled_tasks (
   error TEXT                                     -- the XML could not be parsed
 );
 
+-- Windows event logs a collection copied (*.evtx under files/), one row per
+-- log, and their records (core/formats/evtx.h; triage/ingest_evtx.h).
+CREATE TABLE IF NOT EXISTS event_logs (
+  id INTEGER PRIMARY KEY,
+  collection_id INTEGER NOT NULL REFERENCES collections(id),
+  host_id INTEGER,
+  archive_path TEXT NOT NULL,                    -- the copied member
+  path TEXT,                                     -- the log's path on the host (from the files record)
+  size INTEGER,
+  records INTEGER,
+  recovered INTEGER,                             -- of those, from chunk slack or damaged chunks
+  with_errors INTEGER,                           -- of those, read only in part
+  chunks INTEGER,
+  chunks_bad INTEGER,                            -- failed their CRC32 or header checks (still read)
+  error TEXT                                     -- why the log was not read, or its first problems
+);
+
+CREATE TABLE IF NOT EXISTS event_records (
+  id INTEGER PRIMARY KEY,
+  log_id INTEGER NOT NULL REFERENCES event_logs(id),
+  collection_id INTEGER NOT NULL,
+  host_id INTEGER,
+  record_id INTEGER,                             -- EventRecordID
+  time_created TEXT,                             -- System/TimeCreated, ISO 8601 UTC (7 digits)
+  written TEXT,                                  -- the record header's time
+  channel TEXT,
+  provider TEXT,
+  event_id INTEGER,
+  level INTEGER,                                 -- 1 critical, 2 error, 3 warning, 4 information
+  computer TEXT,
+  user_sid TEXT,                                 -- System/Security/@UserID
+  process_id INTEGER,                            -- System/Execution/@ProcessID
+  recovered INTEGER NOT NULL,                    -- from chunk slack or a damaged chunk
+  error TEXT,                                    -- what of the record did not read
+  summary TEXT,                                  -- the first fields, "Name=value; ..." (for timelines)
+  fields TEXT NOT NULL                           -- JSON object: EventData/UserData name -> value
+                                                 -- (an array of values when a name repeats)
+);
+
+-- Sigma rules (analyze --sigma and the shipped ones) the engine could not
+-- evaluate in the last scoring run, each with the reason (never skipped silently).
+CREATE TABLE IF NOT EXISTS sigma_refusals (
+  id INTEGER PRIMARY KEY,
+  file TEXT,
+  rule_id TEXT,
+  title TEXT,
+  kind TEXT,                                     -- invalid | unsupported | limit | logsource
+  code TEXT,
+  reason TEXT
+);
+
 -- User IOC lists (--ioc FILE) loaded by the last analyze.
 CREATE TABLE IF NOT EXISTS user_iocs (
   id INTEGER PRIMARY KEY,
@@ -410,6 +461,8 @@ CREATE INDEX IF NOT EXISTS prefetch_files_name ON prefetch_files (name_lc);
 CREATE INDEX IF NOT EXISTS findings_host ON findings (host_id, entity_type, entity_key);
 CREATE INDEX IF NOT EXISTS amcache_files_sha1 ON amcache_files (sha1);
 CREATE INDEX IF NOT EXISTS amcache_files_name ON amcache_files (name_lc);
+CREATE INDEX IF NOT EXISTS event_records_log ON event_records (log_id);
+CREATE INDEX IF NOT EXISTS event_records_event ON event_records (event_id, channel);
 
 -- ---- views the rules build on ------------------------------------------------
 

@@ -151,6 +151,21 @@ bool IsInvisibleFormatChar(std::uint32_t cp) {
 
 namespace {
 
+// Whether text after a backslash has the form of one of EscapeVisible's
+// escapes: x and two hex digits, or u and four.
+bool ReadsAsEscape(std::string_view rest) {
+  auto hex = [&](std::size_t from, std::size_t n) {
+    if (rest.size() < from + n) return false;
+    for (std::size_t k = from; k < from + n; ++k) {
+      const char c = rest[k];
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
+    }
+    return true;
+  };
+  if (rest.empty()) return false;
+  return (rest[0] == 'x' && hex(1, 2)) || (rest[0] == 'u' && hex(1, 4));
+}
+
 std::string EscapeVisible(std::string_view s, bool double_backslash) {
   std::string out;
   out.reserve(s.size());
@@ -166,7 +181,8 @@ std::string EscapeVisible(std::string_view s, bool double_backslash) {
       out += fmt::format("\\x{:02x}", cp);
     } else if (IsInvisibleFormatChar(cp)) {
       out += fmt::format("\\u{:04x}", cp);
-    } else if (cp == '\\' && double_backslash) {
+    } else if (cp == '\\' && double_backslash && ReadsAsEscape(s.substr(i + 1))) {
+      // Only where the text would read as one of the escapes above: paths stay as they are.
       out += "\\\\";
     } else {
       out.append(s.substr(i, len));

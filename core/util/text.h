@@ -31,7 +31,9 @@ std::string RepairUtf8(std::string_view s);
 // characters (C0, DEL, C1) and invalid UTF-8 become \xNN escapes, invisible
 // and bidirectional format characters (U+202E RIGHT-TO-LEFT OVERRIDE makes
 // "evil\u202egpj.exe" look like "evilexe.jpg") become \uNNNN, and a
-// backslash is doubled so every escape reads back unambiguously.
+// backslash followed by what reads as one of these escapes (x and two hex
+// digits, u and four) is doubled, so such text is told from an escape; any
+// other backslash (Windows paths) stays as it is.
 std::string EscapeForTerminal(std::string_view s);
 // The same escapes without doubling backslashes, for cells and pages that
 // show Windows paths as they are (CSV, HTML): what a human reads is never

@@ -219,8 +219,8 @@ TEST_F(TriageGolden, PlantedSideLoadIsTopAlert) {
   EXPECT_EQ(doc["hosts"][0]["level"], "alert");
   auto st = Triage({"stack", "--case", db.string(), "files"});
   EXPECT_EQ(st.exit_code, 0) << st.err;
-  // Terminal output escapes backslashes (core::EscapeForTerminal).
-  EXPECT_NE(st.out.find("C:\\\\ProgramData\\\\TPM\\\\winscard.dll"), std::string::npos) << st.out;
+  // Terminal output shows Windows paths as they are (core::EscapeForTerminal).
+  EXPECT_NE(st.out.find("\tC:\\ProgramData\\TPM\\winscard.dll\n"), std::string::npos) << st.out;
 }
 
 TEST_F(TriageGolden, CleanTreeRaisesNoAlert) {

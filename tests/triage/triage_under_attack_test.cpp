@@ -205,7 +205,8 @@ TEST(TriageUnderAttackText, BidiOverridesAreShownEscapedWhereHumansRead) {
   EXPECT_EQ(HtmlEscape("evil\u202egpj.exe"), "evil\\u202egpj.exe");
   EXPECT_EQ(HtmlEscape("a\u200bb<i>"), "a\\u200bb&lt;i&gt;");
   EXPECT_EQ(core::EscapeForTerminal("evil\u202egpj.exe"), "evil\\u202egpj.exe");
-  EXPECT_EQ(core::EscapeForTerminal("C:\\x\u2066"), "C:\\\\x\\u2066");
+  EXPECT_EQ(core::EscapeForTerminal("C:\\x\u2066"), "C:\\x\\u2066");
+  EXPECT_EQ(core::EscapeForTerminal("C:\\x1b\u2066"), "C:\\\\x1b\\u2066");  // text that reads as an escape
   EXPECT_EQ(core::EscapeInvisible("C:\\ProgramData\x1b"), "C:\\ProgramData\\x1b");
   EXPECT_EQ(core::EscapeInvisible("J\u00fcrgen"), "J\u00fcrgen");  // ordinary letters stay
 }

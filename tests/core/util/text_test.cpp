@@ -26,6 +26,13 @@ TEST(TextTest, EscapeForTerminalNeutralisesControlSequences) {
   EXPECT_EQ(EscapeForTerminal("evil\x1b[31mred"), "evil\\x1b[31mred");
   EXPECT_EQ(EscapeForTerminal("bad\xff"), "bad\\xff");
   EXPECT_EQ(EscapeForTerminal("ok \xc3\xa9"), "ok \xc3\xa9");
+  // Windows paths as they are; only a backslash that would read as an escape is doubled.
+  EXPECT_EQ(EscapeForTerminal("C:\\ProgramData\\TPM\\winscard.dll"), "C:\\ProgramData\\TPM\\winscard.dll");
+  EXPECT_EQ(EscapeForTerminal("\\\\server\\share"), "\\\\server\\share");
+  EXPECT_EQ(EscapeForTerminal("C:\\x64\\u.exe"), "C:\\\\x64\\u.exe");
+  EXPECT_EQ(EscapeForTerminal("C:\\Users\\Public\\upd.exe \\u202e"), "C:\\Users\\Public\\upd.exe \\\\u202e");
+  EXPECT_EQ(EscapeForTerminal("a\\x1b"), "a\\\\x1b");  // the text, not an escape of ESC
+  EXPECT_EQ(EscapeForTerminal("a\x1b"), "a\\x1b");
   EXPECT_FALSE(IsValidUtf8("\xc0\x80"));
   EXPECT_EQ(RepairUtf8("a\xff"
                        "b"),

@@ -5,6 +5,7 @@
 
 #include <mutex>
 #include <ostream>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -177,12 +178,34 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
     TRAWL_TRY_VOID(db->Exec("COMMIT"));
     TRAWL_TRY_VOID(db->Exec("PRAGMA legacy_alter_table=OFF"));
   } else {
-    // A case of this version written before a table was added (event_records,
-    // sigma_refusals, ...): the schema script creates only what is missing.
+    // A case of this version written before a table or a record column was
+    // added (event_records, modules.region_sha256, ...): the schema script
+    // creates the missing tables and ADD COLUMN the missing columns, which
+    // stay NULL in the rows already there.
     TRAWL_TRY_VOID(db->Exec("BEGIN IMMEDIATE"));
-    if (auto r = db->Exec(ExpandedSchemaSql()); !r) {
+    auto add_missing = [&]() -> Result<void> {
+      TRAWL_TRY_VOID(db->Exec(ExpandedSchemaSql()));
+      for (const auto* spec : core::profile::RecordTables()) {
+        std::set<std::string, std::less<>> have;
+        auto info = db->Prepare(fmt::format("SELECT name FROM pragma_table_info('{}')", spec->table));
+        if (!info) return std::unexpected(info.error());
+        while (true) {
+          auto row = info->Step();
+          if (!row) return std::unexpected(row.error());
+          if (!*row) break;
+          have.insert(info->Text(0));
+        }
+        for (const auto& c : spec->columns) {
+          if (have.contains(c.name)) continue;
+          TRAWL_TRY_VOID(
+              db->Exec(fmt::format("ALTER TABLE {} ADD COLUMN \"{}\" {}", spec->table, c.name, SqlType(c.type))));
+        }
+      }
+      return {};
+    };
+    if (auto r = add_missing(); !r) {
       (void)db->Exec("ROLLBACK");
-      return std::unexpected(r.error().WithContext("db/schema.sql"));
+      return std::unexpected(r.error().WithContext("bringing the case schema up to date"));
     }
     TRAWL_TRY_VOID(db->Exec("COMMIT"));
   }

@@ -45,6 +45,8 @@ const CollectorKind* FindCollectorKind(std::string_view name);
 struct ProcessesParams {
   bool include_modules = true;
   bool hash_modules = true;
+  std::uint64_t region_max_read = 0;    // per executable region no file backs
+  std::uint64_t regions_max_total = 0;  // over the whole artifact
   static ProcessesParams From(const profile::ResolvedArtifact& art);
 };
 void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, nlohmann::json& summary);

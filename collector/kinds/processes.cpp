@@ -8,6 +8,7 @@
 
 #include "core/archive/archive_paths.h"
 #include "core/archive/layout.h"
+#include "core/hash/multi_hasher.h"
 #include "core/util/text.h"
 
 namespace trawl::collector {
@@ -18,10 +19,70 @@ ProcessesParams ProcessesParams::From(const profile::ResolvedArtifact& art) {
   ProcessesParams p;
   p.include_modules = art.parameters.GetBool("include_modules");
   p.hash_modules = art.parameters.GetBool("hash_modules");
+  p.region_max_read = art.parameters.GetSize("region_max_read");
+  p.regions_max_total = art.parameters.GetSize("regions_max_total");
   return p;
 }
 
 namespace {
+
+// "elf" or "pe" when `head` starts with that header (PE: MZ, then "PE\0\0"
+// at e_lfanew inside what was read), else "".
+std::string HeaderOf(std::span<const std::byte> head) {
+  auto at = [&](std::size_t i) { return std::to_integer<unsigned>(head[i]); };
+  if (head.size() >= 4 && at(0) == 0x7F && at(1) == 'E' && at(2) == 'L' && at(3) == 'F') return "elf";
+  if (head.size() >= 0x40 && at(0) == 'M' && at(1) == 'Z') {
+    const std::uint32_t lfanew = at(0x3C) | (at(0x3D) << 8) | (at(0x3E) << 16) | (at(0x3F) << 24);
+    if (lfanew >= 0x40 && lfanew <= head.size() - 4 && at(lfanew) == 'P' && at(lfanew + 1) == 'E' &&
+        at(lfanew + 2) == 0 && at(lfanew + 3) == 0) {
+      return "pe";
+    }
+  }
+  return "";
+}
+
+// An executable region no file backs: the SHA-256, entropy and header of its
+// first `region_max_read` bytes, read from the process's memory in 1 MiB
+// steps while the artifact's budget lasts. Nothing is written to the process.
+void ReadRegion(RunState& s, const ModuleInfo& m, const ProcessesParams& params, std::uint64_t& used, Record& mr) {
+  const std::uint64_t want = std::min(m.size, params.region_max_read);
+  if (want == 0) return;
+  if (used >= params.regions_max_total) {
+    mr.SetText("error", fmt::format("not read: regions_max_total ({} bytes) spent", params.regions_max_total));
+    return;
+  }
+  const std::uint64_t take = std::min(want, params.regions_max_total - used);
+  core::Sha256 sha;
+  core::EntropyCounter entropy;
+  std::vector<std::byte> buf(static_cast<std::size_t>(std::min<std::uint64_t>(take, 1u << 20)));
+  std::uint64_t done = 0;
+  std::string header, error;
+  while (done < take && !s.stop.ShouldStop()) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), take - done));
+    auto got = s.platform.ReadMemory(m.pid, m.base + done, std::span(buf.data(), n));
+    if (!got) {
+      error = got.error().message;
+      break;
+    }
+    const std::span<const std::byte> chunk(buf.data(), *got);
+    if (done == 0) header = HeaderOf(chunk);
+    sha.Update(chunk);
+    entropy.Update(chunk);
+    done += *got;
+    if (*got < n) {
+      error = fmt::format("memory at 0x{:x} did not read (read {} of {} bytes)", m.base + done, done, take);
+      break;
+    }
+  }
+  used += done;
+  mr.SetUInt("region_read", done);
+  if (done > 0) {
+    mr.SetText("region_sha256", sha.Hex());
+    mr.SetReal("region_entropy", entropy.Entropy());
+    mr.SetText("region_header", header);
+  }
+  if (!error.empty()) mr.SetText("error", error);
+}
 
 // The one-read facts of a file record (hashes, PE and version facts,
 // Authenticode) onto a process (prefix "exe_") or module record (no prefix,
@@ -69,6 +130,7 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
   const bool with_modules = params.include_modules;
   const bool hash_modules = params.hash_modules;
   const std::int64_t self = s.platform.SelfPid();
+  std::uint64_t region_bytes = 0;
   for (const ProcessInfo& p : *procs) {
     if (s.stop.ShouldStop()) break;
     Record r("processes");
@@ -127,6 +189,7 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
       mr.SetUInt("inode", m.inode);
       mr.SetBool("deleted", m.deleted);
       mr.SetText("kind", m.kind);
+      if (!m.perms.empty()) mr.SetText("perms", m.perms);
       mr.SetText("sha256", "");
       mr.SetText("artifact", art.name);
       if (hash_modules && !m.open_path.empty()) {
@@ -141,12 +204,14 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
         CopyFileFacts(o.record, mr, "");
         if (o.record.Text("status") != "ok") mr.SetText("error", o.record.Text("error"));
       }
+      if (m.kind == "anon_exec") ReadRegion(s, m, params, region_bytes, mr);
       s.Emit(mr);
       ++s.modules;
     }
   }
   summary["processes"] = s.processes.load();
   summary["modules"] = s.modules.load();
+  if (region_bytes > 0) summary["region_bytes_read"] = region_bytes;
   // Windows: the DLL names the loader never takes from an application's
   // folder; triage uses them to rule such names out of side-loading.
   if (auto known = s.platform.ListKnownDlls(); !known) {

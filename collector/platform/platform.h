@@ -139,6 +139,15 @@ class Platform {
   virtual Result<ConnectionList> ListConnections() {
     return core::Fail(core::ErrorCode::kUnsupported, "network connections are not listed on this platform");
   }
+  // Reads a process's memory at `address` into `out` without writing to the
+  // process (Linux: /proc/PID/mem); returns the bytes read, fewer at an
+  // unreadable page. Fails when the process is gone or not readable.
+  virtual Result<std::size_t> ReadMemory(std::int64_t pid, std::uint64_t address, std::span<std::byte> out) {
+    (void)pid;
+    (void)address;
+    (void)out;
+    return core::Fail(core::ErrorCode::kUnsupported, "process memory is not read on this platform");
+  }
   // The KnownDLLs registry list; empty where the OS has none.
   virtual Result<std::vector<KnownDll>> ListKnownDlls() { return std::vector<KnownDll>{}; }
   // Lists live directories for path expansion. The default serves POSIX

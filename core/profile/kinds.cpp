@@ -55,6 +55,11 @@ constexpr ColumnSpec kModuleColumns[] = {
     {"inode", ColumnType::kInt, "inode / file index of the mapped file"},
     {"deleted", ColumnType::kBool, "the mapped file was deleted"},
     {"kind", ColumnType::kText, "file | anon_exec | memfd"},
+    {"perms", ColumnType::kText, "protection of the mapping (Linux r/w/x/p or s; rwx: writable and executable)"},
+    {"region_read", ColumnType::kInt, "anon_exec: bytes of the region read (region_max_read caps it)"},
+    {"region_sha256", ColumnType::kText, "anon_exec: SHA-256 of the bytes read"},
+    {"region_entropy", ColumnType::kReal, "anon_exec: Shannon entropy of the bytes read, bits per byte"},
+    {"region_header", ColumnType::kText, "anon_exec: elf or pe when the region starts with that header, else empty"},
     {"sha256", ColumnType::kText, "SHA-256 of the mapped file (hash_modules)"},
     {"error", ColumnType::kText, "why the mapped file could not be hashed"},
     {"artifact", ColumnType::kText, "name of the artifact that produced the record"},
@@ -171,6 +176,12 @@ constexpr ParamSpec kProcessParams[] = {
     {"hash_modules", ParamType::kBool, "true", false,
      "hash each mapped module file once per file (MD5, SHA-1, SHA-256; PE, version and Authenticode facts); needs "
      "include_modules"},
+    {"region_max_read", ParamType::kSize, "16MiB", false,
+     "executable memory no file backs (anonymous mappings): bytes read of each region for its SHA-256, entropy and "
+     "header (0: none); read only, from the process's memory",
+     0, kGiB},
+    {"regions_max_total", ParamType::kSize, "256MiB", false,
+     "stop reading executable regions after this many bytes in all (the records still list them)", 0, 64 * kGiB},
 };
 
 constexpr ParamSpec kFilesParams[] = {

@@ -372,7 +372,19 @@ TEST(FakePlatformCollect, EveryDeclaredColumnIsWritten) {
   image.pid = 300;
   image.path = image.open_path = "/opt/vendor/app.exe";
   image.kind = "file";
-  host.AddProcess(win, {image, unreadable, lib});
+  collector::ModuleInfo shellcode;  // executable memory no file backs, with a PE header
+  shellcode.pid = 300;
+  shellcode.kind = "anon_exec";
+  shellcode.base = 0x7f0000000000;
+  shellcode.size = 8192;
+  shellcode.perms = "rwxp";
+  std::string region(4096, '\0');
+  region[0] = 'M';
+  region[1] = 'Z';
+  region[0x3C] = 0x40;
+  region.replace(0x40, 4, std::string("PE\0\0", 4));
+  host.SetMemory(300, shellcode.base, region);  // the second page does not read
+  host.AddProcess(win, {image, unreadable, lib, shellcode});
   collector::ProcessInfo deleted;  // a deleted image: copied from memory's backing file
   deleted.pid = 400;
   deleted.name = "gone";
@@ -427,6 +439,13 @@ TEST(FakePlatformCollect, EveryDeclaredColumnIsWritten) {
     return a;
   };
   const Read all = run("all.yaml", "out-all", 0);
+  const json* sc = Find(all.records.at("modules"), "kind", "anon_exec");
+  ASSERT_NE(sc, nullptr);
+  EXPECT_EQ((*sc)["region_header"], "pe");
+  EXPECT_EQ((*sc)["region_read"], 4096);
+  EXPECT_EQ((*sc)["region_sha256"], Sha256(region));
+  EXPECT_EQ((*sc)["perms"], "rwxp");
+  EXPECT_NE((*sc)["error"].get<std::string>().find("did not read"), std::string::npos) << *sc;
   ASSERT_EQ(all.records.at("connections").size(), 1u);
   const json& c = all.records.at("connections")[0];
   EXPECT_EQ(c["process"], "svc.exe");

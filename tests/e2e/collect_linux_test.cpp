@@ -135,6 +135,70 @@ class CollectLinuxTest : public ::testing::Test {
   std::string collect_;
 };
 
+// Executable memory no file backs (issue #15): a child maps anonymous RWX
+// memory and copies an ELF header and a marker into it, as a loader that
+// decrypts its payload in memory does. The module record of that region
+// has its protection, the ELF header, and the SHA-256 of exactly the bytes
+// the child wrote (the rest of the region is zero); no other region of the
+// host is that one.
+TEST_F(CollectLinuxTest, AnonymousExecutableMemoryIsReadAndHashed) {
+  constexpr std::size_t kSize = 1 << 20;
+  struct Child {
+    std::string sharing, marker;
+    std::unique_ptr<test::ChildProcess> process;
+    std::uint64_t base = 0;
+    std::string sha;
+  };
+  std::vector<Child> children;
+  for (const std::string sharing : {"private", "shared"}) {
+    Child ch;
+    ch.sharing = sharing;
+    ch.marker = "TRAWL-ANON-EXEC-MARKER-" + sharing + "-" + std::to_string(::getpid());
+    const std::string out_file = (dir_ / (sharing + ".out")).string();
+    ch.process = std::make_unique<test::ChildProcess>(
+        std::vector<std::string>{"/usr/bin/python3", (test::SourceDir() / "tests/fixtures/anon_exec_child.py").string(),
+                                 "/bin/true", ch.marker, std::to_string(kSize), sharing},
+        std::vector<std::string>{}, out_file);
+    std::string address;
+    for (int i = 0; i < 200 && address.empty(); ++i) {
+      const std::string text = test::ReadFile(out_file);
+      if (text.find('\n') != std::string::npos) address = text.substr(0, text.find('\n'));
+      if (address.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_FALSE(address.empty()) << "the " << sharing << " child did not map its region";
+    ch.base = std::stoull(address, nullptr, 16);
+    std::string expect = test::ReadFile("/bin/true").substr(0, 65536) + ch.marker;
+    expect.resize(kSize, '\0');
+    ch.sha = core::Sha256Hex(core::AsBytes(expect));
+    children.push_back(std::move(ch));
+  }
+
+  auto r = test::RunCommand({collect_, "--profile", "default", "--output", (dir_ / "out").string(), "--recipient",
+                             id_.ToRecipient().Encode(), "--quiet"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto archives = Archives(dir_ / "out");
+  ASSERT_EQ(archives.size(), 1u);
+  Collection c = ReadCollection(archives[0], id_);
+  for (const Child& ch : children) {
+    const json* region = nullptr;
+    int same_hash = 0;
+    for (const auto& m : c.records["modules"]) {
+      if (m.value("region_sha256", "") == ch.sha) ++same_hash;
+      if (m["pid"] == ch.process->pid() && m["base"] == ch.base) region = &m;
+    }
+    ASSERT_NE(region, nullptr) << ch.sharing << ": no module record of pid " << ch.process->pid();
+    EXPECT_EQ((*region)["kind"], "anon_exec") << *region;
+    EXPECT_EQ((*region)["path"], "") << *region;
+    EXPECT_EQ((*region)["perms"], ch.sharing == "shared" ? "rwxs" : "rwxp");
+    EXPECT_EQ((*region)["size"], kSize);
+    EXPECT_EQ((*region).value("region_read", 0u), kSize) << *region;
+    EXPECT_EQ((*region).value("region_header", ""), "elf");
+    EXPECT_EQ((*region).value("region_sha256", ""), ch.sha);
+    EXPECT_GT((*region).value("region_entropy", 0.0), 0.0);
+    EXPECT_EQ(same_hash, 1) << ch.sharing;
+  }
+}
+
 TEST_F(CollectLinuxTest, FindsMappedLibraryCopyAndDeletedExecutable) {
   // A real shared library, copied to a folder of ours and mapped by a child.
   const auto libz = std::filesystem::canonical("/lib/x86_64-linux-gnu/libz.so.1");

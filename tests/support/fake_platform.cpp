@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstring>
+
+#include <fmt/format.h>
 #include <functional>
 
 namespace trawl::test {
@@ -93,6 +95,17 @@ std::uint64_t FakePlatform::opens(const std::string& path) const {
 core::Result<std::vector<collector::ProcessInfo>> FakePlatform::ListProcesses() {
   if (!process_error_.empty()) return Fail(ErrorCode::kIo, process_error_);
   return processes_;
+}
+
+core::Result<std::size_t> FakePlatform::ReadMemory(std::int64_t pid, std::uint64_t address, std::span<std::byte> out) {
+  for (const auto& [key, bytes] : memory_) {
+    if (key.first != pid || address < key.second || address >= key.second + bytes.size()) continue;
+    const std::size_t from = static_cast<std::size_t>(address - key.second);
+    const std::size_t n = std::min(out.size(), bytes.size() - from);
+    std::memcpy(out.data(), bytes.data() + from, n);
+    return n;
+  }
+  return Fail(ErrorCode::kIo, fmt::format("no memory of pid {} at 0x{:x}", pid, address));
 }
 
 core::Result<std::vector<collector::ModuleInfo>> FakePlatform::ListModules(std::int64_t pid) {

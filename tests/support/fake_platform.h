@@ -42,6 +42,11 @@ class FakePlatform final : public collector::Platform {
   void FailProcessList(std::string why) { process_error_ = std::move(why); }
   void SetKnownDlls(std::vector<collector::KnownDll> dlls) { known_dlls_ = std::move(dlls); }
   void SetConnections(collector::ConnectionList list) { connections_ = std::move(list); }
+  // Process memory ReadMemory serves: `bytes` at `address` of `pid` (reads
+  // past their end stop short, as at an unmapped page).
+  void SetMemory(std::int64_t pid, std::uint64_t address, std::string bytes) {
+    memory_[{pid, address}] = std::move(bytes);
+  }
   // Raw volume reads (OpenRaw): paths under `prefix` are looked up, prefix
   // removed, on this NTFS volume (a test image), as a live Windows host reads
   // C:\ through \\.\C:.
@@ -64,6 +69,7 @@ class FakePlatform final : public collector::Platform {
   std::int64_t SelfPid() override { return 1; }
   core::Result<std::vector<collector::KnownDll>> ListKnownDlls() override { return known_dlls_; }
   core::Result<collector::ConnectionList> ListConnections() override { return connections_; }
+  core::Result<std::size_t> ReadMemory(std::int64_t pid, std::uint64_t address, std::span<std::byte> out) override;
 
  private:
   friend class FakeLister;
@@ -77,6 +83,7 @@ class FakePlatform final : public collector::Platform {
   std::string process_error_;
   std::vector<collector::KnownDll> known_dlls_;
   collector::ConnectionList connections_;
+  std::map<std::pair<std::int64_t, std::uint64_t>, std::string> memory_;
   mutable std::mutex mu_;
   std::map<std::string, std::uint64_t> opens_;
 };

@@ -243,6 +243,23 @@ TEST_F(TriageBuiltinRules, LinuxLiveRules) {
   ASSERT_TRUE(s);
   ASSERT_TRUE(*s->Step());
   EXPECT_EQ(s->Text(0), "alert");
+  // Anonymous executable memory: a JIT's is a notice; one that starts with an
+  // ELF header (a loaded image no file backs) is alert-level.
+  auto anon = db_->Prepare("SELECT score FROM findings WHERE entity_key = 'pid 100 anon_exec'");
+  ASSERT_TRUE(anon);
+  ASSERT_TRUE(*anon->Step());
+  EXPECT_EQ(anon->Int(0), 40);
+  anon->Reset();  // no statement may hold the case while it is scored again
+  s->Reset();
+  Exec(
+      "INSERT INTO modules (collection_id, host_id, pid, path, kind, name_lc, dir_lc, ext_lc, region_header, "
+      "region_sha256) VALUES (2, 2, 101, '', 'anon_exec', '', '', '', 'elf', 'ab12')");
+  Run();
+  auto elf = db_->Prepare("SELECT score, message FROM findings WHERE entity_key = 'pid 101 anon_exec'");
+  ASSERT_TRUE(elf);
+  ASSERT_TRUE(*elf->Step());
+  EXPECT_EQ(elf->Int(0), 80);
+  EXPECT_NE(elf->Text(1).find("ELF header (SHA-256 of the region ab12)"), std::string::npos) << elf->Text(1);
 }
 
 TEST_F(TriageBuiltinRules, OutboundConnectionFromDeletedImageOrTemporaryFolder) {

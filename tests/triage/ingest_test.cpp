@@ -200,6 +200,31 @@ TEST(TriageIngest, SchemaColumnsFollowKinds) {
   }
 }
 
+// A case written by an earlier trawl-triage of the same schema version lacks
+// the tables and record columns added since: opening it for writing adds
+// them, so the next archive's records insert (rows already there keep NULL).
+TEST(TriageIngest, OlderCaseOfThisVersionGetsNewTablesAndColumns) {
+  test::TempDir dir;
+  {
+    auto db = Db::Open(dir / "case.db", Db::Mode::kReadWriteCreate);
+    ASSERT_TRUE(db) << db.error().ToString();
+    auto dropped = (*db)->Exec(
+        "ALTER TABLE modules DROP COLUMN region_sha256; ALTER TABLE processes DROP COLUMN exe_description; "
+        "DROP TABLE event_records; DROP TABLE sigma_refusals");
+    ASSERT_TRUE(dropped) << dropped.error().ToString();
+    EXPECT_EQ(Count(**db, "SELECT count(*) FROM pragma_table_info('modules') WHERE name = 'region_sha256'"), 0);
+  }
+  auto ro = Db::Open(dir / "case.db", Db::Mode::kReadOnly);  // read-only: left as it is
+  ASSERT_TRUE(ro);
+  EXPECT_EQ(Count(**ro, "SELECT count(*) FROM sqlite_schema WHERE name = 'event_records'"), 0);
+  ro->reset();
+  auto db = Db::Open(dir / "case.db", Db::Mode::kReadWriteCreate);
+  ASSERT_TRUE(db) << db.error().ToString();
+  EXPECT_EQ(Count(**db, "SELECT count(*) FROM pragma_table_info('modules') WHERE name = 'region_sha256'"), 1);
+  EXPECT_EQ(Count(**db, "SELECT count(*) FROM pragma_table_info('processes') WHERE name = 'exe_description'"), 1);
+  EXPECT_EQ(Count(**db, "SELECT count(*) FROM sqlite_schema WHERE name IN ('event_records', 'sigma_refusals')"), 2);
+}
+
 TEST(TriageIngest, IngestsOnceAndIsIdempotent) {
   test::TempDir dir;
   const Sample s = WriteArchive(dir, "WS01", "2026-01-01T00:00:00Z");

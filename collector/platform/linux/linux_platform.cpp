@@ -125,6 +125,7 @@ class LinuxPlatform final : public Platform {
  public:
   Result<std::vector<ProcessInfo>> ListProcesses() override;
   Result<std::vector<ModuleInfo>> ListModules(std::int64_t pid) override;
+  Result<std::size_t> ReadMemory(std::int64_t pid, std::uint64_t address, std::span<std::byte> out) override;
   Result<std::unique_ptr<FileReader>> OpenForRead(const std::string& path) override;
   Result<FileMeta> Stat(const std::string& path) override { return StatxPath(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW); }
   SystemFacts Facts() override;
@@ -333,7 +334,10 @@ Result<std::vector<ModuleInfo>> LinuxPlatform::ListModules(std::int64_t pid) {
       anon.push_back(std::move(m));
       continue;
     }
-    if (path.empty() || path.front() == '[' || inode == 0) {
+    // Shared anonymous memory (MAP_SHARED | MAP_ANONYMOUS) is backed by shmem
+    // and listed as "/dev/zero (deleted)" with an inode: no file backs it either.
+    if (path.empty() || path.front() == '[' || inode == 0 || (m.deleted && path == "/dev/zero")) {
+      if (m.deleted && path == "/dev/zero") path.clear();
       m.kind = "anon_exec";
       m.path = path;
       anon.push_back(std::move(m));
@@ -360,6 +364,35 @@ Result<std::vector<ModuleInfo>> LinuxPlatform::ListModules(std::int64_t pid) {
   for (auto& [k, m] : files) out.push_back(std::move(m));
   for (auto& m : anon) out.push_back(std::move(m));
   return out;
+}
+
+Result<std::size_t> LinuxPlatform::ReadMemory(std::int64_t pid, std::uint64_t address, std::span<std::byte> out) {
+  // /proc/PID/mem: read-only, no ptrace stop of the target (the kernel
+  // checks PTRACE_MODE_ATTACH_FSCREDS: root, or the same user without
+  // Yama restrictions).
+  const std::string path = fmt::format("/proc/{}/mem", pid);
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    return Fail(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
+                fmt::format("{}: {}", path, err == ENOENT ? "the process exited" : std::strerror(err)));
+  }
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(address + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      if (done == 0 && n < 0) {
+        close(fd);
+        return Fail(ErrorCode::kIo, fmt::format("{} at 0x{:x}: {}", path, address, std::strerror(err)));
+      }
+      break;  // an unreadable page or the end of the mapping: what was read stands
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  close(fd);
+  return done;
 }
 
 Result<std::unique_ptr<FileReader>> LinuxPlatform::OpenForRead(const std::string& path) {

@@ -18,6 +18,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 record=0
 if [ "${1:-}" = --record ]; then record=1; shift; fi
 build=${1:-$repo/build/dev}
+# Absolute: the depfiles name objects under it, and a relative path made every
+# unit's key miss its headers (a header change then re-checked nothing).
+build=$(cd "$build" && pwd)
 committed=$repo/dist/tidy-clean.txt
 tidy=${CLANG_TIDY:-clang-tidy-19}
 command -v "$tidy" >/dev/null || { echo "check-tidy: $tidy not installed (dist/install-deps.sh installs it)" >&2; exit 2; }

@@ -44,13 +44,6 @@ bool LibraryByName(std::string_view name) {
   return name.find(".so.") != std::string_view::npos;
 }
 
-// One hasher per worker thread: the digests are fetched from OpenSSL's
-// provider once, not for every file.
-core::MultiHasher& ThreadHasher() {
-  thread_local core::MultiHasher hasher;
-  return hasher;
-}
-
 template <std::size_t N>
 void HexToBytes(const std::string& hex, std::array<std::uint8_t, N>& out) {
   auto nib = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
@@ -204,6 +197,26 @@ void FilePipeline::Log(std::string_view level, std::string_view event, nlohmann:
   archive_.Log(level, event, std::move(fields));
 }
 
+std::unique_ptr<FilePipeline::Scratch> FilePipeline::TakeScratch() {
+  {
+    std::lock_guard lock(scratch_mu_);
+    if (!scratch_.empty()) {
+      auto s = std::move(scratch_.back());
+      scratch_.pop_back();
+      return s;
+    }
+  }
+  auto s = std::make_unique<Scratch>();
+  s->buffer.resize(kChunk);
+  return s;
+}
+
+void FilePipeline::GiveScratch(std::unique_ptr<Scratch> scratch) {
+  if (!scratch) return;
+  std::lock_guard lock(scratch_mu_);
+  scratch_.push_back(std::move(scratch));
+}
+
 FileOutcome FilePipeline::Process(const FileRequest& req) {
   FileOutcome out;
   Record& r = out.record;
@@ -262,7 +275,22 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
     }
   }
 
-  core::MultiHasher& hasher = ThreadHasher();
+  // The digests are fetched from OpenSSL's provider once per Scratch, not for every file.
+  std::unique_ptr<Scratch> scratch = TakeScratch();
+  class GiveBack {
+   public:
+    GiveBack(FilePipeline* pipeline, std::unique_ptr<Scratch>* scratch) : pipeline_(pipeline), scratch_(scratch) {}
+    GiveBack(const GiveBack&) = delete;
+    GiveBack& operator=(const GiveBack&) = delete;
+    GiveBack(GiveBack&&) = delete;
+    GiveBack& operator=(GiveBack&&) = delete;
+    ~GiveBack() { pipeline_->GiveScratch(std::move(*scratch_)); }
+
+   private:
+    FilePipeline* pipeline_;
+    std::unique_ptr<Scratch>* scratch_;
+  } give_back(this, &scratch);
+  core::MultiHasher& hasher = scratch->hasher;
   hasher.Reset();
   std::optional<core::formats::PeAnalyzer> pe;
   std::unique_lock<std::mutex> archive_lock(archive_mu_, std::defer_lock);
@@ -271,7 +299,7 @@ FileOutcome FilePipeline::Process(const FileRequest& req) {
   std::string status = "ok";
   std::string error;
   Magic magic = Magic::kNone;
-  thread_local std::vector<std::byte> buffer(kChunk);
+  std::vector<std::byte>& buffer = scratch->buffer;
   // Read no more than the size seen at open: a file appended to (or
   // extended) faster than we hash would otherwise keep us reading forever.
   // The Restat below then reports "changed". Size 0 (procfs and the like)

@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/hash/multi_hasher.h"
 #include "collector/platform/platform.h"
 #include "collector/record.h"
 #include "core/archive/archive_writer.h"
@@ -152,11 +153,23 @@ class FilePipeline {
   };
   using CacheMap = std::unordered_map<CacheKey, CacheValue, CacheKeyHash>;
   static void ApplyPe(const PeColumns& pe, Record& r);
+  // A hasher and a read buffer for one Process call, kept here and reused.
+  // Not thread_local: mingw-w64's emulated TLS frees a thread's block before
+  // the destructors of its thread_local objects run, so a thread_local hasher
+  // freed a garbage pointer when a worker thread ended (a crash under Wine).
+  struct Scratch {
+    core::MultiHasher hasher;
+    std::vector<std::byte> buffer;
+  };
+  std::unique_ptr<Scratch> TakeScratch();
+  void GiveScratch(std::unique_ptr<Scratch> scratch);
   // Under cache_mu_: the cached value of `key` (moved into the newest
   // generation when found in the older one), or null.
   CacheValue* CacheFind(const CacheKey& key);
   void CacheStore(const CacheKey& key, CacheValue value);
 
+  std::mutex scratch_mu_;
+  std::vector<std::unique_ptr<Scratch>> scratch_;
   Platform& platform_;
   core::archive::ArchiveWriter& archive_;
   StopControl& stop_;

@@ -187,12 +187,6 @@ json RefsJson(const Rule& r) {
   return refs;
 }
 
-Result<void> CheckRuleSqlImpl(Db& ro, const Rule& rule) {
-  auto s = PrepareRule(ro, rule);
-  if (!s) return std::unexpected(s.error());
-  return {};
-}
-
 // The rules rows of a Sigma engine's rules (id "sigma.<id>", or of the file
 // when the rule has none; a repeated id keeps its first rule).
 std::vector<Rule> SigmaRules(const sigma::Engine& engine, std::vector<std::size_t>* index_of) {
@@ -226,7 +220,11 @@ std::vector<Rule> SigmaRules(const sigma::Engine& engine, std::vector<std::size_
 
 }  // namespace
 
-Result<void> CheckRuleSql(Db& ro, const Rule& rule) { return CheckRuleSqlImpl(ro, rule); }
+Result<void> CheckRuleSql(Db& ro, const Rule& rule) {
+  auto s = PrepareRule(ro, rule);
+  if (!s) return std::unexpected(s.error());
+  return {};
+}
 
 Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std::vector<IocEntry>& iocs,
                                const sigma::Engine* sigma) {

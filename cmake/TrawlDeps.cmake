@@ -37,6 +37,10 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(ARCHIVE REQUIRED IMPORTED_TARGET libarchive)
 pkg_check_modules(YAMLCPP REQUIRED IMPORTED_TARGET yaml-cpp)
 pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET sqlite3)
+# libcurl (with libssh2 for SFTP) for the collector's uploads: Debian's
+# libcurl4-openssl-dev in development builds, the minimal static one built by
+# dist/deps in release builds.
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 find_package(OpenSSL 3 REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(CLI11 REQUIRED)
@@ -118,3 +122,10 @@ target_include_directories(trawl_dep_boost SYSTEM INTERFACE "${TRAWL_BOOST_ONLY}
 trawl_pkg_target(trawl_dep_archive ARCHIVE)
 trawl_pkg_target(trawl_dep_yaml YAMLCPP)
 trawl_pkg_target(trawl_dep_sqlite SQLITE)
+trawl_pkg_target(trawl_dep_curl CURL)
+if(TRAWL_LINK_STATIC)
+  # The static libcurl.pc names -lssl -lcrypto in Libs and Libs.private, and
+  # CMake's de-duplication can leave -lcrypto before -lssl: end the list with
+  # OpenSSL in the right order.
+  target_link_libraries(trawl_dep_curl INTERFACE OpenSSL::SSL OpenSSL::Crypto)
+endif()

@@ -2,6 +2,7 @@
 #include "collector/collect.h"
 
 #include <chrono>
+#include <cmath>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -84,6 +85,12 @@ int RunCollectOn(const CollectOptions& options, Platform& host, Platform& platfo
            "refusing to write unencrypted output without --no-encrypt\n";
     return kExitUsage;
   }
+  // Upload targets: checked before anything is collected.
+  auto upload_targets = ParseUploadTargets(options.upload);
+  if (!upload_targets) {
+    err << "trawl-collect: " << upload_targets.error().message << "\n";
+    return kExitUsage;
+  }
   if (options.low_priority) host.SetLowPriority();
   // Limits.
   const std::uint64_t time_limit = options.time_limit ? options.time_limit : resolved->limits.time_limit;
@@ -157,6 +164,12 @@ int RunCollectOn(const CollectOptions& options, Platform& host, Platform& platfo
                  {"max_output", max_output},
                  {"max_file_size", s.global_max_file_size},
                  {"split_size", options.split_size}}}};
+  // Parts go up as soon as they are closed, while collection goes on.
+  std::unique_ptr<Uploader> uploader;
+  if (!upload_targets->empty()) {
+    uploader = std::make_unique<Uploader>(options.upload, *upload_targets, options.signal_flag);
+    wo.on_part_closed = [u = uploader.get()](const core::archive::PartInfo& p) { u->Enqueue(p.path); };
+  }
   auto writer = core::archive::ArchiveWriter::Create(wo);
   if (!writer) {
     err << "trawl-collect: output: " << writer.error().message << "\n";
@@ -165,6 +178,11 @@ int RunCollectOn(const CollectOptions& options, Platform& host, Platform& platfo
   s.archive = writer->get();
   FilePipeline pipeline(platform, **writer, s.stop);
   s.pipeline = &pipeline;
+  if (uploader) {
+    uploader->SetLog([&pipeline](std::string_view level, std::string_view event, json fields) {
+      pipeline.Log(level, event, std::move(fields));
+    });
+  }
   pipeline.Log("info", "collection_started", {{"profile", resolved->name}, {"pid", host.SelfPid()}});
   for (const profile::ProfileNote& n : profile_notes) {
     json fields = {{"path", n.path}, {"message", n.message}};
@@ -235,6 +253,9 @@ int RunCollectOn(const CollectOptions& options, Platform& host, Platform& platfo
                     {"binary", core::RepairUtf8(self_exe)},
                     {"binary_sha256", self_sha},
                     {"output_dir", core::RepairUtf8(output_dir.string())}}}};
+  // Uploads that end after the last part is closed are reported in the
+  // sidecar and the result line only.
+  if (uploader) uploader->SetLog({});
   auto parts = (*writer)->Finish(trailer);
   if (!parts) {
     err << "trawl-collect: closing the archive failed: " << parts.error().message << "\n";
@@ -263,17 +284,61 @@ int RunCollectOn(const CollectOptions& options, Platform& host, Platform& platfo
   const auto sidecar_path = output_dir / (base + ".json");
   files_written.push_back(sidecar_path.filename().string());
   sidecar["files_written"] = files_written;
+  // The parts' uploads finish before the sidecar is written, so it can say
+  // how each went; the sidecar itself is sent last.
+  if (uploader) {
+    if (!options.quiet) err << "trawl-collect: uploading...\n";
+    uploader->Drain();
+    json ups = json::array();
+    for (const UploadResult& u : uploader->Results()) ups.push_back(u.ToJson());
+    sidecar["uploads"] = ups;
+  }
+  bool sidecar_written = true;
   if (auto w = core::WriteFileText(sidecar_path, sidecar.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
       !w) {
     err << "trawl-collect: sidecar: " << w.error().message << "\n";
+    sidecar_written = false;
+  }
+  if (uploader && sidecar_written) {
+    uploader->Enqueue(sidecar_path, /*sidecar=*/true);
+    uploader->Drain();
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  int exit_code = result == "complete" ? kExitComplete : kExitPartial;
+  std::string final_result = result;
+  json uploads = json::array();
+  if (uploader) {
+    const auto results = uploader->Results();
+    for (const UploadResult& u : results) {
+      uploads.push_back(u.ToJson());
+      if (!u.ok) {
+        err << fmt::format("trawl-collect: upload of {} to {} failed: {}\n", u.name, u.target, u.error);
+      } else if (!options.quiet) {
+        err << fmt::format("trawl-collect: uploaded {} to {}{}\n", u.name, u.target,
+                           u.deleted_local ? " (local copy deleted)" : "");
+      }
+    }
+    if (!uploader->AllOk()) {
+      exit_code = kExitPartial;
+      if (final_result == "complete") final_result = "partial";
+    }
+  }
   out << fmt::format("trawl-collect: {}{}: {} in {:.1f} s\n", result, reason.empty() ? "" : " (" + reason + ")",
                      StatusLine(s), secs);
   out << "sidecar: " << sidecar_path.string() << "\n";
   for (const auto& p : *parts) out << p.sha256 << "  " << p.path.string() << "\n";
+  // One machine-readable line for consoles and scripts (docs/upload.md).
+  json machine = {{"result", final_result},    {"exit_code", exit_code},
+                  {"archives", json::array()}, {"sidecar", core::RepairUtf8(sidecar_path.string())},
+                  {"uploads", uploads},        {"host", core::RepairUtf8(facts.hostname)},
+                  {"profile", resolved->name}, {"elapsed_s", std::round(secs * 10) / 10}};
+  for (const auto& p : *parts) {
+    machine["archives"].push_back(
+        {{"path", core::RepairUtf8(p.path.string())}, {"sha256", p.sha256}, {"bytes", p.size}});
+  }
+  out << "trawl:result " << machine.dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
   out << std::flush;
-  return result == "complete" ? kExitComplete : kExitPartial;
+  return exit_code;
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "collector/platform/platform.h"
+#include "collector/upload.h"
 
 namespace trawl::collector {
 
@@ -45,10 +46,12 @@ struct CollectOptions {
   bool quiet = false;
   bool progress = false;                          // redraw a status line in place (stderr is a terminal)
   const std::atomic<int>* signal_flag = nullptr;  // set by SIGINT/SIGTERM handlers
+  UploadOptions upload;                           // --upload URL... (none: no upload)
 };
 
-// Runs a collection; progress goes to `err`, the closing summary to `out`
-// ending with one "<sha256>  <path>" line per archive. Returns the exit code.
+// Runs a collection; progress goes to `err`, the closing summary to `out`:
+// one "<sha256>  <path>" line per archive, then one machine-readable line
+// `trawl:result {...}` (docs/upload.md). Returns the exit code.
 int RunCollect(const CollectOptions& options, Platform& platform, std::ostream& out, std::ostream& err);
 
 // --validate FILE, --list-profiles, --explain PROFILE.

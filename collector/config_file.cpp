@@ -17,6 +17,11 @@ core::Result<void> ApplyConfigFile(const std::filesystem::path& path, CollectOpt
   if (!std::filesystem::exists(path, ec)) return {};
   auto text = core::ReadFileText(path, 1 << 20);
   if (!text) return std::unexpected(text.error());
+  // Files named in the config are relative to the stick, like `output`.
+  const auto beside = [&](const std::string& name) {
+    const std::filesystem::path p = name;
+    return p.is_absolute() ? p : path.parent_path() / p;
+  };
   try {
     YAML::Node root = YAML::Load(*text);
     if (!root.IsMap()) return core::Fail(ErrorCode::kFormat, path.string() + ": expected a mapping");
@@ -53,9 +58,27 @@ core::Result<void> ApplyConfigFile(const std::filesystem::path& path, CollectOpt
         if (o.max_output == 0) o.max_output = v.as<std::uint64_t>();
       } else if (key == "split_size") {
         if (o.split_size == 0) o.split_size = v.as<std::uint64_t>();
+      } else if (key == "upload") {
+        // A URL or a list of them; the command line's --upload replaces them.
+        if (o.upload.urls.empty()) {
+          if (v.IsSequence()) {
+            for (const auto& u : v) o.upload.urls.push_back(u.as<std::string>());
+          } else {
+            o.upload.urls.push_back(v.as<std::string>());
+          }
+        }
+      } else if (key == "upload_key") {
+        if (o.upload.key_file.empty()) o.upload.key_file = beside(v.as<std::string>());
+      } else if (key == "upload_host_key") {
+        if (o.upload.host_key.empty()) o.upload.host_key = v.as<std::string>();
+      } else if (key == "upload_ca") {
+        if (o.upload.ca_file.empty()) o.upload.ca_file = beside(v.as<std::string>());
+      } else if (key == "upload_delete_local") {
+        o.upload.delete_local = o.upload.delete_local || v.as<bool>();
       } else {
         return core::Fail(ErrorCode::kFormat, fmt::format("{}: unknown key '{}' (recipients, profile, output, "
-                                                          "time_limit, max_output, split_size)",
+                                                          "time_limit, max_output, split_size, upload, upload_key, "
+                                                          "upload_host_key, upload_ca, upload_delete_local)",
                                                           where, key));
       }
     }

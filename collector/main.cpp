@@ -83,6 +83,25 @@ int Main(int argc, char** argv) {
   app.add_option("--target-os", o.target_os, "OS of --root or --image: linux, windows or macos (default: detected)");
   app.add_option("--priority", priority, "low (default) or normal CPU and I/O priority")
       ->check(CLI::IsMember({"low", "normal"}));
+  app.add_option("--upload", o.upload.urls,
+                 "send each finished part and the sidecar to URL: https://... (presigned or SAS; {name} is the "
+                 "file name), sftp://user@host[:port]/dir/; repeatable")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  std::string upload_key, upload_ca;
+  app.add_option("--upload-key", upload_key, "SFTP: private key FILE (ed25519 or ECDSA; no passphrase)");
+  app.add_option("--upload-host-key", o.upload.host_key,
+                 "SFTP: the server's host key as SHA256:... (ssh-keygen -lf); required");
+  app.add_option("--upload-ca", upload_ca, "HTTPS: trust only the CA certificates in FILE (PEM)");
+  int upload_retries = 3;
+  app.add_option("--upload-retries", upload_retries, "further attempts per file after a failure (backoff 1 s, 2 s...)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 99));
+  app.add_option("--upload-time-limit", o.upload.time_limit,
+                 "seconds to wait for uploads after the collection ends (default: no limit)");
+  app.add_flag("--upload-delete-local", o.upload.delete_local,
+               "delete a local file once every upload of it is confirmed");
   app.add_flag("--quiet,-q", o.quiet, "only the closing lines");
   app.add_option("--validate", validate, "validate an artifact or profile YAML file and exit");
   app.add_flag("--list-profiles", list_profiles, "list the built-in profiles and exit");
@@ -97,6 +116,9 @@ int Main(int argc, char** argv) {
   for (const auto& f : recipients_files) o.recipients_files.emplace_back(f);
   if (!passphrase_file.empty()) o.passphrase_file = passphrase_file;
   if (!output.empty()) o.output_dir = output;
+  if (!upload_key.empty()) o.upload.key_file = upload_key;
+  if (!upload_ca.empty()) o.upload.ca_file = upload_ca;
+  o.upload.attempts = upload_retries + 1;
   o.low_priority = priority == "low";
   if (!validate.empty()) return trawl::collector::RunValidate(validate, std::cout, std::cerr);
   if (list_profiles) return trawl::collector::RunListProfiles(std::cout, std::cerr);

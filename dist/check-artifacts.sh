@@ -78,6 +78,46 @@ for f in "${files[@]}"; do
       ;;
   esac
 done
+# The static Linux collector's own libcurl + libssh2 (dist/deps), not Debian's:
+# one collection with an empty environment, uploaded over HTTPS (test CA)
+# and SFTP (pinned host key) to real servers on loopback, byte for byte, and
+# with a hostile OPENSSL_CONF that must not be read.
+if [ -f "$dir/trawl-collect" ] && command -v nginx >/dev/null && [ -x /usr/sbin/sshd ]; then
+  up=$(mktemp -d)
+  if "$repo/tests/upload/loopback_servers.sh" start "$up/servers" >/dev/null 2>"$up/servers.err"; then
+    # shellcheck disable=SC1091
+    . "$up/servers/servers.env"
+    mkdir -p "$up/ev" "$up/prof/artifacts/linux/check"
+    head -c 200000 /dev/urandom > "$up/ev/blob.bin"
+    printf '%s\n' 'name: linux.check.upload' 'description: upload smoke' 'rationale: check-artifacts' \
+      "references: [{title: check, source: dist/check-artifacts.sh}]" 'kind: files' 'platforms: [linux]' \
+      'parameters:' "  paths: ['$up/ev/**']" '  copy: true' > "$up/prof/artifacts/linux/check/upload.yaml"
+    printf 'name: upload-check\ndescription: smoke\nartifacts: [linux.check.upload]\n' > "$up/prof/upload-check.yaml"
+    recipient=$(age-keygen 2>/dev/null | sed -n "s/^# public key: //p")
+    if (cd "$up" && env -i OPENSSL_CONF=/nonexistent/evil.cnf "$dir/trawl-collect" --quiet \
+          --profile "$up/prof/upload-check.yaml" --recipient "$recipient" --output "$up/out" \
+          --upload "${HTTPS_BASE}check/{name}" --upload-ca "$CA" --upload "${SFTP_BASE}check/" \
+          --upload-key "$CLIENT_KEY" --upload-host-key "$HOST_KEY" > "$up/collect.out" 2>&1); then
+      same=1
+      for f in "$up"/out/*; do
+        cmp -s "$f" "$WWW/drop/check/$(basename "$f")" || same=0
+        cmp -s "$f" "$SFTP_DIR/check/$(basename "$f")" || same=0
+      done
+      if [ "$same" = 1 ] && tail -n1 "$up/collect.out" | grep -q '^trawl:result {'; then
+        ok "trawl-collect: uploads over HTTPS and SFTP with its static libcurl/libssh2 (env -i), byte for byte"
+      else
+        bad "trawl-collect: uploaded files differ from the local ones: $(tail -n3 "$up/collect.out")"
+      fi
+    else
+      bad "trawl-collect: upload smoke test failed: $(tail -n5 "$up/collect.out")"
+    fi
+    "$repo/tests/upload/loopback_servers.sh" stop "$up/servers"
+  else
+    bad "loopback upload servers did not start: $(tail -n3 "$up/servers.err")"
+  fi
+  rm -rf "$up"
+fi
+
 [ "$checked" -gt 0 ] || bad "no binaries in $dir (run dist/build-release.sh first)"
 [ "$fail" = 0 ] && echo "check-artifacts: all checks passed ($checked binaries)" || echo "check-artifacts: FAILED"
 exit "$fail"

@@ -22,6 +22,8 @@ pkgs=(
   libssl-dev libarchive-dev libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev
   libcli11-dev libfmt-dev zlib1g-dev libbz2-dev liblzma-dev libzstd-dev liblz4-dev
   libacl1-dev libgtest-dev googletest libbenchmark-dev
+  # uploads (development builds; releases build curl and libssh2 from source)
+  libcurl4-openssl-dev
   # header-only Boost (PropertyTree XML reader), used by every build incl. mingw
   libboost-dev
   # building our own minimal libarchive from Debian's source package
@@ -37,6 +39,8 @@ pkgs=(
   python3-libregf regripper libhivex-bin
   # EVTX oracles
   python3-evtx libevtx-utils
+  # real servers on loopback for the upload tests (HTTPS PUT, SFTP)
+  nginx openssh-server openssh-client
   # headless browser: the triage HTML report must run no script from collected names
   chromium
   # test fixtures: small Windows PEs built by the tests themselves

@@ -9,6 +9,7 @@
 #include "core/util/main_guard.h"
 #include "triage/archive_commands.h"
 #include "triage/case_commands.h"
+#include "triage/kit.h"
 
 namespace {
 
@@ -95,6 +96,32 @@ int Main(int argc, char** argv) {
   sigma_cmd->add_flag("--json", sigma_opts.json, "one JSON object per match");
   sigma_cmd->add_option("files", sigma_opts.files, "EVTX files")->required();
 
+  t::KitOptions kit_opts;
+  auto* kit = app.add_subcommand("kit", "lay out a collection kit for USB sticks and EDR consoles (docs/kit.md)");
+  kit->add_option("--recipient,-r", kit_opts.recipients, "age recipient (age1...); repeatable")
+      ->required()
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  kit->add_option("--profile", kit_opts.profile, "built-in profile the kit runs")->capture_default_str();
+  kit->add_option("--upload", kit_opts.upload.urls, "upload target (as trawl-collect --upload); repeatable")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  std::string kit_key, kit_ca, kit_collectors, kit_out;
+  kit->add_option("--upload-key", kit_key, "SFTP private key copied into the kit (use a write-only account)");
+  kit->add_option("--upload-host-key", kit_opts.upload.host_key, "SFTP server host key, SHA256:...");
+  kit->add_option("--upload-ca", kit_ca, "CA certificates (PEM) copied into the kit for HTTPS");
+  kit->add_flag("--upload-delete-local", kit_opts.upload.delete_local, "delete local files once uploaded");
+  kit->add_option("--time-limit", kit_opts.time_limit, "seconds (default: the profile's)");
+  kit->add_option("--max-output", kit_opts.max_output, "bytes (default: the profile's)");
+  kit->add_option("--split-size", kit_opts.split_size, "bytes per archive part");
+  kit->add_option("--collectors", kit_collectors,
+                  "folder with trawl-collect and trawl-collect.exe (default: "
+                  "beside trawl-triage)");
+  kit->add_option("-o,--output", kit_out, "folder to lay the kit out in")->required();
+  kit->add_flag("--force", kit_opts.force, "write into a folder that is not empty");
+
   t::CaseCommands extra;
   t::AddCaseCommands(app, extra, add_ids);
 
@@ -105,6 +132,13 @@ int Main(int argc, char** argv) {
     return rc == 0 ? 0 : t::kExitUsage;
   }
   if (*keygen) return t::RunKeygen(keygen_out, std::cout, std::cerr);
+  if (*kit) {
+    kit_opts.upload.key_file = kit_key;
+    kit_opts.upload.ca_file = kit_ca;
+    kit_opts.collectors = kit_collectors;
+    kit_opts.output = kit_out;
+    return t::RunKit(kit_opts, std::cout, std::cerr);
+  }
   if (*prefetch) return t::RunInspectPrefetch(files, as_json, std::cout, std::cerr);
   if (*ntfs) {
     if (ntfs_off->count() > 0) ntfs_opts.offset = ntfs_offset;

@@ -302,6 +302,7 @@ Result<void> ArchiveWriter::ClosePart(const nlohmann::json& trailer) {
   info.entries = manifest["entries"].size();
   parts_.push_back(info);
   bytes_out_closed_parts_ += info.size;
+  if (options_.on_part_closed) options_.on_part_closed(info);
   manifest_estimate_ = 0;
   part_.reset();
   return {};

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -45,6 +46,13 @@ struct ItemRecord {
   nlohmann::json ToJson() const;
 };
 
+struct PartInfo {
+  std::filesystem::path path;
+  std::uint64_t size = 0;
+  std::string sha256;  // of the file as written (ciphertext)
+  std::uint64_t entries = 0;
+};
+
 struct WriterOptions {
   std::filesystem::path output_dir;
   std::string base_name;  // "<host>_<yyyymmddThhmmssZ>"
@@ -55,13 +63,10 @@ struct WriterOptions {
   std::size_t record_segment_bytes = 4u << 20;
   std::size_t log_max_bytes = 8u << 20;
   nlohmann::json header;  // tool, profile, host... copied into every manifest
-};
-
-struct PartInfo {
-  std::filesystem::path path;
-  std::uint64_t size = 0;
-  std::string sha256;  // of the file as written (ciphertext)
-  std::uint64_t entries = 0;
+  // Called (on the writing thread, under the caller's lock) once a part is
+  // closed and renamed: an uploader queues it while collection goes on.
+  // Must not call back into the writer.
+  std::function<void(const PartInfo&)> on_part_closed;
 };
 
 class ArchiveWriter {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Builds the Linux dependency prefix for the static release: a minimal static
-# libarchive from Debian's source package, with a pkg-config file. OpenSSL 3,
+# libarchive, libssh2 and libcurl (HTTP, HTTPS, SFTP) from Debian's source
+# packages, with pkg-config files. OpenSSL 3,
 # yaml-cpp, sqlite3 and zlib are Debian's own static .a files on Linux.
 #
 #   PREFIX=/path/to/prefix WORK=/scratch [JOBS=2] dist/deps/build-linux-deps.sh
@@ -36,14 +37,20 @@ WORK=${WORK:?set WORK}
 JOBS=${JOBS:-2}
 DEPS_DEBSRC=${DEPS_DEBSRC:-$WORK/debsrc}
 LIBARCHIVE_RESOLVED=${LIBARCHIVE_RESOLVED:-$(deps_resolve libarchive "$LIBARCHIVE_VERSION")}
+CURL_RESOLVED=${CURL_RESOLVED:-$(deps_resolve curl "$CURL_VERSION")}
+LIBSSH2_RESOLVED=${LIBSSH2_RESOLVED:-$(deps_resolve libssh2 "$LIBSSH2_VERSION")}
 export DEPS_DEBSRC
 mkdir -p "$WORK/src" "$WORK/build" "$PREFIX/lib/pkgconfig" "$PREFIX/include"
 : > "$WORK/steps.log"
 S=$WORK/src
 B=$WORK/build
 
-fetch() { deps_unpack libarchive "$LIBARCHIVE_RESOLVED" "$S"; }
-deps_step "fetch+unpack libarchive $LIBARCHIVE_RESOLVED" fetch
+fetch() {
+  deps_unpack libarchive "$LIBARCHIVE_RESOLVED" "$S"
+  deps_unpack libssh2 "$LIBSSH2_RESOLVED" "$S"
+  deps_unpack curl "$CURL_RESOLVED" "$S"
+}
+deps_step "fetch+unpack libarchive, libssh2, curl" fetch
 
 libarchive() {
   cmake -G Ninja -S "$S/libarchive" -B "$B/libarchive" -Wno-dev \
@@ -64,4 +71,31 @@ libarchive() {
 }
 deps_step "libarchive (zlib+openssl, static)" libarchive
 
-printf 'platform=linux\nlibarchive=%s\ndeps_rev=%s\n' "$LIBARCHIVE_RESOLVED" "$DEPS_REV" > "$PREFIX/.stamp"
+libssh2() {
+  mapfile -t args < <(deps_libssh2_cmake_args)
+  cmake -G Ninja -S "$S/libssh2" -B "$B/libssh2" -Wno-dev -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$PREFIX" -DCMAKE_POSITION_INDEPENDENT_CODE=OFF "${args[@]}"
+  cmake --build "$B/libssh2" -j"$JOBS"
+  cmake --install "$B/libssh2"
+}
+deps_step "libssh2 $LIBSSH2_RESOLVED (openssl, static)" libssh2
+
+build_curl() {
+  mapfile -t args < <(deps_curl_cmake_args)
+  cmake -G Ninja -S "$S/curl" -B "$B/curl" -Wno-dev -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$PREFIX" -DCMAKE_POSITION_INDEPENDENT_CODE=OFF "${args[@]}" \
+    -DLIBSSH2_LIBRARY="$PREFIX/lib/libssh2.a" -DLIBSSH2_INCLUDE_DIR="$PREFIX/include"
+  grep -q '^#define USE_LIBSSH2 1' "$B/curl/lib/curl_config.h" || { echo "libssh2 not used: no SFTP" >&2; return 1; }
+  cmake --build "$B/curl" -j"$JOBS"
+  # The static library without the export target is not installed by
+  # curl's CMake: copy it and the headers.
+  mkdir -p "$PREFIX/include/curl"
+  cp "$S/curl/include/curl/"*.h "$PREFIX/include/curl/"
+  cp "$B/curl/lib/libcurl.a" "$PREFIX/lib/libcurl.a"
+  rm -rf "$PREFIX/lib/cmake/CURL" "$PREFIX/bin/curl-config"
+  deps_write_curl_pc "$PREFIX" "-lssl -lcrypto -lpthread"
+}
+deps_step "curl $CURL_RESOLVED (http, https, sftp; static)" build_curl
+
+printf 'platform=linux\nlibarchive=%s\ncurl=%s\nlibssh2=%s\ndeps_rev=%s\n' "$LIBARCHIVE_RESOLVED" \
+  "$CURL_RESOLVED" "$LIBSSH2_RESOLVED" "$DEPS_REV" > "$PREFIX/.stamp"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Builds the static Windows x86-64 dependency sysroot from Debian source
 # packages with mingw-w64 (posix threads): OpenSSL 3, libarchive (zlib + CNG),
-# yaml-cpp and sqlite3 (amalgamation), plus copies of the header-only
+# yaml-cpp, sqlite3 (amalgamation), libssh2 and libcurl (HTTP, HTTPS, SFTP), plus copies of the header-only
 # libraries trawl uses (nlohmann-json, CLI11, fmt) with CMake package files, so
 # the cross build never looks at /usr/include. zlib is Debian's
 # libz-mingw-w64-dev (/usr/x86_64-w64-mingw32). No Boost: std::filesystem.
@@ -30,6 +30,8 @@ LIBARCHIVE_RESOLVED=${LIBARCHIVE_RESOLVED:-$(deps_resolve libarchive "$LIBARCHIV
 OPENSSL_RESOLVED=${OPENSSL_RESOLVED:-$(deps_resolve openssl "$OPENSSL_VERSION")}
 YAML_CPP_RESOLVED=${YAML_CPP_RESOLVED:-$(deps_resolve yaml-cpp "$YAML_CPP_VERSION")}
 SQLITE3_RESOLVED=${SQLITE3_RESOLVED:-$(deps_resolve sqlite3 "$SQLITE3_VERSION")}
+CURL_RESOLVED=${CURL_RESOLVED:-$(deps_resolve curl "$CURL_VERSION")}
+LIBSSH2_RESOLVED=${LIBSSH2_RESOLVED:-$(deps_resolve libssh2 "$LIBSSH2_VERSION")}
 for tool in $TC-gcc-posix $TC-g++-posix cmake ninja make perl tclsh pkg-config dpkg-source; do
   command -v "$tool" >/dev/null || deps_die "$tool not found (run dist/install-deps.sh --windows)"
 done
@@ -50,6 +52,8 @@ fetch() {
   deps_unpack libarchive "$LIBARCHIVE_RESOLVED" "$S"
   deps_unpack yaml-cpp "$YAML_CPP_RESOLVED" "$S"
   deps_unpack sqlite3 "$SQLITE3_RESOLVED" "$S"
+  deps_unpack libssh2 "$LIBSSH2_RESOLVED" "$S"
+  deps_unpack curl "$CURL_RESOLVED" "$S"
 }
 deps_step "fetch+unpack sources" fetch
 
@@ -130,6 +134,30 @@ PC
 }
 deps_step "sqlite3 $SQLITE3_RESOLVED (amalgamation)" sqlite
 
+libssh2() {
+  mapfile -t args < <(deps_libssh2_cmake_args)
+  # TRAWL_DEPS_PREFIX puts the sysroot (OpenSSL) on the toolchain's find root.
+  cmake "${CROSS[@]}" -S "$S/libssh2" -B "$B/libssh2" -DTRAWL_DEPS_PREFIX="$SYSROOT" \
+    -DOPENSSL_ROOT_DIR="$SYSROOT" "${args[@]}"
+  cmake --build "$B/libssh2" -j"$JOBS"
+  cmake --install "$B/libssh2"
+}
+deps_step "libssh2 $LIBSSH2_RESOLVED (openssl)" libssh2
+
+build_curl() {
+  mapfile -t args < <(deps_curl_cmake_args)
+  cmake "${CROSS[@]}" -S "$S/curl" -B "$B/curl" -DTRAWL_DEPS_PREFIX="$SYSROOT" -DOPENSSL_ROOT_DIR="$SYSROOT" \
+    "${args[@]}" -DCURL_USE_SCHANNEL=OFF -DCURL_WINDOWS_SSPI=OFF -DENABLE_UNICODE=ON \
+    -DLIBSSH2_LIBRARY="$SYSROOT/lib/libssh2.a" -DLIBSSH2_INCLUDE_DIR="$SYSROOT/include"
+  grep -q '^#define USE_LIBSSH2 1' "$B/curl/lib/curl_config.h" || { echo "libssh2 not used: no SFTP" >&2; return 1; }
+  cmake --build "$B/curl" -j"$JOBS"
+  mkdir -p "$SYSROOT/include/curl"
+  cp "$S/curl/include/curl/"*.h "$SYSROOT/include/curl/"
+  cp "$B/curl/lib/libcurl.a" "$SYSROOT/lib/libcurl.a"
+  deps_write_curl_pc "$SYSROOT" "-lssl -lcrypto -lws2_32 -lcrypt32 -lbcrypt -ladvapi32 -luser32"
+}
+deps_step "curl $CURL_RESOLVED (http, https, sftp)" build_curl
+
 headers() {
   # Header-only libraries from Debian's packages, so the cross build does not
   # need -I/usr/include (which would mix in glibc headers).
@@ -172,4 +200,5 @@ deps_step "header-only libraries" headers
   echo "platform=win64"
   echo "deps_rev=$DEPS_REV"
   echo "openssl=$OPENSSL_RESOLVED libarchive=$LIBARCHIVE_RESOLVED yaml-cpp=$YAML_CPP_RESOLVED sqlite3=$SQLITE3_RESOLVED"
+  echo "curl=$CURL_RESOLVED libssh2=$LIBSSH2_RESOLVED"
 } > "$SYSROOT/.stamp"

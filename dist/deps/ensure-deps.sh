@@ -53,12 +53,14 @@ pkgver() { dpkg-query -W -f='${Package}=${Version}\n' "$@" 2>/dev/null || true; 
 
 # Resolve the source versions first: they belong in the key.
 LIBARCHIVE_RESOLVED=$(deps_resolve libarchive "$LIBARCHIVE_VERSION")
-export LIBARCHIVE_RESOLVED
+CURL_RESOLVED=$(deps_resolve curl "$CURL_VERSION")
+LIBSSH2_RESOLVED=$(deps_resolve libssh2 "$LIBSSH2_VERSION")
+export LIBARCHIVE_RESOLVED CURL_RESOLVED LIBSSH2_RESOLVED
 key_inputs=("$here/versions.env" "$here/lib.sh")
 if [ "$platform" = linux ]; then
   script=$here/build-linux-deps.sh
   key_inputs+=("$script")
-  resolved="libarchive=$LIBARCHIVE_RESOLVED"
+  resolved="libarchive=$LIBARCHIVE_RESOLVED curl=$CURL_RESOLVED libssh2=$LIBSSH2_RESOLVED"
   tools=$(pkgver gcc-12 cmake ninja-build zlib1g-dev libssl-dev libc6-dev)
 else
   script=$here/build-win64-sysroot.sh
@@ -68,6 +70,7 @@ else
   export OPENSSL_RESOLVED YAML_CPP_RESOLVED SQLITE3_RESOLVED
   key_inputs+=("$script" "$repo/dist/toolchains/mingw-w64-x86_64.cmake")
   resolved="libarchive=$LIBARCHIVE_RESOLVED openssl=$OPENSSL_RESOLVED yaml-cpp=$YAML_CPP_RESOLVED sqlite3=$SQLITE3_RESOLVED"
+  resolved+=" curl=$CURL_RESOLVED libssh2=$LIBSSH2_RESOLVED"
   tools=$(pkgver gcc-mingw-w64-x86-64-posix g++-mingw-w64-x86-64-posix mingw-w64-x86-64-dev \
                  binutils-mingw-w64-x86-64 libz-mingw-w64-dev nlohmann-json3-dev libcli11-dev \
                  libfmt-dev cmake ninja-build tcl8.6)

@@ -92,3 +92,51 @@ deps_step() {
   local t; t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
   printf '%-40s %7ss\n' "$label" "$t" | tee -a "$WORK/steps.log" >&2
 }
+
+# deps_curl_cmake_args: the CMake options of the minimal static libcurl both
+# platforms build (HTTP, HTTPS, SFTP/SCP through libssh2; OpenSSL; no zlib,
+# IDN, PSL, HTTP/2, cookies, netrc, proxies' auth helpers or other
+# protocols). No CA bundle path is compiled in: trawl passes the CA file (or
+# Windows' store) at run time (collector/upload.cpp). OpenSSL's config file
+# is never loaded (a suspect host's openssl.cnf must not steer TLS).
+deps_curl_cmake_args() {
+  printf '%s\n' -DBUILD_SHARED_LIBS=OFF -DBUILD_CURL_EXE=OFF -DBUILD_TESTING=OFF -DENABLE_MANUAL=OFF \
+    -DCURL_ENABLE_EXPORT_TARGET=OFF -DCURL_USE_OPENSSL=ON -DOPENSSL_USE_STATIC_LIBS=ON \
+    -DCURL_DISABLE_OPENSSL_AUTO_LOAD_CONFIG=ON -DCURL_USE_LIBSSH2=ON -DCURL_USE_LIBSSH=OFF \
+    -DUSE_LIBIDN2=OFF -DUSE_WIN32_IDN=OFF -DCURL_USE_LIBPSL=OFF -DCURL_ZLIB=OFF \
+    -DCMAKE_DISABLE_FIND_PACKAGE_ZLIB=ON -DCURL_BROTLI=OFF -DCURL_ZSTD=OFF -DUSE_NGHTTP2=OFF \
+    -DCURL_USE_GSSAPI=OFF -DENABLE_ARES=OFF -DUSE_WIN32_LDAP=OFF -DCURL_DISABLE_LDAP=ON \
+    -DCURL_DISABLE_LDAPS=ON -DCURL_DISABLE_DICT=ON -DCURL_DISABLE_FILE=ON -DCURL_DISABLE_FTP=ON \
+    -DCURL_DISABLE_GOPHER=ON -DCURL_DISABLE_IMAP=ON -DCURL_DISABLE_MQTT=ON -DCURL_DISABLE_POP3=ON \
+    -DCURL_DISABLE_RTSP=ON -DCURL_DISABLE_SMB=ON -DCURL_DISABLE_SMTP=ON -DCURL_DISABLE_TELNET=ON \
+    -DCURL_DISABLE_TFTP=ON -DCURL_DISABLE_COOKIES=ON -DCURL_DISABLE_NETRC=ON -DCURL_DISABLE_ALTSVC=ON \
+    -DCURL_DISABLE_HSTS=ON -DCURL_DISABLE_DOH=ON -DCURL_DISABLE_MIME=ON -DCURL_DISABLE_NTLM=ON \
+    -DCURL_CA_BUNDLE=none -DCURL_CA_PATH=none -DCURL_CA_FALLBACK=OFF -DENABLE_UNIX_SOCKETS=OFF
+}
+
+# deps_libssh2_cmake_args: static libssh2 on OpenSSL, no zlib.
+deps_libssh2_cmake_args() {
+  printf '%s\n' -DBUILD_SHARED_LIBS=OFF -DCRYPTO_BACKEND=OpenSSL -DENABLE_ZLIB_COMPRESSION=OFF \
+    -DBUILD_EXAMPLES=OFF -DBUILD_TESTING=OFF -DOPENSSL_USE_STATIC_LIBS=ON
+}
+
+# deps_write_curl_pc PREFIX EXTRA_LIBS: curl's CMake .pc lists -lgcc_s and
+# absolute build paths; write a plain static one (libcurl, libssh2, then the
+# caller's OpenSSL and system libraries).
+deps_write_curl_pc() {
+  local prefix=$1 extra=$2 ver
+  ver=$(sed -n 's/^#define LIBCURL_VERSION "\(.*\)"/\1/p' "$prefix/include/curl/curlver.h")
+  rm -f "$prefix/lib/pkgconfig/libcurl.pc"
+  cat > "$prefix/lib/pkgconfig/libcurl.pc" <<PC
+prefix=$prefix
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+
+Name: libcurl
+Description: minimal static libcurl for trawl (HTTP, HTTPS, SFTP)
+Version: $ver
+Libs: -L\${libdir} -lcurl -lssh2 $extra
+Libs.private: -L\${libdir} -lcurl -lssh2 $extra
+Cflags: -I\${includedir} -DCURL_STATICLIB
+PC
+}

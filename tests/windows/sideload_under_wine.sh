@@ -115,8 +115,23 @@ recipient=$("$triage" keygen -o "$keyfile" | tail -n1)
 [[ "$recipient" == age1* ]] || fail "trawl-triage keygen printed no recipient"
 t0=$(now)
 set +e
-timeout 900 wine 'C:\trawl\trawl-collect.exe' --profile default --recipient "$recipient" \
-  --output 'C:\trawl-out' --quiet > "$work/collect.out" 2> "$work/collect.err"
+# The archive also goes up to a real HTTPS server on loopback (nginx with a
+# WebDAV PUT location, certificate from a test CA): the Windows collector's
+# libcurl + OpenSSL, checked against the bytes on the server below.
+"$here/../upload/loopback_servers.sh" start "$work/servers" > /dev/null || fail "loopback servers did not start"
+stop_servers() { "$here/../upload/loopback_servers.sh" stop "$work/servers" || true; }
+trap 'stop_servers; cleanup' EXIT
+# shellcheck disable=SC1091
+. "$work/servers/servers.env"
+# The collection runs the way a responder would: from a kit made by
+# `trawl-triage kit` (trawl.yaml with the recipient, profile, upload target
+# and the test CA), started through the kit's collect.cmd.
+"$triage" kit --recipient "$recipient" --profile default --upload "${HTTPS_BASE}wine/{name}" \
+  --upload-ca "$CA" --collectors "$(dirname "$collect_exe")" -o "$WINEPREFIX/drive_c/trawl" --force \
+  > "$work/kit.out" || fail "trawl-triage kit"
+cmp -s "$collect_exe" "$WINEPREFIX/drive_c/trawl/trawl-collect.exe" || fail "the kit's trawl-collect.exe is not $collect_exe"
+timeout 900 wine cmd /c 'C:\trawl\collect.cmd' --output 'C:\trawl-out' --quiet \
+  > "$work/collect.out" 2> "$work/collect.err"
 rc=$?
 set -e
 collect_secs=$(since "$t0")
@@ -127,6 +142,26 @@ echo "collection: exit $rc in $collect_secs s"
 shopt -s nullglob
 archives=("$WINEPREFIX"/drive_c/trawl-out/*.zip.age)
 [ "${#archives[@]}" -ge 1 ] || fail "no archive in C:\\trawl-out"
+
+# 6b. The upload: every part and the sidecar on the server, byte for byte,
+# and the machine-readable last line says so.
+for f in "${archives[@]}" "$WINEPREFIX"/drive_c/trawl-out/*.json; do
+  remote=$WWW/drop/wine/$(basename "$f")
+  [ -f "$remote" ] || fail "upload: $(basename "$f") is not on the server"
+  cmp -s "$f" "$remote" || fail "upload: $(basename "$f") differs on the server"
+done
+tr -d '\r' < "$work/collect.out" | tail -n1 > "$work/result.line"
+"$py" - "$work/result.line" <<'EOF' || fail "trawl:result line"
+import json, sys
+line = open(sys.argv[1], encoding="utf-8").read().strip()
+assert line.startswith("trawl:result "), line[:200]
+res = json.loads(line[len("trawl:result "):])
+ups = res["uploads"]
+assert ups and all(u["ok"] for u in ups), ups
+assert any(u["target"].startswith("https://127.0.0.1:") for u in ups), ups
+print(f"upload: {len(ups)} files sent over HTTPS by trawl-collect.exe, confirmed (status "
+      f"{sorted({a['status'] for u in ups for a in u['attempts']})})")
+EOF
 
 # 7. Verify, decrypt and check the records.
 "$triage" verify -i "$keyfile" "${archives[@]}" || fail "trawl-triage verify"

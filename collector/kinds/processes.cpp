@@ -204,7 +204,7 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
         CopyFileFacts(o.record, mr, "");
         if (o.record.Text("status") != "ok") mr.SetText("error", o.record.Text("error"));
       }
-      if (m.kind == "anon_exec") ReadRegion(s, m, params, region_bytes, mr);
+      if (m.kind == "anon_exec" || m.kind == "unlisted_image") ReadRegion(s, m, params, region_bytes, mr);
       s.Emit(mr);
       ++s.modules;
     }

@@ -262,6 +262,45 @@ TEST_F(TriageBuiltinRules, LinuxLiveRules) {
   EXPECT_NE(elf->Text(1).find("ELF header (SHA-256 of the region ab12)"), std::string::npos) << elf->Text(1);
 }
 
+TEST_F(TriageBuiltinRules, WindowsExecutableMemoryNoFileBacks) {
+  // Host 1 is a Windows collection: a signed process with executable private
+  // memory that starts with a PE header (the template's decrypted payload),
+  // an unsigned one whose only such memory is JIT-like, and an unlisted image.
+  Exec("UPDATE collections SET target_os = 'windows' WHERE id = 1");
+  Exec(
+      "INSERT INTO processes (collection_id, host_id, pid, exe, exe_signed, exe_signer) VALUES "
+      "(1, 1, 700, 'C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe', 1, 'Google LLC'),"
+      "(1, 1, 701, 'C:\\Tools\\jit.exe', 0, '')");
+  Exec(
+      "INSERT INTO modules (collection_id, host_id, pid, path, kind, perms, name_lc, dir_lc, ext_lc, region_header, "
+      "region_sha256) VALUES "
+      "(1, 1, 700, '', 'anon_exec', 'r-xp', '', '', '', 'pe', 'feed01'),"
+      "(1, 1, 700, '', 'anon_exec', 'rwxp', '', '', '', '', 'beef02'),"
+      "(1, 1, 701, '', 'anon_exec', 'rwxp', '', '', '', '', 'cafe03'),"
+      "(1, 1, 701, '\\Device\\HarddiskVolume3\\x.dll', 'unlisted_image', 'r--p', '', '', '', '', '')");
+  Run();
+  auto q = db_->Prepare(
+      "SELECT entity_key, score, message FROM findings WHERE rule_id = 'payload.windows_exec_memory_no_file' "
+      "ORDER BY entity_key");
+  ASSERT_TRUE(q);
+  std::map<std::string, std::pair<std::int64_t, std::string>> got;
+  while (*q->Step()) got[q->Text(0)] = {q->Int(1), q->Text(2)};
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got["pid 700 anon_exec"].first, 90);
+  EXPECT_NE(got["pid 700 anon_exec"].second.find("signed by Google LLC) has 2 executable region(s) no file backs, "
+                                                 "one starting with a PE header (SHA-256 of the region feed01)"),
+            std::string::npos)
+      << got["pid 700 anon_exec"].second;
+  EXPECT_EQ(got["pid 701 anon_exec"].first, 20);
+  EXPECT_EQ(got["pid 701 unlisted_image"].first, 60);
+  q->Reset();
+  // The Linux rule leaves Windows collections to this one.
+  auto linux_rule = db_->Prepare("SELECT count(*) FROM findings WHERE rule_id = 'linux.memfd_or_anon_exec'");
+  ASSERT_TRUE(linux_rule);
+  ASSERT_TRUE(*linux_rule->Step());
+  EXPECT_EQ(linux_rule->Int(0), 0);
+}
+
 TEST_F(TriageBuiltinRules, OutboundConnectionFromDeletedImageOrTemporaryFolder) {
   Exec(
       "INSERT INTO processes (collection_id, host_id, pid, exe, exe_deleted) VALUES "

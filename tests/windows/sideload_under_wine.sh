@@ -214,6 +214,25 @@ o = oracle(exe_path)
 assert (v.get("exe_md5"), v.get("exe_sha1")) == (o["md5"], o["sha1"]), f"image md5/sha1 != {o}"
 assert v.get("exe_imphash", "") == o["imphash"] and v.get("exe_signed") is False, v
 print("module and image facts agree with hashlib and pefile")
+# The payload winscard.dll placed in private memory (tests/windows/winscard_stub.c):
+# executable, no file behind it, a PE header, and the SHA-256 of the same bytes.
+import struct
+region = bytearray(65536)
+region[0:2] = b"MZ"
+region[0x3C:0x40] = struct.pack("<I", 0x80)
+region[0x80:0x84] = b"PE\0\0"
+region[0x84:0x86] = struct.pack("<H", 0x8664)
+marker = b"trawl-test: payload decrypted into private memory\0"
+region[0x200:0x200 + len(marker)] = marker
+want = hashlib.sha256(region).hexdigest()
+anon = [m for m in mods if m["pid"] == pid and m.get("kind") == "anon_exec"]
+hit = [m for m in anon if m.get("region_sha256") == want]
+assert hit, "no anon_exec record of the in-memory payload: " + json.dumps(anon)[:2000]
+r = hit[0]
+assert r.get("region_header") == "pe" and r.get("region_read") == 65536 and r.get("size") == 65536, r
+assert r.get("perms") == "r-xp", r
+print(f"in-memory payload: anon_exec at 0x{r['base']:x}, {r['perms']}, header {r['region_header']}, "
+      f"entropy {r.get('region_entropy'):.3f}, SHA-256 {want[:16]}... ({len(anon)} executable private regions in pid {pid})")
 EOF
 
 # 8. Triage's verdict, when this build has it.
@@ -249,6 +268,12 @@ SIGMA
     "SELECT rule_id, score, entity_key FROM findings WHERE rule_id LIKE 'sideload.%' AND lower(entity_key) LIKE '%programdata\\tpm\\winscard.dll%'")
   echo "side-load findings:"; echo "$findings"
   grep -q 'sideload\.' <<<"$findings" || fail "no sideload.* finding for C:\\ProgramData\\TPM\\winscard.dll"
+  # The payload in private memory, scored by the memory rule (unsigned host: 80).
+  memory=$("$triage" query --case "$work/case.db" --format tsv \
+    "SELECT score, message FROM findings WHERE rule_id = 'payload.windows_exec_memory_no_file' AND entity_key = 'pid $win_pid anon_exec'")
+  echo "memory finding: $(tail -n1 <<<"$memory")"
+  [ "$(tail -n1 <<<"$memory" | cut -f1)" = 80 ] && grep -q 'PE header' <<<"$memory" ||
+    fail "no payload.windows_exec_memory_no_file finding (score 80, PE header) for pid $win_pid: $memory"
 else
   echo "note: this trawl-triage has no analyze command; finding not checked"
 fi

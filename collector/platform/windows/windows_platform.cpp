@@ -24,6 +24,8 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -314,7 +316,10 @@ class WindowsPlatform final : public Platform {
 
   Result<std::vector<ProcessInfo>> ListProcesses() override;
   Result<std::vector<ModuleInfo>> ListModules(std::int64_t pid) override;
+  Result<std::size_t> ReadMemory(std::int64_t pid, std::uint64_t address, std::span<std::byte> out) override;
   Result<std::unique_ptr<FileReader>> OpenForRead(const std::string& path) override;
+  static void AddUnbackedRegions(HANDLE process, std::int64_t pid, const std::set<std::uint64_t>& module_bases,
+                                 std::vector<ModuleInfo>& out);
   Result<FileMeta> Stat(const std::string& path) override;
   Result<std::unique_ptr<FileReader>> OpenRaw(const std::string& path) override;
   Result<const NtfsFiles*> RawVolume(const std::string& volume) override;
@@ -627,8 +632,104 @@ Result<std::vector<ModuleInfo>> WindowsPlatform::ListModules(std::int64_t pid) {
   }
   std::vector<ModuleInfo> out;
   out.reserve(found.size());
-  for (auto& [key, m] : found) out.push_back(std::move(m));
+  std::set<std::uint64_t> bases;
+  for (auto& [key, m] : found) {
+    bases.insert(m.base);
+    out.push_back(std::move(m));
+  }
+  if (h) AddUnbackedRegions(h.get(), pid, bases, out);
   return out;
+}
+
+// "rwxp" like /proc/PID/maps: read, write, execute, then p(rivate) or
+// s(hared: a mapped section).
+std::string RegionPerms(DWORD protect, DWORD type) {
+  const DWORD p = protect & 0xffU;
+  const bool x = (p & (PAGE_EXECUTE | PAGE_EXECUTE_READ | PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY)) != 0;
+  const bool w = (p & (PAGE_READWRITE | PAGE_WRITECOPY | PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY)) != 0;
+  const bool r = x ? p != PAGE_EXECUTE : (p & (PAGE_READONLY | PAGE_READWRITE | PAGE_WRITECOPY)) != 0;
+  std::string out = {r ? 'r' : '-', w ? 'w' : '-', x ? 'x' : '-', type == MEM_PRIVATE ? 'p' : 's'};
+  return out;
+}
+
+// Executable memory that no module in the loader's lists accounts for
+// (VirtualQueryEx over the whole address space, nothing read here):
+//   anon_exec       committed MEM_PRIVATE or MEM_MAPPED memory with an execute
+//                   protection (shellcode, a payload decrypted in memory,
+//                   reflective loading; also JIT code), path = the mapped
+//                   file when a MEM_MAPPED section has one;
+//   unlisted_image  a MEM_IMAGE mapping whose allocation base no module list
+//                   names (a DLL unlinked from the loader's lists, or mapped
+//                   by hand), path = its file as the kernel names it.
+// The region walk is capped (a hostile process can fragment its address
+// space into millions of regions).
+void WindowsPlatform::AddUnbackedRegions(HANDLE process, std::int64_t pid, const std::set<std::uint64_t>& module_bases,
+                                         std::vector<ModuleInfo>& out) {
+  constexpr int kMaxRegions = 200000;
+  constexpr std::size_t kMaxReported = 4096;
+  std::set<std::uint64_t> images;
+  std::uintptr_t addr = 0;
+  std::size_t reported = 0;
+  std::wstring name(kMaxWidePath, L'\0');
+  auto mapped_name = [&](std::uintptr_t at) -> std::string {
+    const DWORD n = GetMappedFileNameW(process, reinterpret_cast<LPVOID>(at), name.data(), kMaxWidePath);
+    return n == 0 || n >= kMaxWidePath ? "" : Narrow(std::wstring_view(name.data(), n));
+  };
+  for (int i = 0; i < kMaxRegions && reported < kMaxReported; ++i) {
+    MEMORY_BASIC_INFORMATION mbi{};
+    if (VirtualQueryEx(process, reinterpret_cast<LPCVOID>(addr), &mbi, sizeof mbi) != sizeof mbi) break;
+    const auto base = reinterpret_cast<std::uintptr_t>(mbi.BaseAddress);
+    const std::uintptr_t next = base + mbi.RegionSize;
+    if (next <= addr) break;
+    addr = next;
+    if (mbi.State != MEM_COMMIT) continue;
+    if (mbi.Type == MEM_IMAGE) {
+      const auto alloc = reinterpret_cast<std::uintptr_t>(mbi.AllocationBase);
+      if (module_bases.contains(alloc) || !images.insert(alloc).second) continue;
+      ModuleInfo m;
+      m.pid = pid;
+      m.kind = "unlisted_image";
+      m.path = mapped_name(alloc);
+      m.base = alloc;
+      m.size = next - alloc;
+      m.perms = RegionPerms(mbi.Protect, mbi.Type);
+      out.push_back(std::move(m));
+      ++reported;
+      continue;
+    }
+    const DWORD p = mbi.Protect & 0xffU;
+    if ((mbi.Protect & PAGE_GUARD) != 0 ||
+        (p & (PAGE_EXECUTE | PAGE_EXECUTE_READ | PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY)) == 0) {
+      continue;
+    }
+    ModuleInfo m;
+    m.pid = pid;
+    m.kind = "anon_exec";
+    m.base = base;
+    m.size = mbi.RegionSize;
+    m.perms = RegionPerms(mbi.Protect, mbi.Type);
+    if (mbi.Type == MEM_MAPPED) m.path = mapped_name(base);
+    out.push_back(std::move(m));
+    ++reported;
+  }
+}
+
+Result<std::size_t> WindowsPlatform::ReadMemory(std::int64_t pid, std::uint64_t address, std::span<std::byte> out) {
+  if (pid <= 0 || pid > 0xffffffffLL) return Fail(ErrorCode::kInvalidArgument, fmt::format("pid {}: no memory", pid));
+  // Read access only: nothing is ever written into the process.
+  Handle h(OpenProcess(PROCESS_VM_READ | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, static_cast<DWORD>(pid)));
+  if (!h) {
+    return Fail(ErrorCode::kIo,
+                fmt::format("pid {}: cannot open for reading memory (exited?): {}", pid, ErrorText(GetLastError())));
+  }
+  SIZE_T got = 0;
+  if (!ReadProcessMemory(h.get(), reinterpret_cast<LPCVOID>(static_cast<std::uintptr_t>(address)), out.data(),
+                         out.size(), &got)) {
+    const DWORD e = GetLastError();
+    if (got > 0) return static_cast<std::size_t>(got);  // ERROR_PARTIAL_COPY: the region shrank
+    return Fail(ErrorCode::kIo, fmt::format("pid {}: memory at 0x{:x}: {}", pid, address, ErrorText(e)));
+  }
+  return static_cast<std::size_t>(got);
 }
 
 Result<std::unique_ptr<FileReader>> WindowsPlatform::OpenForRead(const std::string& path) {

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "collector/platform/windows/wide.h"
 #include "core/util/text.h"
@@ -93,6 +94,46 @@ TEST(WindowsPlatformTest, ModulesOfThisProcessMatchTheLoadersView) {
   const auto exe_base = reinterpret_cast<std::uintptr_t>(GetModuleHandleW(nullptr));
   EXPECT_TRUE(std::any_of(mods->begin(), mods->end(), [&](const ModuleInfo& m) { return m.base == exe_base; }));
   EXPECT_FALSE(platform->ListModules(0));
+}
+
+TEST(WindowsPlatformTest, ExecutablePrivateMemoryIsListedAndReadBackUnchanged) {
+  // Like a loader that decrypted a payload: private memory, written, then
+  // made executable. It must be listed as anon_exec with its protection, and
+  // ReadMemory must return its bytes; a region that is only readable is not
+  // listed.
+  constexpr std::size_t kSize = 3 * 4096;
+  auto* exec = static_cast<unsigned char*>(VirtualAlloc(nullptr, kSize, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
+  auto* data = static_cast<unsigned char*>(VirtualAlloc(nullptr, kSize, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
+  ASSERT_NE(exec, nullptr);
+  ASSERT_NE(data, nullptr);
+  const char marker[] = "trawl unit test: in-memory payload";
+  std::memcpy(exec + 100, marker, sizeof marker);
+  DWORD old = 0;
+  ASSERT_TRUE(VirtualProtect(exec, kSize, PAGE_EXECUTE_READWRITE, &old));
+  auto platform = MakeHostPlatform();
+  auto mods = platform->ListModules(platform->SelfPid());
+  ASSERT_TRUE(mods) << mods.error().message;
+  const auto at = reinterpret_cast<std::uintptr_t>(exec);
+  auto it = std::find_if(mods->begin(), mods->end(), [&](const ModuleInfo& m) { return m.base == at; });
+  ASSERT_NE(it, mods->end()) << "no module record at the executable region";
+  EXPECT_EQ(it->kind, "anon_exec");
+  EXPECT_EQ(it->perms, "rwxp");
+  EXPECT_EQ(it->size, kSize);
+  EXPECT_TRUE(it->path.empty()) << it->path;
+  EXPECT_FALSE(std::any_of(mods->begin(), mods->end(),
+                           [&](const ModuleInfo& m) { return m.base == reinterpret_cast<std::uintptr_t>(data); }));
+  std::vector<std::byte> buf(kSize);
+  auto got = platform->ReadMemory(platform->SelfPid(), at, buf);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(*got, kSize);
+  EXPECT_EQ(std::memcmp(buf.data() + 100, marker, sizeof marker), 0);
+  // Memory that is not there (the first 64 KiB are never mapped) is a named
+  // error, not a crash.
+  VirtualFree(data, 0, MEM_RELEASE);
+  auto gone = platform->ReadMemory(platform->SelfPid(), 0x1000, buf);
+  ASSERT_FALSE(gone);
+  EXPECT_NE(gone.error().message.find("memory at 0x"), std::string::npos) << gone.error().message;
+  VirtualFree(exec, 0, MEM_RELEASE);
 }
 
 TEST(WindowsPlatformTest, ReadsFilesBeyondMaxPathAndStatsThem) {

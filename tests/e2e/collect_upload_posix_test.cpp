@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto/age.h"
+#include "tests/support/loopback_servers.h"
 #include "tests/support/test_env.h"
 
 namespace trawl {
@@ -23,29 +24,14 @@ using nlohmann::json;
 
 class CollectUploadTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    servers_ = new test::TempDir();
-    const auto script = test::SourceDir() / "tests/upload/loopback_servers.sh";
-    auto r = test::RunCommand({"bash", script.string(), "start", servers_->path().string()});
-    ASSERT_EQ(r.exit_code, 0) << "loopback servers did not start:\n" << r.out << r.err;
-    std::ifstream in(servers_->path() / "servers.env");
-    std::string line;
-    while (std::getline(in, line)) {
-      const auto eq = line.find('=');
-      if (eq != std::string::npos) env_[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-  }
+  static void SetUpTestSuite() { servers_ = new test::LoopbackServers(); }
   static void TearDownTestSuite() {
-    if (servers_ != nullptr) {
-      test::RunCommand({"bash", (test::SourceDir() / "tests/upload/loopback_servers.sh").string(), "stop",
-                        servers_->path().string()});
-      delete servers_;
-      servers_ = nullptr;
-    }
+    delete servers_;
+    servers_ = nullptr;
   }
 
   void SetUp() override {
-    ASSERT_FALSE(env_.empty()) << "no servers.env";
+    ASSERT_TRUE(servers_->ok()) << servers_->error();
     id_ = core::age::GenerateX25519Identity().value();
     // Evidence: a copied file large enough to split into several parts.
     std::string blob;
@@ -93,15 +79,15 @@ class CollectUploadTest : public ::testing::Test {
 
   test::TempDir dir_;
   core::age::X25519Identity id_;
-  static test::TempDir* servers_;
-  static std::map<std::string, std::string> env_;
+  static test::LoopbackServers* servers_;
+  // A servers.env value.
+  static std::string Env(const std::string& key) { return (*servers_)[key]; }
 };
-test::TempDir* CollectUploadTest::servers_ = nullptr;
-std::map<std::string, std::string> CollectUploadTest::env_;
+test::LoopbackServers* CollectUploadTest::servers_ = nullptr;
 
 TEST_F(CollectUploadTest, HttpsPutTemplateSendsEveryPartAndTheSidecarByteForByte) {
   auto r =
-      Collect({"--split-size", "150000", "--upload", env_["HTTPS_BASE"] + "case-7/{name}", "--upload-ca", env_["CA"]});
+      Collect({"--split-size", "150000", "--upload", Env("HTTPS_BASE") + "case-7/{name}", "--upload-ca", Env("CA")});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const json res = ResultLine(r);
   ASSERT_TRUE(res.is_object()) << r.out;
@@ -109,7 +95,7 @@ TEST_F(CollectUploadTest, HttpsPutTemplateSendsEveryPartAndTheSidecarByteForByte
   EXPECT_EQ(res["exit_code"], 0);
   ASSERT_GE(res["archives"].size(), 2u) << "expected a split collection: " << r.out;
   // Every part and the sidecar are on the server, equal to the local files.
-  const auto remote = std::filesystem::path(env_["WWW"]) / "drop/case-7";
+  const auto remote = std::filesystem::path(Env("WWW")) / "drop/case-7";
   std::vector<std::string> local_files;
   for (const auto& a : res["archives"]) local_files.push_back(a["path"]);
   local_files.push_back(res["sidecar"]);
@@ -131,7 +117,7 @@ TEST_F(CollectUploadTest, HttpsPutTemplateSendsEveryPartAndTheSidecarByteForByte
 }
 
 TEST_F(CollectUploadTest, RetriesAfterTwoFailuresAndSucceeds) {
-  auto r = Collect({"--upload", env_["FLAKY_BASE"] + "{name}", "--upload-ca", env_["CA"]});
+  auto r = Collect({"--upload", Env("FLAKY_BASE") + "{name}", "--upload-ca", Env("CA")});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const json res = ResultLine(r);
   ASSERT_EQ(res["archives"].size(), 1u);
@@ -141,18 +127,18 @@ TEST_F(CollectUploadTest, RetriesAfterTwoFailuresAndSucceeds) {
   EXPECT_EQ(first["attempts"][1]["status"], 503);
   EXPECT_EQ(first["attempts"][2]["outcome"], "ok");
   const std::string part = res["archives"][0]["path"];
-  EXPECT_EQ(test::ReadFile(std::filesystem::path(env_["WWW"]) / "flaky" / std::filesystem::path(part).filename()),
+  EXPECT_EQ(test::ReadFile(std::filesystem::path(Env("WWW")) / "flaky" / std::filesystem::path(part).filename()),
             test::ReadFile(part));
 }
 
 TEST_F(CollectUploadTest, SftpWithPinnedHostKeyConfirmsTheRemoteSizeAndCanDeleteLocal) {
-  auto r = Collect({"--upload", env_["SFTP_BASE"] + "host-a/", "--upload-key", env_["CLIENT_KEY"], "--upload-host-key",
-                    env_["HOST_KEY"], "--upload-delete-local"});
+  auto r = Collect({"--upload", Env("SFTP_BASE") + "host-a/", "--upload-key", Env("CLIENT_KEY"), "--upload-host-key",
+                    Env("HOST_KEY"), "--upload-delete-local"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const json res = ResultLine(r);
   ASSERT_EQ(res["archives"].size(), 1u);
   const std::string part = res["archives"][0]["path"];
-  const auto remote = std::filesystem::path(env_["SFTP_DIR"]) / "host-a" / std::filesystem::path(part).filename();
+  const auto remote = std::filesystem::path(Env("SFTP_DIR")) / "host-a" / std::filesystem::path(part).filename();
   ASSERT_TRUE(std::filesystem::exists(remote)) << r.out;
   EXPECT_EQ(std::filesystem::file_size(remote), res["archives"][0]["bytes"].get<std::uint64_t>());
   EXPECT_EQ(test::RunCommand({"sha256sum", remote.string()}).out.substr(0, 64),
@@ -168,14 +154,14 @@ TEST_F(CollectUploadTest, SftpWithPinnedHostKeyConfirmsTheRemoteSizeAndCanDelete
 }
 
 TEST_F(CollectUploadTest, WrongHostKeyIsRefusedAndTheArchiveStays) {
-  auto r = Collect({"--upload", env_["SFTP_BASE"] + "host-b/", "--upload-key", env_["CLIENT_KEY"], "--upload-host-key",
-                    env_["WRONG_HOST_KEY"], "--upload-delete-local"});
+  auto r = Collect({"--upload", Env("SFTP_BASE") + "host-b/", "--upload-key", Env("CLIENT_KEY"), "--upload-host-key",
+                    Env("WRONG_HOST_KEY"), "--upload-delete-local"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   const json res = ResultLine(r);
   EXPECT_EQ(res["result"], "partial");
   const std::string part = res["archives"][0]["path"];
   EXPECT_TRUE(std::filesystem::exists(part)) << "the archive must stay on disk";
-  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(env_["SFTP_DIR"]) / "host-b"));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(Env("SFTP_DIR")) / "host-b"));
   const json& u = res["uploads"][0];
   EXPECT_FALSE(u["ok"].get<bool>());
   EXPECT_EQ(u["attempts"].size(), 1u) << "a host key mismatch is not retried: " << u.dump();
@@ -185,13 +171,13 @@ TEST_F(CollectUploadTest, WrongHostKeyIsRefusedAndTheArchiveStays) {
 }
 
 TEST_F(CollectUploadTest, CertificateFromAnotherCaIsRefused) {
-  auto r = Collect({"--upload", env_["HTTPS_BASE"] + "wrong-ca/{name}", "--upload-ca", env_["OTHER_CA"]});
+  auto r = Collect({"--upload", Env("HTTPS_BASE") + "wrong-ca/{name}", "--upload-ca", Env("OTHER_CA")});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   const json res = ResultLine(r);
   EXPECT_TRUE(std::filesystem::exists(res["archives"][0]["path"].get<std::string>()));
-  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(env_["WWW"]) / "drop/wrong-ca"));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(Env("WWW")) / "drop/wrong-ca"));
   const json& u = res["uploads"][0];
-  EXPECT_NE(u["error"].get<std::string>().find("TLS: the server's certificate is not trusted (CA " + env_["OTHER_CA"]),
+  EXPECT_NE(u["error"].get<std::string>().find("TLS: the server's certificate is not trusted (CA " + Env("OTHER_CA")),
             std::string::npos)
       << u.dump();
   EXPECT_EQ(u["attempts"].size(), 1u);
@@ -200,15 +186,15 @@ TEST_F(CollectUploadTest, CertificateFromAnotherCaIsRefused) {
 TEST_F(CollectUploadTest, OneObjectUrlTakesTheFirstPartAndLaterPartsAreReportedNotSent) {
   // A presigned URL names one object: with two parts and one such URL, the
   // second part cannot go anywhere and the run says so (exit 1).
-  auto r = Collect({"--split-size", "150000", "--upload", env_["HTTPS_BASE"] + "single/object.age?X-Sig=secret",
-                    "--upload-ca", env_["CA"]});
+  auto r = Collect({"--split-size", "150000", "--upload", Env("HTTPS_BASE") + "single/object.age?X-Sig=secret",
+                    "--upload-ca", Env("CA")});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   const json res = ResultLine(r);
   ASSERT_GE(res["archives"].size(), 2u);
-  EXPECT_EQ(test::ReadFile(std::filesystem::path(env_["WWW"]) / "drop/single/object.age"),
+  EXPECT_EQ(test::ReadFile(std::filesystem::path(Env("WWW")) / "drop/single/object.age"),
             test::ReadFile(res["archives"][0]["path"].get<std::string>()));
   EXPECT_TRUE(res["uploads"][0]["ok"].get<bool>());
-  EXPECT_EQ(res["uploads"][0]["target"], env_["HTTPS_BASE"] + "single/object.age?…");
+  EXPECT_EQ(res["uploads"][0]["target"], Env("HTTPS_BASE") + "single/object.age?…");
   EXPECT_FALSE(res["uploads"][1]["ok"].get<bool>());
   EXPECT_NE(res["uploads"][1]["error"].get<std::string>().find("every one-object --upload URL is used"),
             std::string::npos);
@@ -224,13 +210,13 @@ TEST_F(CollectUploadTest, BadUploadArgumentsStopBeforeAnythingIsCollected) {
     std::string error;
   };
   const std::vector<Case> cases = {
-      {{"--upload", env_["SFTP_BASE"]}, "--upload-key FILE is required"},
-      {{"--upload", env_["SFTP_BASE"], "--upload-key", env_["CLIENT_KEY"]}, "--upload-host-key SHA256:... is required"},
-      {{"--upload", env_["SFTP_BASE"], "--upload-key", env_["CLIENT_KEY"], "--upload-host-key", "SHA256:short"},
+      {{"--upload", Env("SFTP_BASE")}, "--upload-key FILE is required"},
+      {{"--upload", Env("SFTP_BASE"), "--upload-key", Env("CLIENT_KEY")}, "--upload-host-key SHA256:... is required"},
+      {{"--upload", Env("SFTP_BASE"), "--upload-key", Env("CLIENT_KEY"), "--upload-host-key", "SHA256:short"},
        "expected SHA256:<43 base64 characters>"},
       {{"--upload", "ftp://example.invalid/x"}, "unsupported scheme"},
       {{"--upload", "https://user:pw@example.invalid/x"}, "credentials in the URL are not accepted"},
-      {{"--upload", env_["HTTPS_BASE"], "--upload-ca", (dir_ / "missing.pem").string()}, "--upload-ca"},
+      {{"--upload", Env("HTTPS_BASE"), "--upload-ca", (dir_ / "missing.pem").string()}, "--upload-ca"},
   };
   for (const Case& c : cases) {
     auto r = Collect(c.args);

@@ -20,6 +20,7 @@
 
 #include "core/crypto/age.h"
 #include "core/hash/multi_hasher.h"
+#include "tests/support/loopback_servers.h"
 #include "tests/support/test_env.h"
 
 namespace trawl {
@@ -29,27 +30,14 @@ using nlohmann::json;
 
 class TriageKitTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    servers_ = new test::TempDir();
-    auto r = test::RunCommand({"bash", (test::SourceDir() / "tests/upload/loopback_servers.sh").string(), "start",
-                               servers_->path().string()});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    std::ifstream in(servers_->path() / "servers.env");
-    std::string line;
-    while (std::getline(in, line)) {
-      const auto eq = line.find('=');
-      if (eq != std::string::npos) env_[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-  }
+  static void SetUpTestSuite() { servers_ = new test::LoopbackServers(); }
   static void TearDownTestSuite() {
-    if (servers_ == nullptr) return;
-    test::RunCommand(
-        {"bash", (test::SourceDir() / "tests/upload/loopback_servers.sh").string(), "stop", servers_->path().string()});
     delete servers_;
     servers_ = nullptr;
   }
 
   void SetUp() override {
+    ASSERT_TRUE(servers_->ok()) << servers_->error();
     id_ = core::age::GenerateX25519Identity().value();
     // The collectors folder: the Linux collector of this build, and a file
     // standing in for trawl-collect.exe (the Wine test uses the real one).
@@ -71,17 +59,17 @@ class TriageKitTest : public ::testing::Test {
 
   test::TempDir dir_;
   core::age::X25519Identity id_;
-  static test::TempDir* servers_;
-  static std::map<std::string, std::string> env_;
+  static test::LoopbackServers* servers_;
+  // A servers.env value.
+  static std::string Env(const std::string& key) { return (*servers_)[key]; }
 };
-test::TempDir* TriageKitTest::servers_ = nullptr;
-std::map<std::string, std::string> TriageKitTest::env_;
+test::LoopbackServers* TriageKitTest::servers_ = nullptr;
 
 TEST_F(TriageKitTest, KitChecksOutAndItsCollectShCollectsAndUploads) {
   const auto kit = dir_ / "kit";
-  const std::string url = env_["HTTPS_BASE"] + "kit-run/{name}?sv=2024&sig=s3cr%2Bt";
+  const std::string url = Env("HTTPS_BASE") + "kit-run/{name}?sv=2024&sig=s3cr%2Bt";
   auto r = Kit({"--recipient", id_.ToRecipient().Encode(), "--profile", "supply-chain-3cx-xtrader", "--upload", url,
-                "--upload-ca", env_["CA"], "--time-limit", "300", "-o", kit.string()});
+                "--upload-ca", Env("CA"), "--time-limit", "300", "-o", kit.string()});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   for (const char* f : {"trawl-collect", "trawl-collect.exe", "trawl.yaml", "collect.sh", "collect.cmd",
                         "defender/trawl-collect-defender.ps1", "velociraptor/Custom.Trawl.Collect.yaml",
@@ -109,7 +97,7 @@ TEST_F(TriageKitTest, KitChecksOutAndItsCollectShCollectsAndUploads) {
   ASSERT_EQ(res["archives"].size(), 1u);
   const std::filesystem::path part = res["archives"][0]["path"].get<std::string>();
   EXPECT_EQ(part.parent_path(), kit / "trawl-output") << "output: trawl-output beside the collector";
-  const auto remote = std::filesystem::path(env_["WWW"]) / "drop/kit-run" / part.filename();
+  const auto remote = std::filesystem::path(Env("WWW")) / "drop/kit-run" / part.filename();
   ASSERT_TRUE(std::filesystem::exists(remote)) << run.out << run.err;
   EXPECT_EQ(test::ReadFile(remote), test::ReadFile(part));
   EXPECT_EQ(run.out.find("s3cr"), std::string::npos) << "the SAS signature leaked into the output";
@@ -118,7 +106,7 @@ TEST_F(TriageKitTest, KitChecksOutAndItsCollectShCollectsAndUploads) {
 TEST_F(TriageKitTest, ConsoleWrappersPassTheKitsArgumentsAndPinTheCollectorsHash) {
   const auto kit = dir_ / "kit";
   auto r = Kit({"--recipient", id_.ToRecipient().Encode(), "--profile", "default", "--upload",
-                env_["SFTP_BASE"] + "drop/", "--upload-key", env_["CLIENT_KEY"], "--upload-host-key", env_["HOST_KEY"],
+                Env("SFTP_BASE") + "drop/", "--upload-key", Env("CLIENT_KEY"), "--upload-host-key", Env("HOST_KEY"),
                 "--split-size", "2000000000", "-o", kit.string()});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const std::string exe_sha = Sha(kit / "trawl-collect.exe");
@@ -128,10 +116,10 @@ TEST_F(TriageKitTest, ConsoleWrappersPassTheKitsArgumentsAndPinTheCollectorsHash
   const YAML::Node y = YAML::LoadFile((kit / "trawl.yaml").string());
   EXPECT_EQ(y["recipients"][0].as<std::string>(), id_.ToRecipient().Encode());
   EXPECT_EQ(y["profile"].as<std::string>(), "default");
-  EXPECT_EQ(y["upload"][0].as<std::string>(), env_["SFTP_BASE"] + "drop/");
+  EXPECT_EQ(y["upload"][0].as<std::string>(), Env("SFTP_BASE") + "drop/");
   EXPECT_EQ(y["upload_key"].as<std::string>(), "upload/upload_key");
-  EXPECT_EQ(y["upload_host_key"].as<std::string>(), env_["HOST_KEY"]);
-  EXPECT_EQ(test::ReadFile(kit / "upload/upload_key"), test::ReadFile(env_["CLIENT_KEY"]));
+  EXPECT_EQ(y["upload_host_key"].as<std::string>(), Env("HOST_KEY"));
+  EXPECT_EQ(test::ReadFile(kit / "upload/upload_key"), test::ReadFile(Env("CLIENT_KEY")));
   const auto key_perms = std::filesystem::status(kit / "upload/upload_key").permissions();
   EXPECT_EQ(key_perms & (std::filesystem::perms::group_all | std::filesystem::perms::others_all),
             std::filesystem::perms::none);
@@ -158,11 +146,11 @@ TEST_F(TriageKitTest, ConsoleWrappersPassTheKitsArgumentsAndPinTheCollectorsHash
                                          "--split-size",
                                          "2000000000",
                                          "--upload",
-                                         env_["SFTP_BASE"] + "drop/",
+                                         Env("SFTP_BASE") + "drop/",
                                          "--upload-key",
                                          dl + R"(\upload_key)",
                                          "--upload-host-key",
-                                         env_["HOST_KEY"],
+                                         Env("HOST_KEY"),
                                          "--upload-time-limit",
                                          "60",
                                          "--quiet",
@@ -204,7 +192,7 @@ TEST_F(TriageKitTest, BadArgumentsAreRefusedBeforeAnythingIsWritten) {
       {{"--recipient", "age1nothing"}, "--recipient"},
       {{"--recipient", rcpt, "--profile", "no-such-profile"}, "not a built-in profile"},
       {{"--recipient", rcpt, "--upload", "ftp://x.invalid/"}, "unsupported scheme"},
-      {{"--recipient", rcpt, "--upload", env_["SFTP_BASE"]}, "--upload-key FILE is required"},
+      {{"--recipient", rcpt, "--upload", Env("SFTP_BASE")}, "--upload-key FILE is required"},
       {{"--recipient", rcpt, "--upload", "https://x.invalid/a'b/{name}"}, "cannot be put into the kit's scripts"},
       {{"--recipient", rcpt, "--collectors", (dir_ / "nowhere").string()}, "no trawl-collect or trawl-collect.exe"},
   };

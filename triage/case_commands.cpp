@@ -95,6 +95,9 @@ void AddCaseCommands(CLI::App& app, CaseCommands& extra, const std::function<voi
   o.rules = app.add_subcommand("rules", "list (and validate) the built-in rules and those of --rules folders");
   o.rules->add_option("--rules", o.rule_dirs, "folder of extra rules; repeatable");
   o.rules->add_option("--case", o.case_path, "also check every query against this case");
+  o.rules->add_option("--sigma", o.sigma_paths, "Sigma rule file or folder to list and check as well; repeatable")
+      ->allow_extra_args(false);
+  o.rules->add_option("--sigma-mapping", o.sigma_mapping, "Sigma log-source mapping (default: trawl's own)");
   extra.apps = {o.analyze, o.query, o.stack, o.report, o.rules};
 }
 
@@ -234,6 +237,26 @@ int RunRulesList(CaseOptions& o, std::ostream& out, std::ostream& err) {
         rc = kExitProblems;
       }
     }
+  }
+  // The shipped Sigma rules and those of --sigma, as analyze runs them; a
+  // rule that does not compile is named with its file and reason.
+  SigmaSources sigma_sources;
+  sigma_sources.rules = Paths(o.sigma_paths);
+  sigma_sources.mapping = o.sigma_mapping;
+  auto sigma = LoadSigmaEngine(sigma_sources);
+  if (!sigma) {
+    err << "trawl-triage rules: --sigma: " << core::EscapeForTerminal(sigma.error().message) << "\n";
+    return kExitUsage;
+  }
+  std::vector<std::size_t> index_of;
+  for (const Rule& r : SigmaRules(*sigma, &index_of)) {
+    out << fmt::format("{:<48} {:>4}  {:<8} {}\n", core::EscapeForTerminal(r.id), r.score, r.entity,
+                       core::EscapeForTerminal(r.title));
+  }
+  for (const sigma::Refusal& r : sigma->refusals()) {
+    err << fmt::format("refused: {}: {} ({}: {})\n", core::EscapeForTerminal(r.file), core::EscapeForTerminal(r.reason),
+                       sigma::RefusalKindName(r.kind), core::EscapeForTerminal(r.code));
+    rc = kExitProblems;
   }
   return rc;
 }

@@ -187,6 +187,8 @@ json RefsJson(const Rule& r) {
   return refs;
 }
 
+}  // namespace
+
 // The rules rows of a Sigma engine's rules (id "sigma.<id>", or of the file
 // when the rule has none; a repeated id keeps its first rule).
 std::vector<Rule> SigmaRules(const sigma::Engine& engine, std::vector<std::size_t>* index_of) {
@@ -217,8 +219,6 @@ std::vector<Rule> SigmaRules(const sigma::Engine& engine, std::vector<std::size_
   }
   return out;
 }
-
-}  // namespace
 
 Result<void> CheckRuleSql(Db& ro, const Rule& rule) {
   auto s = PrepareRule(ro, rule);

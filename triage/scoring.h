@@ -45,6 +45,11 @@ struct ScoreSummary {
 // Checks one rule's SQL against the case (prepare with the authorizer, read-only).
 core::Result<void> CheckRuleSql(Db& ro, const Rule& rule);
 
+// The rules rows of a Sigma engine's rules: id "sigma.<id>" (of the file when
+// the rule has none; a repeated id keeps its first rule), score from the
+// level. index_of maps each engine rule to its row.
+std::vector<Rule> SigmaRules(const sigma::Engine& engine, std::vector<std::size_t>* index_of);
+
 // Loads IOC entries into user_iocs, runs every rule, rewrites findings,
 // entity_scores, host_scores and rules. `db` is the read-write case. With
 // `sigma`, its rules also run over the case (triage/sigma_case.h): each is a

@@ -84,5 +84,28 @@ TEST(TriageEvtxCli, SigmaRunsRulesAndNamesTheOnesItRefuses) {
   EXPECT_NE(r.err.find("1 rules loaded, 1 refused"), std::string::npos) << r.err;
 }
 
+TEST(TriageEvtxCli, RulesListsTheShippedAndGivenSigmaRulesAndNamesRefusals) {
+  test::TempDir dir;
+  test::WriteFile(dir / "ok.yml",
+                  "title: Test rule listed\nid: 22222222-3333-4444-5555-666666666666\nlogsource:\n  product: windows\n"
+                  "  service: system\ndetection:\n  sel:\n    EventID: 7045\n  condition: sel\nlevel: medium\n");
+  test::WriteFile(dir / "expand.yml",
+                  "title: Expand\nid: 11111111-2222-3333-4444-555555555555\nlogsource:\n  product: windows\n"
+                  "  category: process_creation\ndetection:\n  sel:\n    Image|expand: '%System%'\n"
+                  "  condition: sel\nlevel: high\n");
+  // Shipped rules only: every one compiles.
+  auto r = test::RunCommand({Triage(), "rules"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("sigma.8b8a33e2-bf5a-4690-98d1-813a4cad7608"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("supply_chain.xtrader_present"), std::string::npos);
+  // With --sigma: the given rule listed with its level's score, the refused one named (exit 1).
+  r = test::RunCommand({Triage(), "rules", "--sigma", dir.path().string()});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("sigma.22222222-3333-4444-5555-666666666666"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  50  event    Test rule listed"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("11111111-2222"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("refused: " + (dir / "expand.yml").string()), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace trawl

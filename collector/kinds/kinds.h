@@ -47,6 +47,8 @@ struct ProcessesParams {
   bool hash_modules = true;
   std::uint64_t region_max_read = 0;    // per executable region no file backs
   std::uint64_t regions_max_total = 0;  // over the whole artifact
+  std::uint64_t region_dump_max = 0;    // bytes of a headed region stored in the archive (0: none)
+  std::uint64_t region_dumps_max_total = 0;
   static ProcessesParams From(const profile::ResolvedArtifact& art);
 };
 void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, nlohmann::json& summary);

@@ -21,6 +21,8 @@ ProcessesParams ProcessesParams::From(const profile::ResolvedArtifact& art) {
   p.hash_modules = art.parameters.GetBool("hash_modules");
   p.region_max_read = art.parameters.GetSize("region_max_read");
   p.regions_max_total = art.parameters.GetSize("regions_max_total");
+  p.region_dump_max = art.parameters.GetSize("region_dump_max");
+  p.region_dumps_max_total = art.parameters.GetSize("region_dumps_max_total");
   return p;
 }
 
@@ -44,7 +46,43 @@ std::string HeaderOf(std::span<const std::byte> head) {
 // An executable region no file backs: the SHA-256, entropy and header of its
 // first `region_max_read` bytes, read from the process's memory in 1 MiB
 // steps while the artifact's budget lasts. Nothing is written to the process.
-void ReadRegion(RunState& s, const ModuleInfo& m, const ProcessesParams& params, std::uint64_t& used, Record& mr) {
+// Budgets spent so far by one artifact run.
+struct RegionBudget {
+  std::uint64_t read = 0;
+  std::uint64_t dumped = 0;
+};
+
+// Stores the first bytes of a region that starts with an image header as
+// memory/<pid>_0x<base>.bin (a capped dump for offline analysis, e.g.
+// `trawl-triage inspect pe`), under the archive lock.
+void DumpRegion(RunState& s, const ModuleInfo& m, std::span<const std::byte> bytes, const std::string& artifact,
+                Record& mr) {
+  const std::string apath = fmt::format("memory/{}_0x{:x}.bin", m.pid, m.base);
+  std::lock_guard lock(s.pipeline->archive_mutex());
+  core::archive::EntryMeta em;
+  if (auto b = s.archive->BeginFile(apath, em); !b) {
+    mr.SetText("error", "region dump: " + b.error().message);
+    return;
+  }
+  core::archive::ItemRecord item;
+  item.source_path = fmt::format("pid {} memory at 0x{:x}", m.pid, m.base);
+  item.type = "memory";
+  item.artifact = artifact;
+  if (auto w = s.archive->WriteFile(bytes); !w) {
+    item.status = "truncated";
+    item.error = "dump stopped: " + w.error().message;
+    mr.SetText("error", item.error);
+  }
+  if (auto e = s.archive->EndFile(std::move(item)); !e) {
+    mr.SetText("error", "region dump: " + e.error().message);
+    return;
+  }
+  mr.SetText("region_dump", apath);
+}
+
+void ReadRegion(RunState& s, const ModuleInfo& m, const ProcessesParams& params, RegionBudget& budget,
+                const std::string& artifact, Record& mr) {
+  std::uint64_t& used = budget.read;
   const std::uint64_t want = std::min(m.size, params.region_max_read);
   if (want == 0) return;
   if (used >= params.regions_max_total) {
@@ -57,6 +95,10 @@ void ReadRegion(RunState& s, const ModuleInfo& m, const ProcessesParams& params,
   std::vector<std::byte> buf(static_cast<std::size_t>(std::min<std::uint64_t>(take, 1u << 20)));
   std::uint64_t done = 0;
   std::string header, error;
+  // A dump keeps the region's first bytes from this same read, only when it
+  // starts with an image header (JIT code is not worth the space).
+  std::vector<std::byte> dump;
+  std::uint64_t dump_cap = 0;
   while (done < take && !s.stop.ShouldStop()) {
     const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), take - done));
     auto got = s.platform.ReadMemory(m.pid, m.base + done, std::span(buf.data(), n));
@@ -65,7 +107,20 @@ void ReadRegion(RunState& s, const ModuleInfo& m, const ProcessesParams& params,
       break;
     }
     const std::span<const std::byte> chunk(buf.data(), *got);
-    if (done == 0) header = HeaderOf(chunk);
+    if (done == 0) {
+      header = HeaderOf(chunk);
+      if (!header.empty() && params.region_dump_max > 0) {
+        dump_cap = std::min(params.region_dump_max,
+                            params.region_dumps_max_total - std::min(params.region_dumps_max_total, budget.dumped));
+        if (dump_cap == 0)
+          mr.SetText("error",
+                     fmt::format("not dumped: region_dumps_max_total ({} bytes) spent", params.region_dumps_max_total));
+      }
+    }
+    if (dump.size() < dump_cap) {
+      const auto keep = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), dump_cap - dump.size()));
+      dump.insert(dump.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(keep));
+    }
     sha.Update(chunk);
     entropy.Update(chunk);
     done += *got;
@@ -82,6 +137,10 @@ void ReadRegion(RunState& s, const ModuleInfo& m, const ProcessesParams& params,
     mr.SetText("region_header", header);
   }
   if (!error.empty()) mr.SetText("error", error);
+  if (!dump.empty()) {
+    budget.dumped += dump.size();
+    DumpRegion(s, m, dump, artifact, mr);
+  }
 }
 
 // The one-read facts of a file record (hashes, PE and version facts,
@@ -130,7 +189,7 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
   const bool with_modules = params.include_modules;
   const bool hash_modules = params.hash_modules;
   const std::int64_t self = s.platform.SelfPid();
-  std::uint64_t region_bytes = 0;
+  RegionBudget regions;
   for (const ProcessInfo& p : *procs) {
     if (s.stop.ShouldStop()) break;
     Record r("processes");
@@ -204,14 +263,15 @@ void RunProcesses(RunState& s, const profile::ResolvedArtifact& art, json& summa
         CopyFileFacts(o.record, mr, "");
         if (o.record.Text("status") != "ok") mr.SetText("error", o.record.Text("error"));
       }
-      if (m.kind == "anon_exec" || m.kind == "unlisted_image") ReadRegion(s, m, params, region_bytes, mr);
+      if (m.kind == "anon_exec" || m.kind == "unlisted_image") ReadRegion(s, m, params, regions, art.name, mr);
       s.Emit(mr);
       ++s.modules;
     }
   }
   summary["processes"] = s.processes.load();
   summary["modules"] = s.modules.load();
-  if (region_bytes > 0) summary["region_bytes_read"] = region_bytes;
+  if (regions.read > 0) summary["region_bytes_read"] = regions.read;
+  if (regions.dumped > 0) summary["region_bytes_dumped"] = regions.dumped;
   // Windows: the DLL names the loader never takes from an application's
   // folder; triage uses them to rule such names out of side-loading.
   if (auto known = s.platform.ListKnownDlls(); !known) {

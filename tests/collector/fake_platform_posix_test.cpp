@@ -246,7 +246,7 @@ TEST(FakePlatformCollect, EveryKindRunsInProcessWithLiveHostFailures) {
   auto artifact = [&](const std::string& name, const std::string& kind, const std::string& params) {
     WriteArtifact(profiles, name, kind, params);
   };
-  artifact("procs", "processes", "  include_modules: true\n");
+  artifact("procs", "processes", "  include_modules: true\n  region_dump_max: 1KiB\n");
   artifact("data", "files", "  paths: ['/data/**']\n  copy: true\n");
   artifact("app", "install_dirs", "  product: testapp\n  paths: ['/opt/testapp']\n");
   artifact("libs", "dir_listing", "  paths: ['/usr/lib']\n  pattern: '*.so'\n");
@@ -417,7 +417,7 @@ TEST(FakePlatformCollect, EveryDeclaredColumnIsWritten) {
   auto artifact = [&](const std::string& name, const std::string& kind, const std::string& params) {
     WriteArtifact(profiles, name, kind, params);
   };
-  artifact("procs", "processes", "  include_modules: true\n");
+  artifact("procs", "processes", "  include_modules: true\n  region_dump_max: 1KiB\n");
   artifact("net", "connections", "  {}\n");
   artifact("vendor", "install_dirs",
            "  product: vendorapp\n  vendor: Vendor\n  category: trading\n  paths: ['/opt/vendor']\n");
@@ -446,6 +446,10 @@ TEST(FakePlatformCollect, EveryDeclaredColumnIsWritten) {
   EXPECT_EQ((*sc)["region_sha256"], Sha256(region));
   EXPECT_EQ((*sc)["perms"], "rwxp");
   EXPECT_NE((*sc)["error"].get<std::string>().find("did not read"), std::string::npos) << *sc;
+  // region_dump_max: the first KiB of the PE-headed region is in the archive,
+  // named by the record (ReadArchive verified every member against the manifest).
+  EXPECT_EQ((*sc)["region_dump"], "memory/300_0x7f0000000000.bin");
+  EXPECT_NE(std::find(all.members.begin(), all.members.end(), "memory/300_0x7f0000000000.bin"), all.members.end());
   ASSERT_EQ(all.records.at("connections").size(), 1u);
   const json& c = all.records.at("connections")[0];
   EXPECT_EQ(c["process"], "svc.exe");

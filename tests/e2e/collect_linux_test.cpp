@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 #include <thread>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/archive/archive_reader.h"
@@ -179,6 +181,7 @@ TEST_F(CollectLinuxTest, AnonymousExecutableMemoryIsReadAndHashed) {
   auto archives = Archives(dir_ / "out");
   ASSERT_EQ(archives.size(), 1u);
   Collection c = ReadCollection(archives[0], id_);
+  std::map<std::string, std::string> dumps;  // member -> expected SHA-256
   for (const Child& ch : children) {
     const json* region = nullptr;
     int same_hash = 0;
@@ -196,6 +199,19 @@ TEST_F(CollectLinuxTest, AnonymousExecutableMemoryIsReadAndHashed) {
     EXPECT_EQ((*region).value("region_sha256", ""), ch.sha);
     EXPECT_GT((*region).value("region_entropy", 0.0), 0.0);
     EXPECT_EQ(same_hash, 1) << ch.sharing;
+    // Image-headed, so its first region_dump_max (default 1 MiB) bytes are in
+    // the archive: byte for byte the child's region.
+    const std::string dump = (*region).value("region_dump", "");
+    EXPECT_EQ(dump, fmt::format("memory/{}_0x{:x}.bin", ch.process->pid(), ch.base)) << *region;
+    dumps[dump] = ch.sha;
+  }
+  // Extracted by trawl-triage decrypt (which checks every member's SHA-256
+  // against the manifest): each dump hashes to the region's SHA-256.
+  auto x = test::RunCommand({(test::BinDir() / "trawl-triage").string(), "decrypt", "-i", key_file_.string(),
+                             archives[0].string(), "-o", (dir_ / "x").string()});
+  ASSERT_EQ(x.exit_code, 0) << x.out << x.err;
+  for (const auto& [member, sha] : dumps) {
+    EXPECT_EQ(core::Sha256Hex(core::AsBytes(test::ReadFile(dir_ / "x" / member))), sha) << member;
   }
 }
 

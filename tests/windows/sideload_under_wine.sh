@@ -217,13 +217,13 @@ print("module and image facts agree with hashlib and pefile")
 # The payload winscard.dll placed in private memory (tests/windows/winscard_stub.c):
 # executable, no file behind it, a PE header, and the SHA-256 of the same bytes.
 import struct
+dll = open(dll_path, "rb").read()
+lfanew = struct.unpack_from("<I", dll, 0x3C)[0]
+headers = min(struct.unpack_from("<I", dll, lfanew + 24 + 60)[0], 0x2000)  # OptionalHeader.SizeOfHeaders
 region = bytearray(65536)
-region[0:2] = b"MZ"
-region[0x3C:0x40] = struct.pack("<I", 0x80)
-region[0x80:0x84] = b"PE\0\0"
-region[0x84:0x86] = struct.pack("<H", 0x8664)
+region[0:headers] = dll[0:headers]
 marker = b"trawl-test: payload decrypted into private memory\0"
-region[0x200:0x200 + len(marker)] = marker
+region[0x2000:0x2000 + len(marker)] = marker
 want = hashlib.sha256(region).hexdigest()
 anon = [m for m in mods if m["pid"] == pid and m.get("kind") == "anon_exec"]
 hit = [m for m in anon if m.get("region_sha256") == want]
@@ -231,9 +231,22 @@ assert hit, "no anon_exec record of the in-memory payload: " + json.dumps(anon)[
 r = hit[0]
 assert r.get("region_header") == "pe" and r.get("region_read") == 65536 and r.get("size") == 65536, r
 assert r.get("perms") == "r-xp", r
+# Dumped (region_dump_max, default 1 MiB): the archive member is the region, byte for byte.
+assert r.get("region_dump") == f"memory/{pid}_0x{r['base']:x}.bin", r
+dumped = open(os.path.join(root, r["region_dump"]), "rb").read()
+assert hashlib.sha256(dumped).hexdigest() == want, "the dump differs from the region"
+open(os.path.join(root, "..", "payload-dump.txt"), "w").write(r["region_dump"])
 print(f"in-memory payload: anon_exec at 0x{r['base']:x}, {r['perms']}, header {r['region_header']}, "
       f"entropy {r.get('region_entropy'):.3f}, SHA-256 {want[:16]}... ({len(anon)} executable private regions in pid {pid})")
 EOF
+
+# 7b. The dumped in-memory image, read by trawl-triage inspect pe (memory layout:
+# the headers are what counts; it must parse them, not crash).
+dump_member=$(cat "$work/payload-dump.txt")
+"$triage" inspect pe --json "$work/extracted/$dump_member" > "$work/dump-pe.json" 2> "$work/dump-pe.err" ||
+  [ $? = 1 ] || fail "inspect pe on the dump: $(cat "$work/dump-pe.err")"
+grep -q '"machine": *"AMD64"' "$work/dump-pe.json" || fail "inspect pe did not read the dump's headers: $(head -c 600 "$work/dump-pe.json")"
+echo "inspect pe on $dump_member: AMD64 image headers read"
 
 # 8. Triage's verdict, when this build has it.
 if "$triage" --help 2>&1 | grep -q '^ *analyze'; then

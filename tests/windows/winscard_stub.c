@@ -3,7 +3,7 @@
 // tests/windows/sideload_under_wine.sh. Like the real loader (VEILEDSIGNAL's
 // winscard.dll decrypts its payload and runs it from memory), it places a
 // PE image in private memory when it is loaded and makes that memory
-// executable; the "image" is a bare header and a marker string, never run.
+// executable; the "image" is this DLL's own headers and a marker, never run.
 // The collector must report it as executable memory no file backs, with a PE
 // header and the SHA-256 the test recomputes from the same bytes.
 // Built as winscard.dll.
@@ -15,23 +15,23 @@ static const char kMarker[] = "trawl-test: payload decrypted into private memory
 
 __declspec(dllexport) int TrawlSideloadTestDummy(void) { return 42; }
 
-static void PlaceInMemoryImage(void) {
+// The "payload": this DLL's own PE headers (as a loader copies an image it
+// decrypted), then a marker, in private memory that is then made executable.
+static void PlaceInMemoryImage(HINSTANCE self) {
   unsigned char* p = (unsigned char*)VirtualAlloc(NULL, TRAWL_REGION_SIZE, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
   if (p == NULL) return;
-  p[0] = 'M';
-  p[1] = 'Z';
-  p[0x3C] = 0x80;  // e_lfanew
-  memcpy(p + 0x80, "PE\0\0", 4);
-  p[0x84] = 0x64;  // IMAGE_FILE_MACHINE_AMD64
-  p[0x85] = 0x86;
-  memcpy(p + 0x200, kMarker, sizeof kMarker);
+  const unsigned char* image = (const unsigned char*)self;
+  const IMAGE_NT_HEADERS* nt = (const IMAGE_NT_HEADERS*)(image + ((const IMAGE_DOS_HEADER*)image)->e_lfanew);
+  DWORD headers = nt->OptionalHeader.SizeOfHeaders;
+  if (headers > 0x2000) headers = 0x2000;
+  memcpy(p, image, headers);
+  memcpy(p + 0x2000, kMarker, sizeof kMarker);
   DWORD old = 0;
   VirtualProtect(p, TRAWL_REGION_SIZE, PAGE_EXECUTE_READ, &old);
 }
 
 BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, LPVOID reserved) {
-  (void)instance;
   (void)reserved;
-  if (reason == DLL_PROCESS_ATTACH) PlaceInMemoryImage();
+  if (reason == DLL_PROCESS_ATTACH) PlaceInMemoryImage(instance);
   return TRUE;
 }

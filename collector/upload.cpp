@@ -371,6 +371,9 @@ void Uploader::Upload(const Job& job) {
         curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf.data());
         curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+        // Larger reads per callback: SFTP sends a write request per buffer, so
+        // the default 64 KiB made SFTP uploads ~4x slower than the curl tool.
+        curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
         if (target.scheme == UploadScheme::kSftp) {
           curl_easy_setopt(c, CURLOPT_SSH_AUTH_TYPES, static_cast<long>(CURLSSH_AUTH_PUBLICKEY));
           curl_easy_setopt(c, CURLOPT_SSH_PRIVATE_KEYFILE, options_.key_file.string().c_str());

@@ -8,7 +8,6 @@
 #include <cctype>
 #include <cstdio>
 #include <fstream>
-#include <map>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -67,7 +66,6 @@ using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 struct Transfer {
   std::ifstream in;
   std::string etag;
-  const Uploader* self = nullptr;
   std::function<bool()> cancelled;
 };
 

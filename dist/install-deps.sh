@@ -88,3 +88,22 @@ if [ "${#missing[@]}" -gt 0 ] || [ "${need_update:-0}" = 1 ]; then
   fi
 fi
 echo "install-deps: all ${#pkgs[@]} packages present"
+
+# The browser test of the HTML report drives Chromium with Playwright
+# (playwright-core from the npm registry, pinned in tests/browser/package-lock.json;
+# it uses Debian's /usr/bin/chromium and downloads no browser). Node.js and npm:
+# the machine's own when present, else Debian's.
+if ! command -v npm >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+repo=$(cd "$(dirname "$0")/.." && pwd)
+lock=$repo/tests/browser/package-lock.json
+stamp=$repo/tests/browser/node_modules/.trawl-lock.sha256
+if [ "$(cat "$stamp" 2>/dev/null)" != "$(sha256sum <"$lock")" ]; then
+  (cd "$repo/tests/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  sha256sum <"$lock" >"$stamp"
+fi
+echo "install-deps: tests/browser/node_modules ready (playwright-core $(node -p "require('$repo/tests/browser/node_modules/playwright-core/package.json').version"))"

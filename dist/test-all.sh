@@ -31,6 +31,8 @@ done_step() { echo "=== done in $(( $(date +%s) - step_start )) s"; }
 
 step "dependencies"
 if [ "$windows" = 1 ]; then dist/install-deps.sh --windows; else dist/install-deps.sh; fi
+# install-deps.sh readied Chromium and Playwright: the report's browser test fails instead of skipping.
+export TRAWL_REQUIRE_BROWSER=1
 done_step
 
 step "0. source format (clang-format --dry-run -Werror)"

@@ -1,10 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "triage/case_commands.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <ostream>
+#ifdef _WIN32
+#include <io.h>
+#else
+#include <unistd.h>
+#endif
 
 #include <fmt/format.h>
 
@@ -28,6 +37,7 @@ struct CaseOptions {
   std::vector<std::string> sigma_paths;
   std::string sigma_mapping;
   bool no_builtin_rules = false;
+  bool full_rescore = false;
   std::size_t top = 10;
   std::string sql;
   std::string query_format = "tsv";
@@ -60,6 +70,9 @@ void AddCaseCommands(CLI::App& app, CaseCommands& extra, const std::function<voi
       ->allow_extra_args(false);
   o.analyze->add_option("--sigma-mapping", o.sigma_mapping,
                         "Sigma log-source mapping (the schema of SigmaHQ's tests/thor.yml; default: trawl's own)");
+  o.analyze->add_flag("--full", o.full_rescore,
+                      "score the whole case, not only the hosts the archives add to (what analyze without "
+                      "archives does)");
   o.analyze->add_flag("--no-builtin-rules", o.no_builtin_rules,
                       "run only the rules given with --rules and --sigma (not the shipped SQL and Sigma rules)");
   o.analyze->add_option("--top", o.top, "findings shown in the summary")->capture_default_str();
@@ -105,6 +118,75 @@ namespace {
 
 std::vector<std::filesystem::path> Paths(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
 
+// '*' and '?' over one file name (no folder separators in the pattern).
+bool NameMatches(std::string_view pattern, std::string_view name) {
+  std::size_t p = 0, n = 0, star = std::string_view::npos, mark = 0;
+  while (n < name.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == name[n])) {
+      ++p;
+      ++n;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = n;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      n = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+// The archives an argument names: a folder gives every *.zip.age below it, a
+// file-name pattern with * or ? (no shell expands them on Windows) the
+// matching files beside it, each sorted by path; anything else is itself
+// (a missing file is then skipped and listed by the ingest).
+std::vector<std::string> ExpandArchives(const std::vector<std::string>& args) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  for (const std::string& a : args) {
+    std::error_code ec;
+    const fs::path p(a);
+    std::vector<std::string> found;
+    if (fs::is_directory(p, ec)) {
+      for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (it.depth() > 8) it.disable_recursion_pending();
+        const std::string name = it->path().filename().string();
+        if (name.size() > 8 && name.ends_with(".zip.age") && it->is_regular_file(ec)) {
+          found.push_back(it->path().string());
+        }
+      }
+    } else if (!fs::exists(p, ec) && p.filename().string().find_first_of("*?") != std::string::npos) {
+      const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+      const std::string pattern = p.filename().string();
+      for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+        if (NameMatches(pattern, it->path().filename().string()) && it->is_regular_file(ec)) {
+          found.push_back((p.has_parent_path() ? dir / it->path().filename() : it->path().filename()).string());
+        }
+      }
+    } else {
+      out.push_back(a);
+      continue;
+    }
+    std::sort(found.begin(), found.end());
+    if (found.empty()) out.push_back(a);  // reported as missing, never silently nothing
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
+bool StderrIsTerminal(const std::ostream& err) {
+  if (&err != &std::cerr) return false;
+#ifdef _WIN32
+  return _isatty(_fileno(stderr)) != 0;
+#else
+  return isatty(STDERR_FILENO) != 0;
+#endif
+}
+
 int RunAnalyze(CaseOptions& o, const std::vector<std::string>& identity_files, const std::string& passphrase_file,
                std::ostream& out, std::ostream& err) {
   // Rules and IOC lists first: a typo must not cost a long ingest.
@@ -147,6 +229,7 @@ int RunAnalyze(CaseOptions& o, const std::vector<std::string>& identity_files, c
                          sigma->size(), sigma->refusals().size(), core::EscapeForTerminal(why));
     }
   }
+  o.archives = ExpandArchives(o.archives);
   std::vector<core::age::Identity> ids;
   if (!o.archives.empty()) {
     auto loaded = LoadIdentities(identity_files, passphrase_file);
@@ -164,11 +247,20 @@ int RunAnalyze(CaseOptions& o, const std::vector<std::string>& identity_files, c
   int rc = kExitOk;
   const auto t0 = std::chrono::steady_clock::now();
   std::uint64_t records = 0;
+  // With archives, the scoring run covers the hosts they added to; without, the whole case.
+  ScoreScope scope;
+  scope.full = o.archives.empty() || o.full_rescore;
+  // On a terminal: one status line, redrawn after each archive.
+  const bool progress = StderrIsTerminal(err) && o.archives.size() > 1;
+  std::size_t done = 0;
   for (const auto& a : o.archives) {
     const IngestResult r = IngestArchive(**db, a, ids, o.ingest);
+    ++done;
+    if (progress) err << "\r" << std::string(78, ' ') << "\r" << std::flush;  // the result line goes first
     switch (r.status) {
       case IngestResult::Status::kIngested:
         records += r.records;
+        scope.hosts.push_back(r.host_id);
         out << fmt::format(
             "ingested  {}: host {}, {} records, {} prefetch, {} PE, {} hives, {} tasks, {} event logs ({} events)\n",
             core::EscapeForTerminal(a), core::EscapeForTerminal(r.hostname), r.records, r.prefetch, r.pe, r.hives,
@@ -196,15 +288,31 @@ int RunAnalyze(CaseOptions& o, const std::vector<std::string>& identity_files, c
         if (r.problems.size() > 20) out << fmt::format("    ... {} more\n", r.problems.size() - 20);
         break;
     }
+    if (progress && done < o.archives.size()) {
+      out << std::flush;
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double eta = secs / static_cast<double>(done) * static_cast<double>(o.archives.size() - done);
+      err << fmt::format("[{}/{} archives] {} records, {:.0f} records/s, ETA {:.0f}:{:02.0f}", done, o.archives.size(),
+                         records, static_cast<double>(records) / secs, std::floor(eta / 60), std::fmod(eta, 60))
+          << std::flush;
+    }
   }
   const double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  auto scored = ScoreCase(**db, *rules, iocs, &*sigma);
+  auto scored = ScoreCase(**db, *rules, iocs, &*sigma, scope);
   if (!scored) {
     err << "trawl-triage analyze: " << core::EscapeForTerminal(scored.error().message) << "\n";
     return kExitUsage;
   }
-  out << fmt::format("ingest {:.2f} s ({} records), scoring {:.2f} s: {} rules, {} findings on {} entities\n", ingest_s,
-                     records, scored->seconds, scored->rules, scored->findings, scored->entities);
+  if (scored->unchanged) {
+    out << fmt::format("ingest {:.2f} s ({} records); no new collection: the findings stand\n", ingest_s, records);
+    PrintSummary(**db, o.top, out);
+    return rc;
+  }
+  const std::string coverage = scored->incremental ? fmt::format("{} host(s) scored, incremental", scored->hosts_scored)
+                               : scored->full_reason.empty() ? std::string("whole case")
+                                                             : fmt::format("whole case: {}", scored->full_reason);
+  out << fmt::format("ingest {:.2f} s ({} records), scoring {:.2f} s ({}): {} rules, {} findings on {} entities\n",
+                     ingest_s, records, scored->seconds, coverage, scored->rules, scored->findings, scored->entities);
   out << fmt::format("sigma {:.2f} s: {} rules over {} event records, {} processes, {} modules: {} findings\n",
                      scored->sigma_seconds, scored->sigma_rules, scored->sigma.events, scored->sigma.processes,
                      scored->sigma.modules, scored->sigma_findings);

@@ -264,6 +264,7 @@ class Ingester {
   // Rows this archive adds to `table` get ids above `max_id`.
   void SetFirstRow(const std::string& table, std::int64_t max_id) { first_rows_[table] = max_id; }
   const std::string& duplicate_of() const { return duplicate_of_; }
+  std::int64_t host_id() const { return host_id_; }
 
  private:
   // Counts one row of `table` for this archive; past max_rows_ the archive
@@ -458,6 +459,14 @@ Result<std::int64_t> GuessHostId(Db& db, const std::string& archive_name) {
 
 }  // namespace
 
+std::vector<std::string> RangedTables() {
+  std::vector<std::string> tables = {"other_records",  "prefetch",   "prefetch_runs",
+                                     "prefetch_files", "event_logs", "event_records"};
+  for (const auto& t : RegistryIngest::Tables()) tables.push_back(t);
+  for (const auto* spec : core::profile::RecordTables()) tables.emplace_back(spec->table);
+  return tables;
+}
+
 IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
                            const std::vector<core::age::Identity>& identities, const IngestOptions& options) {
   IngestResult result;
@@ -487,11 +496,7 @@ IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
   // Rows of this archive get ids above the current maxima (one writer: the
   // transaction is IMMEDIATE), so host ids are filled in without an index.
   std::map<std::string, std::int64_t> first_rows;
-  std::vector<std::string> host_tables = {"other_records",  "prefetch",   "prefetch_runs",
-                                          "prefetch_files", "event_logs", "event_records"};
-  for (const auto& t : RegistryIngest::Tables()) host_tables.push_back(t);
-  for (const auto* spec : core::profile::RecordTables()) host_tables.emplace_back(spec->table);
-  for (const std::string& t : host_tables) {
+  for (const std::string& t : RangedTables()) {
     auto m = MaxRowId(db, t);
     if (!m) return rollback(m.error());
     first_rows[t] = *m;
@@ -550,7 +555,24 @@ IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
   for (const auto& sql : deferred_indexes) {
     if (auto r = db.Exec(sql); !r) return rollback(r.error());
   }
+  // This collection's id range in each table, for scoring only the hosts that changed.
+  {
+    auto s = db.Prepare(
+        "INSERT OR REPLACE INTO collection_rows (collection_id, table_name, first_id, last_id) VALUES (?1, ?2, ?3, "
+        "?4)");
+    if (!s) return rollback(s.error());
+    for (const auto& [t, first] : first_rows) {
+      auto last = MaxRowId(db, t);
+      if (!last) return rollback(last.error());
+      s->Bind(1, collection_id);
+      s->Bind(2, std::string_view(t));
+      s->Bind(3, first + 1);
+      s->Bind(4, *last);
+      if (auto r = s->Run(); !r) return rollback(r.error());
+    }
+  }
   if (auto c = db.Exec("COMMIT"); !c) return rollback(c.error());
+  result.host_id = ingester.host_id();
   result.status = IngestResult::Status::kIngested;
   return result;
 }

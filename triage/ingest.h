@@ -33,6 +33,7 @@ struct IngestResult {
   std::string archive;
   enum class Status { kIngested, kDuplicate, kSkipped } status = Status::kSkipped;
   std::string hostname;
+  std::int64_t host_id = 0;  // ingested: the host the collection belongs to
   std::int64_t collection_id = 0;
   std::uint64_t records = 0;
   std::uint64_t prefetch = 0;
@@ -54,6 +55,11 @@ struct IngestOptions {
   core::archive::ReadLimits limits;
   std::uint64_t max_rows_per_table = 20'000'000;
 };
+
+// The tables that hold a host's records (each row with host_id, rows of one
+// archive with consecutive ids): ingest records each collection's id range
+// in them (table collection_rows), and scoring reads a host's rows through it.
+std::vector<std::string> RangedTables();
 
 // Identity: an archive is the same as one in the case when its file's
 // SHA-256 or its plaintext's SHA-256 (content_sha256) matches; what the

@@ -141,7 +141,19 @@ Result<void> WriteStack(Db& db, std::string_view what, std::size_t limit, std::o
     return Fail(ErrorCode::kInvalidArgument,
                 fmt::format("stack: unknown table '{}' (modules, files, prefetch, events, services)", what));
   }
-  sql += fmt::format(" ORDER BY hosts ASC, records ASC, path LIMIT {}", limit);
+  const bool scored = what == "modules" || what == "files";
+  if (scored) {
+    // Among equally rare rows, those the rules scored come first: on a fleet,
+    // hundreds of per-host files are on one host each, and the plant among them
+    // is the one with findings.
+    sql = fmt::format(
+        "SELECT s.path, s.sha256, s.hosts, s.records, e.score FROM ({}) s LEFT JOIN (SELECT entity_key, "
+        "max(score_int) AS score FROM entity_scores WHERE entity_type = '{}' GROUP BY entity_key) e "
+        "ON e.entity_key = s.path ORDER BY s.hosts ASC, coalesce(e.score, 0) DESC, s.records ASC, s.path LIMIT {}",
+        sql, what == "files" ? "file" : "module", limit);
+  } else {
+    sql += fmt::format(" ORDER BY hosts ASC, records ASC, path LIMIT {}", limit);
+  }
   auto s = db.Prepare(sql);
   if (!s) return std::unexpected(s.error());
   if (what == "prefetch") {
@@ -151,7 +163,7 @@ Result<void> WriteStack(Db& db, std::string_view what, std::size_t limit, std::o
   } else if (what == "services") {
     out << "hosts\trecords\tservice\timage path\n";
   } else {
-    out << "hosts\trecords\tsha256\tpath\n";
+    out << "hosts\trecords\tscore\tsha256\tpath\n";
   }
   while (true) {
     auto r = s->Step();
@@ -162,7 +174,8 @@ Result<void> WriteStack(Db& db, std::string_view what, std::size_t limit, std::o
     } else if (what == "events") {
       out << s->Int(2) << "\t" << s->Int(3) << "\t" << T(s->Text(0)) << "\n";
     } else {
-      out << s->Int(2) << "\t" << s->Int(3) << "\t" << T(s->Text(1)) << "\t" << T(s->Text(0)) << "\n";
+      out << s->Int(2) << "\t" << s->Int(3) << "\t" << (s->IsNull(4) ? std::string("-") : std::to_string(s->Int(4)))
+          << "\t" << T(s->Text(1)) << "\t" << T(s->Text(0)) << "\n";
     }
   }
   return {};
@@ -295,96 +308,13 @@ Result<void> WriteTimeline(Db& db, std::ostream& out) {
   return WriteCsvRows(*s, out);
 }
 
-std::string LevelClass(const std::string& level) {
-  if (level == "alert" || level == "warning" || level == "notice") return level;
-  return "info";
-}
-
-Result<void> WriteHtml(Db& db, std::ostream& out) {
-  auto hosts = Rows(db, kHostsSql);
-  if (!hosts) return std::unexpected(hosts.error());
-  auto ents = Rows(db, kEntitiesSql);
-  if (!ents) return std::unexpected(ents.error());
-  auto collections =
-      Rows(db,
-           "SELECT h.hostname, c.archive_name, c.started, c.ended, c.result, c.profile_name, c.target_os "
-           "FROM collections c LEFT JOIN hosts h ON h.id = c.host_id ORDER BY c.id");
-  if (!collections) return std::unexpected(collections.error());
-  auto rules = Rows(db, "SELECT id, title, author, score, refs FROM rules ORDER BY id");
-  if (!rules) return std::unexpected(rules.error());
-  const auto E = [](const std::string& s) { return HtmlEscape(s); };
-  // No script at all; the CSP makes sure nothing from data could run even if an escape were missed.
-  out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-         "img-src 'none'; script-src 'none'; base-uri 'none'; form-action 'none'\">\n"
-         "<meta name=\"referrer\" content=\"no-referrer\">\n<title>trawl triage report</title>\n<style>\n"
-         "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}"
-         "td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}"
-         "th{background:#eee}.alert{background:#f8d0d0}.warning{background:#fbe6c2}.notice{background:#fff7c0}"
-         ".mono{font-family:monospace;white-space:pre-wrap;word-break:break-all}small{color:#555}\n"
-         "</style></head><body>\n<h1>trawl triage report</h1>\n";
-  out << "<h2>Hosts</h2>\n<table><tr><th>Score</th><th>Level</th><th>Host</th><th>OS</th><th>Entities</th>"
-         "<th>Findings</th><th>Collections</th></tr>\n";
-  for (const auto& h : *hosts) {
-    const std::string level = Str(h, "level");
-    out << "<tr class=\"" << LevelClass(level) << "\"><td>" << Str(h, "score") << "</td><td>" << E(level)
-        << "</td><td class=\"mono\">" << E(Str(h, "hostname")) << "</td><td>" << E(Str(h, "os")) << "</td><td>"
-        << Str(h, "entities") << "</td><td>" << Str(h, "findings") << "</td><td>" << Str(h, "collections")
-        << "</td></tr>\n";
-  }
-  out << "</table>\n<h2>Findings by entity</h2>\n<table><tr><th>Score</th><th>Level</th><th>Host</th><th>Entity</th>"
-         "<th>Reasons (sub-score, message, rule author)</th></tr>\n";
-  for (const auto& e : *ents) {
-    const std::string level = Str(e, "level");
-    out << "<tr class=\"" << LevelClass(level) << "\"><td>" << Str(e, "score") << "</td><td>" << E(level)
-        << "</td><td class=\"mono\">" << E(Str(e, "hostname")) << "</td><td class=\"mono\">" << E(Str(e, "entity_type"))
-        << ": " << E(Str(e, "entity_key")) << "</td><td><ul>";
-    const json reasons = json::parse(Str(e, "reasons"), nullptr, false);
-    if (reasons.is_array()) {
-      for (const auto& r : reasons) {
-        out << "<li>" << r.value("score", 0) << " &mdash; <span class=\"mono\">" << E(r.value("message", std::string()))
-            << "</span> <small>(" << E(r.value("rule_id", std::string())) << "; finding #"
-            << r.value("finding_id", std::int64_t{0}) << ")</small></li>";
-      }
-    }
-    out << "</ul></td></tr>\n";
-  }
-  out << "</table>\n<h2>Collections</h2>\n<table><tr><th>Host</th><th>Archive</th><th>Started</th><th>Ended</th>"
-         "<th>Result</th><th>Profile</th><th>Target OS</th></tr>\n";
-  for (const auto& c : *collections) {
-    out << "<tr><td class=\"mono\">" << E(Str(c, "hostname")) << "</td><td class=\"mono\">" << E(Str(c, "archive_name"))
-        << "</td><td>" << E(Str(c, "started")) << "</td><td>" << E(Str(c, "ended")) << "</td><td>"
-        << E(Str(c, "result")) << "</td><td>" << E(Str(c, "profile_name")) << "</td><td>" << E(Str(c, "target_os"))
-        << "</td></tr>\n";
-  }
-  out << "</table>\n<h2>Rules</h2>\n<table><tr><th>Rule</th><th>Title</th><th>Score</th><th>Author</th><th>References</"
-         "th></tr>\n";
-  for (const auto& r : *rules) {
-    out << "<tr><td class=\"mono\">" << E(Str(r, "id")) << "</td><td>" << E(Str(r, "title")) << "</td><td>"
-        << Str(r, "score") << "</td><td>" << E(Str(r, "author")) << "</td><td><ul>";
-    const json refs = json::parse(Str(r, "refs"), nullptr, false);
-    if (refs.is_array()) {
-      for (const auto& ref : refs) {
-        // Links are shown as text: a report must not make the analyst's browser fetch anything.
-        out << "<li>" << E(ref.value("title", std::string())) << ": <span class=\"mono\">"
-            << E(ref.value("url", ref.value("source", std::string()))) << "</span></li>";
-      }
-    }
-    out << "</ul></td></tr>\n";
-  }
-  out << "</table>\n<p><small>Scores combine per entity as THOR / Loki-RS do: "
-         "100&middot;(1&minus;&prod;(1&minus;s<sub>i</sub>/100/2<sup>i</sup>)); "
-         "alert &ge; 80 with a sub-score above 75, warning &ge; 60, notice &ge; 40.</small></p>\n</body></html>\n";
-  return {};
-}
-
 }  // namespace
 
 Result<void> WriteReport(Db& db, std::string_view format, std::ostream& out) {
   if (format == "json") return WriteJson(db, out);
   if (format == "csv") return WriteCsv(db, out);
   if (format == "timeline") return WriteTimeline(db, out);
-  if (format == "html") return WriteHtml(db, out);
+  if (format == "html") return WriteHtmlReport(db, out);
   return Fail(ErrorCode::kInvalidArgument,
               fmt::format("report: unknown format '{}' (json, html, csv, timeline)", format));
 }

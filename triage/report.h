@@ -4,7 +4,8 @@
 // across hosts), and `report` files: JSON, CSV, a single self-contained
 // HTML page, and a Timesketch CSV timeline. Every string from a host is
 // hostile: terminal output goes through core::EscapeForTerminal, HTML
-// through HtmlEscape under a CSP that forbids all script. Read-only on the
+// through HtmlEscape under a CSP that allows only the report's own inline
+// script (by hash). Read-only on the
 // case; not thread-safe per Db.
 #pragma once
 
@@ -25,6 +26,10 @@ void PrintSummary(Db& db, std::size_t top, std::ostream& out);
 
 // what: modules | files | prefetch.
 core::Result<void> WriteStack(Db& db, std::string_view what, std::size_t limit, std::ostream& out);
+
+// The HTML report (triage/report_html.cpp): self-contained, one inline
+// script allowed by its hash in the CSP, every collected string escaped.
+core::Result<void> WriteHtmlReport(Db& db, std::ostream& out);
 
 // format: json | html | csv | timeline.
 core::Result<void> WriteReport(Db& db, std::string_view format, std::ostream& out);

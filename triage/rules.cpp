@@ -48,8 +48,8 @@ bool ValidSlug(std::string_view s) {
   return true;
 }
 
-const std::set<std::string, std::less<>> kKeys = {"id",      "title",      "description", "rationale", "author",
-                                                  "license", "references", "score",       "entity",    "query"};
+const std::set<std::string, std::less<>> kKeys = {
+    "id", "title", "description", "rationale", "author", "license", "references", "score", "entity", "scope", "query"};
 
 Result<Rule> ParseRuleNode(const YAML::Node& root, const std::string& file, std::string_view expected_relpath) {
   if (!root.IsMap()) return Fail(ErrorCode::kFormat, Where(file, root.Mark()) + ": a rule must be a YAML mapping");
@@ -59,7 +59,7 @@ Result<Rule> ParseRuleNode(const YAML::Node& root, const std::string& file, std:
     const std::string key = it->first.Scalar();
     if (!kKeys.contains(key)) {
       return Fail(ErrorCode::kFormat, fmt::format("{}: unknown key '{}' (known: id, title, description, rationale, "
-                                                  "author, license, references, score, entity, query)",
+                                                  "author, license, references, score, entity, scope, query)",
                                                   Where(file, it->first.Mark()), key));
     }
   }
@@ -85,6 +85,14 @@ Result<Rule> ParseRuleNode(const YAML::Node& root, const std::string& file, std:
   TRAWL_TRY_VOID(text("license", false, r.license));
   TRAWL_TRY_VOID(text("entity", true, r.entity));
   TRAWL_TRY_VOID(text("query", true, r.query));
+  TRAWL_TRY_VOID(text("scope", false, r.scope));
+  if (r.scope.empty()) r.scope = "host";
+  if (r.scope != "host" && r.scope != "fleet") {
+    return Fail(ErrorCode::kFormat,
+                fmt::format("{}: scope '{}' must be host (the default: the query reads one host's records at a "
+                            "time) or fleet (it compares hosts)",
+                            Where(file, root["scope"].Mark()), r.scope));
+  }
   const auto dot = r.id.find('.');
   if (dot == std::string::npos || !ValidSlug(r.id.substr(0, dot)) || !ValidSlug(r.id.substr(dot + 1))) {
     return Fail(ErrorCode::kFormat, fmt::format("{}: id '{}' must be <area>.<slug> (lower case, digits, _ and -)",

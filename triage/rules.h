@@ -35,6 +35,11 @@ struct Rule {
   std::vector<RuleReference> references;
   int score = 0;       // -100..100; a result column `score` overrides it per row
   std::string entity;  // one of kEntityTypes
+  // "host": each result row depends on its own host's records only, so a
+  // scoring run re-runs the rule for the hosts that changed (the default);
+  // "fleet": it compares hosts (stacking, rarity) and runs over the whole
+  // case once per scoring run.
+  std::string scope = "host";
   std::string query;
   int query_line = 0;  // line of the query in the file, for SQL errors
 };

@@ -40,6 +40,27 @@ struct ScoreSummary {
   std::uint64_t sigma_rules = 0, sigma_refused = 0, sigma_findings = 0;
   SigmaCaseStats sigma;
   double sigma_seconds = 0;
+  // Incremental: host rules and Sigma read only the changed hosts' records.
+  bool incremental = false;
+  bool unchanged = false;          // incremental with no changed host: nothing ran
+  std::string full_reason;         // why a run asked to be incremental scored the whole case
+  std::uint64_t hosts_scored = 0;  // hosts whose entity and host scores were rebuilt
+  std::uint64_t fleet_rules = 0;
+};
+
+// What a scoring run covers. full: every host (analyze without archives,
+// and the first run of a case). Otherwise the hosts whose collections
+// changed (the archives analyze just ingested): the host rules and Sigma
+// run over those hosts' records only (their collections' row ranges,
+// collection_rows), their findings are replaced, every fleet rule runs over
+// the whole case and its findings are replaced, and the entity and host
+// scores of every host either touched are rebuilt. A run falls back to full
+// (summary.full_reason) when the rules, IOC lists or Sigma rules differ
+// from those of the case's last run (case_meta rules_fingerprint), or when
+// a collection of those hosts has no recorded row ranges.
+struct ScoreScope {
+  bool full = true;
+  std::vector<std::int64_t> hosts;
 };
 
 // Checks one rule's SQL against the case (prepare with the authorizer, read-only).
@@ -50,13 +71,13 @@ core::Result<void> CheckRuleSql(Db& ro, const Rule& rule);
 // level. index_of maps each engine rule to its row.
 std::vector<Rule> SigmaRules(const sigma::Engine& engine, std::vector<std::size_t>* index_of);
 
-// Loads IOC entries into user_iocs, runs every rule, rewrites findings,
-// entity_scores, host_scores and rules. `db` is the read-write case. With
+// Loads IOC entries into user_iocs, runs the rules over `scope`, writes
+// findings, entity_scores, host_scores and rules. `db` is the read-write case. With
 // `sigma`, its rules also run over the case (triage/sigma_case.h): each is a
 // rules row with id "sigma.<rule id>" and entity "event", its matches are
 // findings on the event, process or module, and the rules it refused are
 // rewritten into sigma_refusals.
 core::Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std::vector<IocEntry>& iocs,
-                                     const sigma::Engine* sigma = nullptr);
+                                     const sigma::Engine* sigma = nullptr, const ScoreScope& scope = {});
 
 }  // namespace trawl::triage

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "core/hash/multi_hasher.h"
 #include "core/util/file.h"
 #include "core/util/text.h"
 #include "triage/embedded.h"
@@ -824,6 +825,7 @@ std::expected<std::vector<LogSourceMap::Binding>, std::string> LogSourceMap::Res
 struct Engine::Impl {
   LogSourceMap map;
   EngineOptions options;
+  std::string fingerprint_input;  // a SHA-256 hex per input (fingerprint())
   std::vector<CompiledRule> rules;
   std::vector<Refusal> refusals;
   std::vector<Glob> globs;
@@ -1654,8 +1656,17 @@ Engine::Engine(Engine&&) noexcept = default;
 Engine& Engine::operator=(Engine&&) noexcept = default;
 
 std::expected<std::size_t, Refusal> Engine::AddRule(std::string_view yaml, const std::string& file) {
+  AddFingerprint(file);
+  AddFingerprint(yaml);
   return impl_->Add(yaml, file);
 }
+
+void Engine::AddFingerprint(std::string_view text) {
+  // A digest per input keeps the boundaries: ("ab", "c") differs from ("a", "bc").
+  impl_->fingerprint_input += core::Sha256Hex(core::AsBytes(text));
+}
+
+std::string Engine::fingerprint() const { return core::Sha256Hex(core::AsBytes(impl_->fingerprint_input)); }
 
 Result<void> Engine::AddRuleDir(const std::filesystem::path& dir) {
   std::error_code ec;

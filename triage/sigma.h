@@ -163,6 +163,11 @@ class Engine {
   std::size_t size() const;
   const RuleInfo& rule(std::size_t index) const;
   const std::vector<Refusal>& refusals() const;
+  // SHA-256 (hex) over every rule text given to AddRule (with its file name)
+  // and every AddFingerprint input, in order: equal fingerprints, equal rules.
+  std::string fingerprint() const;
+  // Something else the matches depend on (the log-source mapping's text).
+  void AddFingerprint(std::string_view text);
 
  private:
   friend class Evaluator;

@@ -302,6 +302,12 @@ Result<sigma::Engine> LoadSigmaEngine(const SigmaSources& sources) {
   auto map = sources.mapping.empty() ? sigma::LogSourceMap::Builtin() : sigma::LogSourceMap::Load(sources.mapping);
   if (!map) return std::unexpected(map.error().WithContext("Sigma log-source mapping"));
   sigma::Engine engine(std::move(*map));
+  if (!sources.mapping.empty()) {
+    // Matches depend on the mapping too (the fingerprint of a scoring run).
+    auto text = core::ReadFileText(sources.mapping, kMaxRuleFile);
+    if (!text) return std::unexpected(text.error());
+    engine.AddFingerprint(*text);
+  }
   if (sources.builtin) {
     for (const auto& f : EmbeddedTriageFiles()) {
       if (!f.path.starts_with(kShippedPrefix)) continue;

@@ -212,9 +212,26 @@ namespace {
 // docs/rule-schema.md documents every key the loader accepts and every shipped view.
 TEST(TriageRules, SchemaDocumentIsComplete) {
   const std::string doc = test::ReadFile(test::SourceDir() / "docs/rule-schema.md");
-  for (const char* key : {"id", "title", "description", "rationale", "author", "license", "references", "score",
-                          "entity", "query", "host_id", "entity_key", "record_id", "record_table", "message",
-                          "v_system_dll_names", "v_app_files", "v_hashes", "v_findings"}) {
+  for (const char* key : {"id",
+                          "title",
+                          "description",
+                          "rationale",
+                          "author",
+                          "license",
+                          "references",
+                          "score",
+                          "entity",
+                          "scope",
+                          "query",
+                          "host_id",
+                          "entity_key",
+                          "record_id",
+                          "record_table",
+                          "message",
+                          "v_system_dll_names",
+                          "v_app_files",
+                          "v_hashes",
+                          "v_findings"}) {
     EXPECT_NE(doc.find(std::string("`") + key), std::string::npos) << key;
   }
   for (std::string_view e : kEntityTypes)

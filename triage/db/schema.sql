@@ -68,6 +68,27 @@ CREATE TABLE IF NOT EXISTS collection_log (
   line TEXT                                      -- the JSON object
 );
 
+-- Where each collection's rows lie in each table that holds host records
+-- (triage/ingest.h RangedTables): one archive is ingested by one writer in
+-- one transaction, so its rows have consecutive ids. A scoring run reads
+-- only the rows of the hosts that changed through these ranges
+-- (triage/scoring.h); a collection without rows here (ingested before
+-- this table existed) makes its host's scoring read the whole case.
+CREATE TABLE IF NOT EXISTS collection_rows (
+  collection_id INTEGER NOT NULL,
+  table_name TEXT NOT NULL,
+  first_id INTEGER NOT NULL,
+  last_id INTEGER NOT NULL,                      -- below first_id: no rows
+  PRIMARY KEY (collection_id, table_name)
+) WITHOUT ROWID;
+
+-- Facts about the case itself: the fingerprint of the rule set, IOC lists
+-- and Sigma rules of the last scoring run (key rules_fingerprint).
+CREATE TABLE IF NOT EXISTS case_meta (
+  key TEXT PRIMARY KEY,
+  value TEXT
+) WITHOUT ROWID;
+
 -- trawl:record-tables
 
 -- Records of tables the case schema does not know (from a newer collector).

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/util/text.h"
+#include "core/util/time.h"
 #include "triage/archive_commands.h"
 #include "triage/embedded.h"
 #include "triage/tabular.h"
@@ -21,8 +22,6 @@ using core::ErrorCode;
 using core::Fail;
 using core::Result;
 
-namespace {
-
 std::string_view SqlType(core::profile::ColumnType t) {
   switch (t) {
     case core::profile::ColumnType::kText: return "TEXT";
@@ -31,6 +30,25 @@ std::string_view SqlType(core::profile::ColumnType t) {
     case core::profile::ColumnType::kBool: return "INTEGER";
   }
   return "";
+}
+
+namespace {
+
+// trawl_time_ns(text): the nanoseconds since 1970 of a time core::UnixNsToIso
+// writes (YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ) when formatting them gives the same
+// text back; NULL for anything else.
+void TimeNsFunction(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[0]) != SQLITE_TEXT) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  const std::string_view t(p, static_cast<std::size_t>(sqlite3_value_bytes(argv[0])));
+  if (auto ns = IsoToUnixNs(t)) {
+    sqlite3_result_int64(ctx, *ns);
+  } else {
+    sqlite3_result_null(ctx);
+  }
 }
 
 // Denies everything that is not reading: writes, schema changes, ATTACH,
@@ -85,6 +103,9 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
   }
   sqlite3_extended_result_codes(db->db_, 1);
   sqlite3_busy_timeout(db->db_, 5000);
+  // The files view's insert trigger keeps collector times as integers (triage/file_store.cpp).
+  sqlite3_create_function_v2(db->db_, "trawl_time_ns", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                             nullptr, TimeNsFunction, nullptr, nullptr, nullptr);
   // Hostile SQL (rules, queries) must not corrupt the file even if it got past the checks.
   sqlite3_db_config(db->db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
   sqlite3_db_config(db->db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
@@ -98,7 +119,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
   auto v = version();
   if (!v) return std::unexpected(v.error().WithContext(path.string()));
   if (mode == Mode::kReadOnly) {
-    if (*v == 1 || *v == 2) {
+    if (*v >= 1 && *v < kCaseSchemaVersion) {
       return Fail(ErrorCode::kFormat, fmt::format("{}: case schema version {}: trawl-triage analyze on this case "
                                                   "migrates it to version {}",
                                                   path.string(), *v, kCaseSchemaVersion));
@@ -108,13 +129,15 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
                   fmt::format("{}: not a trawl case database of schema version {} (user_version {})", path.string(),
                               kCaseSchemaVersion, *v));
     }
-    // Rules scan whole tables, several times over: read through a memory
-    // map and a large cache rather than one pread per page (set before the
-    // read-only authorizer, which refuses PRAGMA writes).
-    TRAWL_TRY_VOID(db->Exec("PRAGMA cache_size=-65536; PRAGMA mmap_size=2147418112;"));
+    // Rules scan tables, several times over: read through a memory map and a
+    // cache rather than one pread per page (set before the read-only
+    // authorizer, which refuses PRAGMA writes). The map is capped at 256 MiB:
+    // mapped pages a query touched count towards the process's memory, and a
+    // whole-fleet scan (stack, report) would otherwise hold up to the map's size.
+    TRAWL_TRY_VOID(db->Exec("PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;"));
     return db;
   }
-  if (*v != 0 && *v != 1 && *v != 2 && *v != kCaseSchemaVersion) {
+  if (*v < 0 || *v > kCaseSchemaVersion) {
     return Fail(ErrorCode::kUnsupported, fmt::format("{}: case schema version {} is not supported (expected {})",
                                                      path.string(), *v, kCaseSchemaVersion));
   }
@@ -141,35 +164,66 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
     }
     TRAWL_TRY_VOID(db->Exec(fmt::format("PRAGMA user_version = {}", kCaseSchemaVersion)));
     TRAWL_TRY_VOID(db->Exec("COMMIT"));
-  } else if (*v == 1 || *v == 2) {
+  } else if (*v < kCaseSchemaVersion) {
     // 1 -> 2: files_dir gained columns, new partial indexes, pe became
     // WITHOUT ROWID. 2 -> 3: collections lost UNIQUE (host_id, started,
     // part) and gained content_sha256 and conflict (SQLite's rebuild: new
-    // table, copy, drop, rename). The schema script creates what is missing.
+    // table, copy, drop, rename). 3 -> 4: the files table became the files
+    // view over interned storage (triage/file_store.cpp); its rows are
+    // copied through the view's trigger, ids kept (findings and
+    // collection_rows name them). The schema script creates what is missing.
     std::vector<std::string> steps;
     if (*v == 1) {
       steps = {"ALTER TABLE pe RENAME TO pe_v1", "DROP INDEX IF EXISTS files_dir"};
     }
-    steps.push_back("ALTER TABLE collections RENAME TO collections_v2");
+    if (*v <= 2) steps.push_back("ALTER TABLE collections RENAME TO collections_v2");
+    steps.push_back("ALTER TABLE files RENAME TO files_v3");
     steps.push_back(ExpandedSchemaSql());
     if (*v == 1) {
       steps.push_back("INSERT INTO pe SELECT * FROM pe_v1");
       steps.push_back("DROP TABLE pe_v1");
     }
-    const std::string cols =
-        "id, host_id, archive_name, archive_sha256, started, ended, part, result, tool_version, "
-        "profile_name, profile_sha256, target_os, live, root, limits_hit, counts, ingested_at";
-    steps.push_back(fmt::format("INSERT INTO collections ({0}) SELECT {0} FROM collections_v2", cols));
-    steps.push_back("DROP TABLE collections_v2");
-    // Indexes that moved with the renamed table went with it: made again.
+    if (*v <= 2) {
+      const std::string cols =
+          "id, host_id, archive_name, archive_sha256, started, ended, part, result, tool_version, "
+          "profile_name, profile_sha256, target_os, live, root, limits_hit, counts, ingested_at";
+      steps.push_back(fmt::format("INSERT INTO collections ({0}) SELECT {0} FROM collections_v2", cols));
+      steps.push_back("DROP TABLE collections_v2");
+    }
+    steps.emplace_back("-- files");  // the copy: its columns are known once files_v3 exists
+    steps.push_back("DROP TABLE files_v3");
+    // Indexes that moved with the renamed tables went with them: made again.
     steps.push_back(ExpandedSchemaSql());
     steps.push_back(fmt::format("PRAGMA user_version = {}", kCaseSchemaVersion));
     // Renaming must not rewrite the REFERENCES collections(id) of the other
-    // tables to the old table's new name.
+    // tables, nor the views' FROM files, to the old table's new name.
     TRAWL_TRY_VOID(db->Exec("PRAGMA legacy_alter_table=ON"));
     TRAWL_TRY_VOID(db->Exec("BEGIN IMMEDIATE"));
+    auto copy_files = [&]() -> Result<void> {
+      std::set<std::string, std::less<>> view_cols;
+      auto vc = db->Prepare("SELECT name FROM pragma_table_info('files')");
+      if (!vc) return std::unexpected(vc.error());
+      while (true) {
+        auto row = vc->Step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) break;
+        view_cols.insert(vc->Text(0));
+      }
+      std::string cols;
+      auto oc = db->Prepare("SELECT name FROM pragma_table_info('files_v3')");
+      if (!oc) return std::unexpected(oc.error());
+      while (true) {
+        auto row = oc->Step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) break;
+        const std::string n = oc->Text(0);
+        if (view_cols.contains(n)) cols += (cols.empty() ? "\"" : ", \"") + n + "\"";
+      }
+      return db->Exec(fmt::format("INSERT INTO files ({0}) SELECT {0} FROM files_v3 ORDER BY id", cols));
+    };
     for (const std::string& sql : steps) {
-      if (auto r = db->Exec(sql); !r) {
+      auto r = sql == "-- files" ? copy_files() : db->Exec(sql);
+      if (!r) {
         (void)db->Exec("ROLLBACK");
         (void)db->Exec("PRAGMA legacy_alter_table=OFF");
         return std::unexpected(r.error().WithContext(fmt::format("migrating the case schema from version {}", *v)));
@@ -195,10 +249,22 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
           if (!*row) break;
           have.insert(info->Text(0));
         }
+        bool files_changed = false;
         for (const auto& c : spec->columns) {
           if (have.contains(c.name)) continue;
+          if (spec->table == "files") {
+            // Into its storage table; the view and trigger are made again.
+            const auto [table, type] = FileColumnStorage(c);
+            TRAWL_TRY_VOID(db->Exec(fmt::format("ALTER TABLE {} ADD COLUMN \"{}\" {}", table, c.name, type)));
+            files_changed = true;
+            continue;
+          }
           TRAWL_TRY_VOID(
               db->Exec(fmt::format("ALTER TABLE {} ADD COLUMN \"{}\" {}", spec->table, c.name, SqlType(c.type))));
+        }
+        if (files_changed) {
+          TRAWL_TRY_VOID(db->Exec("DROP VIEW files"));
+          TRAWL_TRY_VOID(db->Exec(ExpandedSchemaSql()));
         }
       }
       return {};
@@ -377,10 +443,57 @@ std::string RecordTableSql(const core::profile::RecordSpec& spec) {
   return sql;
 }
 
-std::string ExpandedSchemaSql() {
+namespace {
+
+// Version 3 kept files records in one table with these indexes.
+constexpr std::string_view kFilesV3Indexes =
+    "CREATE INDEX IF NOT EXISTS files_dir ON files (dir_lc, ext_lc, host_id);\n"
+    "CREATE INDEX IF NOT EXISTS files_name ON files (name_lc);\n"
+    "CREATE INDEX IF NOT EXISTS files_sha256 ON files (sha256);\n"
+    "CREATE INDEX IF NOT EXISTS files_product ON files (product) WHERE product IS NOT NULL;\n"
+    "CREATE INDEX IF NOT EXISTS files_pe_padding_anomaly ON files (pe_padding_anomaly) WHERE pe_padding_anomaly = 1;\n"
+    "CREATE INDEX IF NOT EXISTS files_pe_digest_mismatch ON files (pe_signed) WHERE pe_signed = 1 AND "
+    "pe_digest_matches = 0;\n";
+
+// Indexes of the version-4 files storage (triage/file_store.cpp). The
+// file_rows indexes lead with host_id: a new host's entries go to the end of
+// them, so adding a host touches its own pages only, not every page of an
+// index as large as the case (the cost that grew with the case in version
+// 3). Scoring a new host narrows `files` to its host ids (triage/scoring.cpp),
+// which these indexes serve directly; a lookup over the whole case by path
+// or content skips from host to host (SQLite's skip-scan, from the ANALYZE
+// statistics ingest keeps). IOC lookups by SHA-1 and MD5 are indexed per
+// content, as by SHA-256. A fresh case builds them once, after its first
+// archive's rows are in (triage/ingest.cpp). Partial indexes hold only the
+// few rows a rule looks for: install_dirs products and the rare
+// Authenticode anomalies.
+constexpr std::string_view kFilesIndexes =
+    "CREATE INDEX IF NOT EXISTS file_rows_path ON file_rows (host_id, path_id);\n"
+    "CREATE INDEX IF NOT EXISTS file_rows_content ON file_rows (host_id, content_id);\n"
+    "CREATE INDEX IF NOT EXISTS file_rows_product ON file_rows (product) WHERE product IS NOT NULL;\n"
+    "CREATE INDEX IF NOT EXISTS file_contents_sha1 ON file_contents (sha1);\n"
+    "CREATE INDEX IF NOT EXISTS file_contents_md5 ON file_contents (md5);\n"
+    "CREATE INDEX IF NOT EXISTS file_contents_pe_padding_anomaly ON file_contents (pe_padding_anomaly) WHERE "
+    "pe_padding_anomaly = 1;\n"
+    "CREATE INDEX IF NOT EXISTS file_contents_pe_digest_mismatch ON file_contents (pe_signed) WHERE pe_signed = 1 "
+    "AND pe_digest_matches = 0;\n";
+
+}  // namespace
+
+std::string ExpandedSchemaSql(int version) {
   std::string schema(EmbeddedTriageFile("db/schema.sql"));
   std::string tables;
-  for (const auto* spec : core::profile::RecordTables()) tables += RecordTableSql(*spec);
+  for (const auto* spec : core::profile::RecordTables()) {
+    if (spec->table != "files") {
+      tables += RecordTableSql(*spec);
+    } else if (version >= 4) {
+      tables += FileStorageSql(*spec);
+      tables += kFilesIndexes;
+    } else {
+      tables += RecordTableSql(*spec);
+      tables += kFilesV3Indexes;
+    }
+  }
   const std::string_view marker = "-- trawl:record-tables";
   if (const auto pos = schema.find(marker); pos != std::string::npos) {
     schema.replace(pos, marker.size(), tables);

@@ -30,7 +30,7 @@ namespace trawl::triage {
 
 // Version of the case schema, kept in PRAGMA user_version. Version 1 (other
 // indexes, pe with a rowid) is migrated by a read-write Open.
-inline constexpr int kCaseSchemaVersion = 3;
+inline constexpr int kCaseSchemaVersion = 4;
 
 class Stmt;
 
@@ -107,8 +107,25 @@ class Stmt {
 // building one afterwards would cost a scan of the table.
 core::Result<std::vector<std::string>> DropFullIndexes(Db& db, std::string_view table);
 
-// The schema text with the record tables expanded (for docs and tests).
-std::string ExpandedSchemaSql();
+// The schema text with the record tables expanded (for docs and tests);
+// version 3 (files as one table) for migration tests.
+std::string ExpandedSchemaSql(int version = kCaseSchemaVersion);
+// How version 4 stores files records: interned dirs, paths, contents and
+// artifact names, per-record rows, and the `files` view with the declared
+// columns over them, written through an INSTEAD OF INSERT trigger
+// (triage/file_store.cpp).
+std::string FileStorageSql(const core::profile::RecordSpec& spec);
+// The table that holds a record table's rows: file_rows for files (a view).
+std::string_view StorageTableOf(std::string_view table);
+// For a files column a case lacks: the storage table and the column type.
+std::pair<std::string, std::string> FileColumnStorage(const core::profile::ColumnSpec& c);
+// The inverse of core::UnixNsToIso: nanoseconds since 1970 of a time in
+// exactly the form it writes, nullopt for anything else.
+std::optional<std::int64_t> IsoToUnixNs(std::string_view text);
+// core::UnixNsToIso as an SQL expression over the integer expression `n`.
+std::string SqlIsoOfNs(const std::string& n);
+// SQLite's column type for a declared column type.
+std::string_view SqlType(core::profile::ColumnType t);
 // CREATE TABLE for one collector record table: id, collection_id, host_id,
 // the declared columns, derived lookup columns and `extra` (JSON of fields
 // the declaration does not name, such as *_hex or copy_error).

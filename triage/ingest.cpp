@@ -234,7 +234,7 @@ class Ingester {
     // Usually the provisional id was right and nothing is rewritten.
     if (outcome->host_id != host_id_) {
       for (const auto& [t, first] : first_rows_) {
-        auto u = db_.Prepare(fmt::format("UPDATE {} SET host_id = ?1 WHERE id > ?2", t));
+        auto u = db_.Prepare(fmt::format("UPDATE {} SET host_id = ?1 WHERE id > ?2", StorageTableOf(t)));
         if (!u) return std::unexpected(u.error());
         u->Bind(1, outcome->host_id);
         u->Bind(2, first);
@@ -425,7 +425,7 @@ class Ingester {
 };
 
 Result<std::int64_t> MaxRowId(Db& db, std::string_view table) {
-  auto s = db.Prepare(fmt::format("SELECT coalesce(max(id), 0) FROM {}", table));
+  auto s = db.Prepare(fmt::format("SELECT coalesce(max(id), 0) FROM {}", StorageTableOf(table)));
   if (!s) return std::unexpected(s.error());
   TRAWL_TRY_VOID(s->Step());
   return s->Int(0);
@@ -465,6 +465,32 @@ std::vector<std::string> RangedTables() {
   for (const auto& t : RegistryIngest::Tables()) tables.push_back(t);
   for (const auto* spec : core::profile::RecordTables()) tables.emplace_back(spec->table);
   return tables;
+}
+
+Result<void> UpdatePlannerStatistics(Db& db) {
+  // Planner statistics, sampled (a few hundred rows per index, milliseconds
+  // at any case size): without them SQLite joins the files view's tables in
+  // declaration order and builds automatic indexes over every file row.
+  // A table ANALYZE found empty gets no statistics, and SQLite then assumes a
+  // million rows: a rule joining `pe` (empty until PE members are copied)
+  // would start from the fleet-wide file_contents instead. Such tables are
+  // recorded as small until the next ANALYZE sees rows.
+  TRAWL_TRY_VOID(db.Exec(
+      "PRAGMA analysis_limit=400; ANALYZE; INSERT INTO sqlite_stat1 (tbl, idx, stat) SELECT name, NULL, '1' FROM "
+      "sqlite_schema s WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND NOT EXISTS (SELECT 1 FROM sqlite_stat1 "
+      "t WHERE t.tbl = s.name)"));
+  // Sampling a few hundred entries cannot tell how many hosts file_rows
+  // holds; its indexes lead with host_id, and only a true rows-per-host lets
+  // SQLite skip from host to host for a lookup by path or content over the
+  // whole case (report, stack, IOC rules) instead of building an automatic
+  // index over every row. Rows (max id) per host, and about one row per
+  // (host, path) and two per (host, content), are written here instead.
+  TRAWL_TRY_VOID(db.Exec(
+      "UPDATE sqlite_stat1 SET stat = (SELECT printf('%d %d %d', n, max(n / h, 1), "
+      "CASE WHEN sqlite_stat1.idx = 'file_rows_path' THEN 1 ELSE 2 END) "
+      "FROM (SELECT (SELECT coalesce(max(id), 0) FROM file_rows) AS n, (SELECT max(count(*), 1) FROM hosts) AS h)) "
+      "WHERE tbl = 'file_rows' AND idx IN ('file_rows_path', 'file_rows_content')"));
+  return {};
 }
 
 IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
@@ -508,7 +534,7 @@ IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
   std::vector<std::string> deferred_indexes;
   for (const auto& [t, m] : first_rows) {
     if (m != 0) continue;
-    auto dropped = DropFullIndexes(db, t);
+    auto dropped = DropFullIndexes(db, StorageTableOf(t));
     if (!dropped) return rollback(dropped.error());
     deferred_indexes.insert(deferred_indexes.end(), dropped->begin(), dropped->end());
   }
@@ -572,6 +598,9 @@ IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
     }
   }
   if (auto c = db.Exec("COMMIT"); !c) return rollback(c.error());
+  // Only speed depends on them: a failure is not the archive's (the next
+  // ingest tries again).
+  (void)UpdatePlannerStatistics(db);
   result.host_id = ingester.host_id();
   result.status = IngestResult::Status::kIngested;
   return result;

@@ -61,6 +61,10 @@ struct IngestOptions {
 // in them (table collection_rows), and scoring reads a host's rows through it.
 std::vector<std::string> RangedTables();
 
+// SQLite's planner statistics for the case (ANALYZE, sampled; the files
+// storage's rows per host), refreshed after every ingested archive.
+core::Result<void> UpdatePlannerStatistics(Db& db);
+
 // Identity: an archive is the same as one in the case when its file's
 // SHA-256 or its plaintext's SHA-256 (content_sha256) matches; what the
 // manifest claims (host, start, part) is never enough, since anyone with

@@ -60,6 +60,9 @@ constexpr std::string_view kScript = R"JS(
       if (ok && r.getAttribute('data-kind') === 'entity') n++;
     });
     shown.textContent = String(n);
+    // Hosts with nothing found are folded away; a search that matches one opens them.
+    var quiet = document.getElementById('quiet');
+    if (quiet && needle !== '' && quiet.querySelector('tr.row:not([hidden])')) quiet.open = true;
   }
   q.addEventListener('input', apply);
   boxes.forEach(function (b) { b.addEventListener('change', apply); });
@@ -182,7 +185,7 @@ constexpr std::string_view kHostsSql = R"SQL(
          c.profile_name, c.result, c.limits_hit, c.started, c.target_os, c.live
   FROM hosts h LEFT JOIN host_scores s ON s.host_id = h.id
   LEFT JOIN collections c ON c.id = (SELECT max(y.id) FROM collections y WHERE y.host_id = h.id)
-  ORDER BY coalesce(s.score, 0) DESC, h.hostname)SQL";
+  ORDER BY coalesce(s.findings, 0) = 0, coalesce(s.score, 0) DESC, h.hostname)SQL";
 
 // The evidence record of a key finding and what the case knows of its content.
 Result<void> LoadEvidence(Db& db, KeyFinding& k) {
@@ -489,10 +492,21 @@ Result<void> WriteHtmlReport(Db& db, std::ostream& out) {
   out << " &mdash; <span id=\"shown\">0</span> finding(s) shown</div>\n";
 
   // Hosts.
-  out << "<h2 id=\"hosts-h\">Hosts by verdict</h2>\n<table id=\"hosts\"><thead><tr><th>Score</th><th>Level</th>"
-         "<th>Host</th><th>OS</th><th>Findings</th><th>Collections</th><th>Last collection: profile, result, "
-         "started</th><th>Limits hit</th></tr></thead><tbody>\n";
+  // Hosts with findings first; the ones with none (most of a fleet) folded
+  // into a <details> below, so the first screen stays short at 1,000 hosts.
+  constexpr std::string_view kHostHead =
+      "<thead><tr><th>Score</th><th>Level</th><th>Host</th><th>OS</th><th>Findings</th><th>Collections</th><th>Last "
+      "collection: profile, result, started</th><th>Limits hit</th></tr></thead><tbody>\n";
+  out << "<h2 id=\"hosts-h\">Hosts by verdict</h2>\n<table id=\"hosts\">" << kHostHead;
+  std::size_t quiet = 0;
+  for (const Row& h : *hosts) quiet += Get(h, "findings") == "0" ? 1 : 0;
+  bool folded = false;
   for (const Row& h : *hosts) {
+    if (!folded && Get(h, "findings") == "0") {
+      folded = true;
+      out << "</tbody></table>\n<details id=\"quiet\"><summary>" << quiet
+          << " host(s) with no findings</summary>\n<table id=\"quiet-hosts\">" << kHostHead;
+    }
     const std::string level = LevelOf(Get(h, "level"));
     std::string limits;
     const json lim = json::parse(Get(h, "limits_hit"), nullptr, false);
@@ -508,7 +522,7 @@ Result<void> WriteHtmlReport(Db& db, std::ostream& out) {
         << E(Get(h, "collections")) << "</td><td>" << E(Get(h, "profile_name")) << ", " << E(Get(h, "result")) << ", "
         << E(Get(h, "started")) << "</td><td class=\"mono\">" << E(limits.empty() ? "none" : limits) << "</td></tr>\n";
   }
-  out << "</tbody></table>\n";
+  out << "</tbody></table>\n" << (folded ? "</details>\n" : "");
 
   // Key findings: the alerts and warnings (at most 25), else the top 5.
   auto top =

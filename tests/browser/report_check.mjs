@@ -6,7 +6,7 @@
 // collected ran as script (no dialog, no flag set by a payload, no element
 // or request that came from data).
 // Usage: node report_check.mjs REPORT.html EXPECT.json
-// EXPECT: {hosts, top_host, planted_path, planted_sha256, rule_id, search, search_hits, host_search,
+// EXPECT: {hosts, quiet_hosts, quiet_search, top_host, planted_path, planted_sha256, rule_id, search, search_hits, host_search,
 //          hostile_text}
 import fs from 'node:fs';
 import { chromium } from 'playwright-core';
@@ -35,9 +35,22 @@ try {
   page.on('request', (r) => { if (!r.url().startsWith('file:')) requests.push(r.url()); });
   await page.goto('file://' + file, { waitUntil: 'load' });
 
-  // Hosts by verdict: one row per host, the planted host first.
+  // Hosts by verdict: one row per host, the planted host first; the hosts
+  // with no findings folded into a closed <details>.
   const hostRows = page.locator('#hosts tbody tr');
-  check((await hostRows.count()) === want.hosts, `host rows: ${await hostRows.count()} != ${want.hosts}`);
+  const quietRows = page.locator('#quiet-hosts tbody tr');
+  const nHosts = (await hostRows.count()) + (await quietRows.count());
+  check(nHosts === want.hosts, `host rows: ${nHosts} != ${want.hosts}`);
+  check((await quietRows.count()) === want.quiet_hosts, `quiet host rows: ${await quietRows.count()} != ${want.quiet_hosts}`);
+  for (const r of await hostRows.all()) {
+    check((await r.locator('td').nth(4).textContent()).trim() !== '0', 'a host without findings is on the first screen');
+  }
+  for (const r of await quietRows.all()) {
+    check((await r.locator('td').nth(4).textContent()).trim() === '0', 'a host with findings is folded away');
+  }
+  if (want.quiet_hosts > 0) {
+    check(!(await page.locator('#quiet').evaluate((d) => d.open)), 'the quiet hosts are not folded');
+  }
   const firstHost = (await hostRows.first().locator('td').nth(2).textContent()).trim();
   check(firstHost === want.top_host, `first host: ${firstHost} != ${want.top_host}`);
   check((await hostRows.first().getAttribute('data-level')) === 'alert', 'the first host is not an alert');
@@ -75,8 +88,14 @@ try {
   }
   // A host name narrows the host table to that host.
   await page.fill('#q', want.host_search);
-  const visibleHosts = await page.locator('#hosts tbody tr:visible').count();
+  const visibleHosts = await page.locator('#hosts tbody tr:visible, #quiet-hosts tbody tr:visible').count();
   check(visibleHosts === 1, `search '${want.host_search}' left ${visibleHosts} host rows`);
+  if (want.quiet_hosts > 0) {
+    // A quiet host: the search opened the fold to show it.
+    await page.fill('#q', want.quiet_search);
+    const q = await page.locator('#quiet-hosts tbody tr:visible').count();
+    check(q === 1, `search '${want.quiet_search}' shows ${q} folded host rows (the fold did not open?)`);
+  }
   await page.fill('#q', '');
   check((await page.locator('#shown').textContent()) === String(total), 'clearing the search did not restore');
 

@@ -127,7 +127,20 @@ TEST(TriageReportBrowser, AnalystViewAndNoScriptFromData) {
   ASSERT_EQ(hits.exit_code, 0) << hits.err;
   const int search_hits = std::stoi(hits.out.substr(hits.out.rfind('\n', hits.out.size() - 2) + 1));
   ASSERT_GE(search_hits, 1);
+  // Hosts with no findings (folded in the report), and one of their names.
+  const std::string quiet_sql =
+      "SELECT count(*) || ' ' || coalesce(min(h.hostname), '') FROM hosts h LEFT JOIN host_scores s ON s.host_id = "
+      "h.id WHERE coalesce(s.findings, 0) = 0";
+  auto quiet = test::RunCommand({triage.string(), "query", "--case", (work / "case.db").string(), quiet_sql});
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  const std::string quiet_line = quiet.out.substr(quiet.out.rfind('\n', quiet.out.size() - 2) + 1);
+  const int quiet_hosts = std::stoi(quiet_line);
+  const std::string quiet_host =
+      quiet_line.substr(quiet_line.find(' ') + 1, quiet_line.find('\n') - quiet_line.find(' ') - 1);
+  ASSERT_GE(quiet_hosts, 1) << quiet.out;
   const json want = {{"hosts", 4},
+                     {"quiet_hosts", quiet_hosts},
+                     {"quiet_search", quiet_host},
                      {"top_host", kHostileHost},
                      {"planted_path", "C:\\ProgramData\\TPM\\winscard.dll"},
                      {"planted_sha256", std::string(64, 'b')},

@@ -228,7 +228,7 @@ TEST(IngestJsonl, FastPathRowsMatchTheDomPath) {
 // rowid) is migrated in place by a read-write open, its rows kept.
 TEST(TriageCaseDb, MigratesSchemaVersion1) {
   test::TempDir dir;
-  std::string v1 = ExpandedSchemaSql();
+  std::string v1 = ExpandedSchemaSql(3);
   auto cut = [&](std::string_view from, std::string_view to) {
     const auto pos = v1.find(from);
     ASSERT_NE(pos, std::string::npos) << from;
@@ -269,11 +269,12 @@ TEST(TriageCaseDb, MigratesSchemaVersion1) {
   };
   EXPECT_EQ(one("PRAGMA user_version"), std::to_string(kCaseSchemaVersion));
   EXPECT_EQ(one("SELECT sql LIKE '%WITHOUT ROWID' FROM sqlite_schema WHERE name = 'pe'"), "1");
-  EXPECT_EQ(one("SELECT count(*) FROM sqlite_schema WHERE name IN ('files_product', "
-                "'files_pe_padding_anomaly', "
-                "'files_pe_digest_mismatch') OR sql LIKE '%files_dir ON files (dir_lc, ext_lc, "
-                "host_id)%'"),
-            "4");
+  // Through version 3 to 4: files is the view over interned storage, with its indexes.
+  EXPECT_EQ(one("SELECT count(*) FROM sqlite_schema WHERE name IN ('file_rows_product', "
+                "'file_contents_pe_padding_anomaly', 'file_contents_pe_digest_mismatch', 'file_rows_path', "
+                "'file_rows_content')"),
+            "5");
+  EXPECT_EQ(one("SELECT type FROM sqlite_schema WHERE name = 'files'"), "view");
   EXPECT_EQ(one("SELECT product_name FROM pe WHERE sha256 = 'ab'"), "3CX");
   EXPECT_EQ(one("SELECT count(*) FROM files WHERE sha256 = 'ab'"), "1");
   EXPECT_EQ(one("SELECT count(*) FROM sqlite_schema WHERE name = 'pe_v1'"), "0");
@@ -286,7 +287,7 @@ TEST(TriageCaseDb, MigratesSchemaVersion1) {
 // and indexes there.
 TEST(TriageCaseDb, MigratesSchemaVersion2) {
   test::TempDir dir;
-  std::string v2 = ExpandedSchemaSql();
+  std::string v2 = ExpandedSchemaSql(3);
   const auto from = v2.find("CREATE TABLE IF NOT EXISTS collections (");
   const auto to = v2.find("CREATE UNIQUE INDEX IF NOT EXISTS collections_content");
   ASSERT_NE(from, std::string::npos);

@@ -1,12 +1,15 @@
 -- SPDX-License-Identifier: Apache-2.0
--- trawl-triage case database, schema version 3 (PRAGMA user_version).
+-- trawl-triage case database, schema version 4 (PRAGMA user_version).
+-- Version 3 kept files records in a table; version 4 keeps them in interned
+-- storage behind the `files` view with the same columns (triage/file_store.cpp).
 -- Version 2 had UNIQUE (host_id, started, part) on collections and no content_sha256;
 -- version 1 differed from 2 in indexes and in pe being a rowid table. triage/case_db.cpp
 -- migrates such a case when it opens it for writing.
 -- Many hosts per case; each archive (or split part) is one collection.
 -- Record tables (processes, modules, files, dir_entries) are generated from
 -- the collector's column declarations (core/profile/kinds.cpp) at the marker
--- line below; everything else is declared here. Rules read these tables and
+-- line below (files: tables, indexes, the view and its insert trigger);
+-- everything else is declared here. Rules read these tables and
 -- the v_* views; they never write.
 
 CREATE TABLE IF NOT EXISTS hosts (
@@ -461,19 +464,6 @@ CREATE TABLE IF NOT EXISTS host_scores (
   findings INTEGER NOT NULL
 );
 
--- Rows are written with the host id the archive is expected to get and
--- corrected after it verified (an UPDATE by rowid range, rarely needed), so
--- host_id is in files_dir only, where it makes the "beside a DLL / EXE in the
--- same folder" joins covering. A fresh case builds these indexes once, after
--- its first archive's rows are in (triage/ingest.cpp).
-CREATE INDEX IF NOT EXISTS files_dir ON files (dir_lc, ext_lc, host_id);
-CREATE INDEX IF NOT EXISTS files_name ON files (name_lc);
-CREATE INDEX IF NOT EXISTS files_sha256 ON files (sha256);
--- Partial indexes hold only the few rows a rule looks for, instead of a scan of
--- every file: install_dirs products, and the rare Authenticode anomalies.
-CREATE INDEX IF NOT EXISTS files_product ON files (product) WHERE product IS NOT NULL;
-CREATE INDEX IF NOT EXISTS files_pe_padding_anomaly ON files (pe_padding_anomaly) WHERE pe_padding_anomaly = 1;
-CREATE INDEX IF NOT EXISTS files_pe_digest_mismatch ON files (pe_signed) WHERE pe_signed = 1 AND pe_digest_matches = 0;
 CREATE INDEX IF NOT EXISTS modules_name ON modules (name_lc);
 CREATE INDEX IF NOT EXISTS modules_sha256 ON modules (sha256);
 CREATE INDEX IF NOT EXISTS dir_entries_name ON dir_entries (name_lc);
@@ -504,7 +494,7 @@ CREATE VIEW IF NOT EXISTS v_app_files AS
 -- rules: files, mapped modules and process images (sha256, sha1, md5),
 -- Amcache entries (sha1). Hashes are lower-case hex as the collector writes them. Filter
 -- with `hash IN (...)`: SQLite pushes that into each arm, so the sha256 arm
--- uses the files_sha256 index.
+-- uses the file_contents_sha256 index.
 CREATE VIEW IF NOT EXISTS v_hashes AS
   SELECT host_id, path, 'files' AS record_table, id AS record_id, 'sha256' AS hash_type, sha256 AS hash
   FROM files WHERE sha256 <> ''

@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <mutex>
 #include <ostream>
 #include <set>
@@ -33,6 +34,21 @@ std::string_view SqlType(core::profile::ColumnType t) {
 }
 
 namespace {
+
+// The columns of a table or view, in order.
+Result<std::vector<std::string>> ColumnNames(Db& db, std::string_view table) {
+  auto s = db.Prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid");
+  if (!s) return std::unexpected(s.error());
+  s->Bind(1, table);
+  std::vector<std::string> names;
+  while (true) {
+    auto row = s->Step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) break;
+    names.push_back(s->Text(0));
+  }
+  return names;
+}
 
 // trawl_time_ns(text): the nanoseconds since 1970 of a time core::UnixNsToIso
 // writes (YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ) when formatting them gives the same
@@ -200,24 +216,14 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
     TRAWL_TRY_VOID(db->Exec("PRAGMA legacy_alter_table=ON"));
     TRAWL_TRY_VOID(db->Exec("BEGIN IMMEDIATE"));
     auto copy_files = [&]() -> Result<void> {
-      std::set<std::string, std::less<>> view_cols;
-      auto vc = db->Prepare("SELECT name FROM pragma_table_info('files')");
-      if (!vc) return std::unexpected(vc.error());
-      while (true) {
-        auto row = vc->Step();
-        if (!row) return std::unexpected(row.error());
-        if (!*row) break;
-        view_cols.insert(vc->Text(0));
-      }
+      auto view_cols = ColumnNames(*db, "files");
+      if (!view_cols) return std::unexpected(view_cols.error());
+      auto old_cols = ColumnNames(*db, "files_v3");
+      if (!old_cols) return std::unexpected(old_cols.error());
       std::string cols;
-      auto oc = db->Prepare("SELECT name FROM pragma_table_info('files_v3')");
-      if (!oc) return std::unexpected(oc.error());
-      while (true) {
-        auto row = oc->Step();
-        if (!row) return std::unexpected(row.error());
-        if (!*row) break;
-        const std::string n = oc->Text(0);
-        if (view_cols.contains(n)) cols += (cols.empty() ? "\"" : ", \"") + n + "\"";
+      for (const std::string& n : *old_cols) {
+        if (std::find(view_cols->begin(), view_cols->end(), n) != view_cols->end())
+          cols += (cols.empty() ? "\"" : ", \"") + n + "\"";
       }
       return db->Exec(fmt::format("INSERT INTO files ({0}) SELECT {0} FROM files_v3 ORDER BY id", cols));
     };
@@ -240,15 +246,9 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& path, Mode mod
     auto add_missing = [&]() -> Result<void> {
       TRAWL_TRY_VOID(db->Exec(ExpandedSchemaSql()));
       for (const auto* spec : core::profile::RecordTables()) {
-        std::set<std::string, std::less<>> have;
-        auto info = db->Prepare(fmt::format("SELECT name FROM pragma_table_info('{}')", spec->table));
-        if (!info) return std::unexpected(info.error());
-        while (true) {
-          auto row = info->Step();
-          if (!row) return std::unexpected(row.error());
-          if (!*row) break;
-          have.insert(info->Text(0));
-        }
+        auto names = ColumnNames(*db, spec->table);
+        if (!names) return std::unexpected(names.error());
+        const std::set<std::string, std::less<>> have(names->begin(), names->end());
         bool files_changed = false;
         for (const auto& c : spec->columns) {
           if (have.contains(c.name)) continue;

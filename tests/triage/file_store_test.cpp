@@ -265,5 +265,50 @@ TEST(TriageCaseDb, MigratesSchemaVersion3) {
   EXPECT_EQ(One(**db, "PRAGMA integrity_check"), "ok");
 }
 
+// A version-4 case made before the collector declared a files column (here:
+// one per storage table, `access` and `pe_file_version`) gains them on the
+// next read-write open: the storage tables get the columns, the view and its
+// trigger are made again, and the rows already there read NULL in them.
+TEST(TriageCaseDb, FilesColumnsDeclaredLaterAreAdded) {
+  test::TempDir dir;
+  const auto* spec = core::profile::FindRecordTable("files");
+  ASSERT_NE(spec, nullptr);
+  std::vector<core::profile::ColumnSpec> older;
+  for (const auto& c : spec->columns) {
+    if (c.name != "access" && c.name != "pe_file_version") older.push_back(c);
+  }
+  ASSERT_EQ(older.size() + 2, spec->columns.size());
+  {
+    auto db = Db::Open(dir / "case.db", Db::Mode::kReadWriteCreate);
+    ASSERT_TRUE(db);
+    const core::profile::RecordSpec old_spec{spec->table, spec->description, older};
+    auto drop = (*db)->Exec(
+        "DROP VIEW v_app_files; DROP VIEW v_hashes; DROP VIEW files; ALTER TABLE file_rows DROP COLUMN access; "
+        "ALTER TABLE file_contents DROP COLUMN pe_file_version;");
+    ASSERT_TRUE(drop) << drop.error().ToString();
+    ASSERT_TRUE((*db)->Exec(FileStorageSql(old_spec)));
+    ASSERT_TRUE((*db)->Exec(
+        "INSERT INTO files (collection_id, host_id, path, sha256, name, dir, name_lc, dir_lc, ext_lc) VALUES "
+        "(1, 1, 'C:\\a.dll', 'aa', 'a.dll', 'C:', 'a.dll', 'c:', 'dll')"));
+    EXPECT_EQ(One(**db,
+                  "SELECT count(*) FROM pragma_table_info('files') WHERE name IN ('access', "
+                  "'pe_file_version')"),
+              "0");
+  }
+  auto db = Db::Open(dir / "case.db", Db::Mode::kReadWriteCreate);
+  ASSERT_TRUE(db) << db.error().ToString();
+  std::vector<std::vector<std::string>> want;
+  for (const auto& c : spec->columns) want.push_back({std::string(c.name)});
+  auto have = Rows(**db, "SELECT name FROM pragma_table_info('files') WHERE cid BETWEEN 3 AND " +
+                             std::to_string(2 + spec->columns.size()) + " ORDER BY cid");
+  EXPECT_EQ(have, want);
+  ASSERT_TRUE((*db)->Exec(
+      "INSERT INTO files (collection_id, host_id, path, sha256, access, pe_file_version, name, dir, name_lc, dir_lc, "
+      "ext_lc) VALUES (1, 2, 'C:\\a.dll', 'aa', 'raw', '1.0', 'a.dll', 'C:', 'a.dll', 'c:', 'dll')"));
+  EXPECT_EQ(Rows(**db, "SELECT host_id, quote(access), quote(pe_file_version), path FROM files ORDER BY id"),
+            (std::vector<std::vector<std::string>>{{"1", "NULL", "NULL", "C:\\a.dll"},
+                                                   {"2", "'raw'", "'1.0'", "C:\\a.dll"}}));
+}
+
 }  // namespace
 }  // namespace trawl::triage

@@ -16,8 +16,9 @@
 #    FLEET_FULL_MAX=30 hosts, as it grows with the square of the case).
 # 4. `stack files` and `report` over the whole case; the planted host must be
 #    the top of both.
-# Prints the per-host table and a least-squares line through per-host
-# ingest and scoring time (slope per 100 hosts) to project 1,000 hosts.
+# Prints the per-host table and a Theil-Sen line through per-host ingest,
+# scoring and wall time and peak RSS (slope per 100 hosts) to project 1,000
+# hosts.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${TRAWL_BENCH_BUILD:-$repo/build/bench}
@@ -70,7 +71,7 @@ case_db=$work/case.db
 rm -f "$case_db"
 : >"$work/per_host.tsv"
 : >"$work/full.tsv"
-# The whole-case re-score grows with the square of the case (115 s at 30 hosts of 50,000 records):
+# The whole-case re-score grows with the case (schema 3: 115 s at 30 hosts of 50,000 records; schema 4: 2.5 s at 10):
 # measured up to FLEET_FULL_MAX hosts, projected beyond.
 full_max=${FLEET_FULL_MAX:-30}
 checkpoint() { [ "$1" -le "$full_max" ] && case "$1" in 1|10|30|100|300|1000) return 0 ;; *) return 1 ;; esac; }
@@ -125,19 +126,22 @@ for k in sorted({1, 10, 30, 50, 100, 300, 1000, len(rows)} | set(full)):
     f = f'{float(full[k][1]):.2f}' if k in full else 'not run'
     print(f'| {k} | {ing:.2f} | {sc:.2f} | {wall:.2f} | {rss:.0f} | {size / (k * per_host):.0f} | {f} |')
 modes = {r[5] for r in rows[1:]}
-# The fit skips the first half: indexes outgrow the page cache over the first hosts, then cost levels off.
-half = rows[len(rows) // 2:] if len(rows) >= 10 else rows[1:]
-xs = [int(r[0]) for r in half]
-def slope(i):
-    ys = [float(r[i]) for r in half]
+# Theil-Sen line (median of pairwise slopes) over hosts 2..N: robust to the
+# odd slow run (a noisy neighbour, a page-cache flush) that pulls a
+# least-squares line; host 1 builds the indexes and is left out.
+fit_rows = rows[1:] if len(rows) > 2 else rows
+xs = [int(r[0]) for r in fit_rows]
+def slope(i, scale=1.0):
+    ys = [float(r[i]) / scale for r in fit_rows]
     if len(xs) < 2: return 0.0, ys[0] if ys else 0.0
-    mx, my = statistics.mean(xs), statistics.mean(ys)
-    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
-    return b, my - b * mx
-for name, i in (('ingest', 1), ('scoring', 2)):
+    b = statistics.median((ys[q] - ys[p]) / (xs[q] - xs[p]) for p in range(len(xs)) for q in range(p + 1, len(xs)))
+    return b, statistics.median(y - b * x for x, y in zip(xs, ys))
+for name, i in (('ingest', 1), ('scoring', 2), ('analyze wall', 3)):
     b, a = slope(i)
-    print(f'{name} (fit over hosts {xs[0]}-{xs[-1]}): {a:.3f} s + {b * 100:.4f} s per 100 hosts in the case '
+    print(f'{name} (Theil-Sen over hosts {xs[0]}-{xs[-1]}): {a:.3f} s + {b * 100:.4f} s per 100 hosts in the case '
           f'-> host 1,000 would take {a + b * 1000:.2f} s (projected)')
+b, a = slope(4, 1024)
+print(f'peak RSS (Theil-Sen): {a:.0f} MB + {b * 100:.1f} MB per 100 hosts -> {a + b * 1000:.0f} MB at host 1,000 (projected)')
 fk = sorted(full)
 if len(fk) >= 2:
     import math

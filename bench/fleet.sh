@@ -16,6 +16,8 @@
 #    FLEET_FULL_MAX=30 hosts, as it grows with the square of the case).
 # 4. `stack files` and `report` over the whole case; the planted host must be
 #    the top of both.
+# 5. One `analyze` over all N archives into a new case (a batch): wall,
+#    ingest and scoring time, peak RSS.
 # Prints the per-host table and a Theil-Sen line through per-host ingest,
 # scoring and wall time and peak RSS (slope per 100 hosts) to project 1,000
 # hosts.
@@ -102,10 +104,19 @@ top_host=$("$triage" query --case "$case_db" \
   tail -n 1)
 stack_top=$(grep -m1 -i 'programdata' "$work/stack.txt" || true)
 
+# --- 5. one analyze over every archive into a new case -----------------------
+# How a team loads a batch: ingest of all, then one scoring pass; its peak
+# RSS is what "memory bounded at any number of archives" is checked against.
+rm -f "$work/batch.db"
+/usr/bin/time -f '%e %M' -o "$work/t_batch" "$triage" analyze --case "$work/batch.db" -i "$work/key.txt" --top 0 \
+  "$work/archives" >"$work/batch.out" 2>&1 || { cat "$work/batch.out"; exit 1; }
+batch="$(cat "$work/t_batch") $(sed -n 's/^ingest \([0-9.]*\) s.*scoring \([0-9.]*\) s.*/\1 \2/p' "$work/batch.out")"
+rm -f "$work/batch.db"
+
 /usr/bin/python3 - "$work" "$n" "$base_files" "$records_per_host" "$copies" "$planted_name" "$top_host" \
-  "$(cat "$work/t_stack")" "$(cat "$work/t_report")" "$stack_top" <<'PY'
+  "$(cat "$work/t_stack")" "$(cat "$work/t_report")" "$stack_top" "$batch" <<'PY'
 import sys, statistics
-work, n, base_files, per_host, copies, planted, top, t_stack, t_report, stack_top = sys.argv[1:]
+work, n, base_files, per_host, copies, planted, top, t_stack, t_report, stack_top, batch = sys.argv[1:]
 rows = [l.rstrip('\n').split('\t') for l in open(f'{work}/per_host.tsv')]
 full = {int(r[0]): r for r in (l.rstrip('\n').split('\t') for l in open(f'{work}/full.tsv'))}
 per_host = int(per_host)
@@ -154,6 +165,10 @@ print(f'scoring modes after the first archive: {sorted(modes)}')
 print(f'stack files over the case: {t_stack.split()[0]} s, {int(t_stack.split()[1]) / 1024:.0f} MB; '
       f'report (html): {t_report.split()[0]} s, {int(t_report.split()[1]) / 1024:.0f} MB')
 print(f'top host by score: {top} (planted: {planted}); first ProgramData row of stack: {stack_top.strip()[:120]}')
+b = batch.split()
+if len(b) == 4:
+    print(f'one analyze over all {n} archives into a new case: {b[0]} s (ingest {b[2]} s, scoring {b[3]} s), '
+          f'peak RSS {int(b[1]) / 1024:.0f} MB')
 if top != planted:
     sys.exit('fleet.sh: the planted host is not the top of the case')
 PY

@@ -298,6 +298,8 @@ int RunAnalyze(CaseOptions& o, const std::vector<std::string>& identity_files, c
     }
   }
   const double ingest_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // The writer's page cache is not needed by the read-only scoring pass.
+  (void)(*db)->Exec("PRAGMA shrink_memory");
   auto scored = ScoreCase(**db, *rules, iocs, &*sigma, scope);
   if (!scored) {
     err << "trawl-triage analyze: " << core::EscapeForTerminal(scored.error().message) << "\n";

@@ -24,6 +24,7 @@
 #include "triage/ingest_manifest.h"
 #include "triage/ingest_prefetch.h"
 #include "triage/ingest_evtx.h"
+#include "triage/ingest_feed.h"
 #include "triage/ingest_registry.h"
 #include "triage/pe_facts.h"
 #include "triage/record_writer.h"
@@ -104,31 +105,41 @@ class Ingester {
     return {};
   }
 
+  // A record member's lines, split and (where flat) parsed on the feed's
+  // worker thread (triage/ingest_feed.h).
+  Result<void> VisitRecords(const core::archive::MemberInfo& info, LineSource& lines) {
+    const std::string& name = info.name;
+    const std::string table = core::archive::RecordTableOf(name).value_or("");
+    auto it = writers_.find(table);
+    TableWriter* writer = it != writers_.end() ? &it->second : nullptr;
+    const bool files = table == "files";
+    while (true) {
+      auto next = lines.Next();
+      if (!next) return std::unexpected(next.error());
+      if (*next == nullptr) return {};
+      const FedLine& line = **next;
+      // Flat records (all the collector writes) skip the DOM; anything else
+      // goes through nlohmann as before, errors included.
+      if (writer != nullptr && line.flat) {
+        ++result_.records;
+        TRAWL_TRY_VOID(AtLine(Row(table), name, line.line_no));
+        if (files) NoteCopiedPrefetch(line.fields);
+        TRAWL_TRY_VOID(AtLine(writer->Insert(collection_id_, host_id_, line.fields), name, line.line_no));
+        continue;
+      }
+      auto rec = ParseLine(name, line.raw, line.line_no);
+      if (!rec) return std::unexpected(rec.error());
+      ++result_.records;
+      TRAWL_TRY_VOID(AtLine(Row(writer != nullptr ? table : std::string("other_records")), name, line.line_no));
+      TRAWL_TRY_VOID(AtLine(AddRecord(table, writer, *rec), name, line.line_no));
+    }
+  }
+
+  // Every other member.
   Result<void> Visit(const core::archive::MemberInfo& info, core::archive::MemberStream& stream) {
     const std::string& name = info.name;
-    if (auto record_table = core::archive::RecordTableOf(name)) {
-      const std::string& table = *record_table;
-      auto it = writers_.find(table);
-      TableWriter* writer = it != writers_.end() ? &it->second : nullptr;
-      const bool files = table == "files";
-      return ReadLines(name, stream, [&](std::string_view line, std::uint64_t line_no) -> Result<void> {
-        // Flat records (all the collector writes) skip the DOM; anything else
-        // goes through nlohmann as before, errors included.
-        if (writer != nullptr && ParseFlatRecord(line, fields_, scratch_)) {
-          ++result_.records;
-          TRAWL_TRY_VOID(AtLine(Row(table), name, line_no));
-          if (files) NoteCopiedPrefetch(fields_);
-          return AtLine(writer->Insert(collection_id_, host_id_, fields_), name, line_no);
-        }
-        auto rec = ParseLine(name, line, line_no);
-        if (!rec) return std::unexpected(rec.error());
-        ++result_.records;
-        TRAWL_TRY_VOID(AtLine(Row(writer != nullptr ? table : std::string("other_records")), name, line_no));
-        return AtLine(AddRecord(table, writer, *rec), name, line_no);
-      });
-    }
     if (name == core::archive::kLogMember) {
-      return ReadLines(name, stream, [&](std::string_view line, std::uint64_t line_no) -> Result<void> {
+      return ReadLines(name, stream, kMaxLine, [&](std::string_view line, std::uint64_t line_no) -> Result<void> {
         auto parsed = ParseLine(name, line, line_no);
         if (!parsed) return std::unexpected(parsed.error());
         const json& rec = *parsed;
@@ -280,49 +291,6 @@ class Ingester {
     return {};
   }
 
-  // Calls on_line(line, line_no) for each non-empty line (without its line
-  // break); on_line names the line in its errors (ParseLine, AtLine).
-  template <typename F>
-  Result<void> ReadLines(const std::string& member, core::archive::MemberStream& stream, F&& on_line) {
-    std::string pending;
-    std::vector<std::byte> buf(1 << 20);
-    std::uint64_t line_no = 0;
-    auto handle = [&](std::string_view line) -> Result<void> {
-      ++line_no;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.empty()) return {};
-      return on_line(line, line_no);
-    };
-    while (true) {
-      auto n = stream.Read(buf);
-      if (!n) return std::unexpected(n.error());
-      if (*n == 0) break;
-      std::string_view chunk(reinterpret_cast<const char*>(buf.data()), *n);
-      std::size_t start = 0;
-      while (true) {
-        const auto nl = chunk.find('\n', start);
-        if (nl == std::string_view::npos) {
-          pending.append(chunk.substr(start));
-          if (pending.size() > kMaxLine) {
-            return Fail(ErrorCode::kLimit,
-                        fmt::format("{}: line {}: longer than {} bytes", member, line_no + 1, kMaxLine));
-          }
-          break;
-        }
-        if (pending.empty()) {
-          TRAWL_TRY_VOID(handle(chunk.substr(start, nl - start)));
-        } else {
-          pending.append(chunk.substr(start, nl - start));
-          TRAWL_TRY_VOID(handle(pending));
-          pending.clear();
-        }
-        start = nl + 1;
-      }
-    }
-    if (!pending.empty()) TRAWL_TRY_VOID(handle(pending));
-    return {};
-  }
-
   static Result<void> AtLine(Result<void> r, const std::string& member, std::uint64_t line_no) {
     if (!r) return std::unexpected(r.error().WithContext(fmt::format("{}: line {}", member, line_no)));
     return {};
@@ -343,7 +311,7 @@ class Ingester {
   }
 
   // A files record that copied a prefetch file: the .pf's path on the target.
-  void NoteCopiedPrefetch(const std::vector<FlatField>& rec) {
+  void NoteCopiedPrefetch(std::span<const FlatField> rec) {
     const FlatValue* copied = nullptr;
     const FlatValue* path = nullptr;
     for (const FlatField& f : rec) {
@@ -410,9 +378,7 @@ class Ingester {
   std::int64_t collection_id_ = 0;
   std::map<std::string, std::int64_t, std::less<>> first_rows_;
   std::map<std::string, TableWriter, std::less<>> writers_;
-  std::int64_t host_id_ = 0;       // provisional until Finish
-  std::vector<FlatField> fields_;  // the current record (fast path)
-  std::string scratch_;            // its unescaped strings
+  std::int64_t host_id_ = 0;  // provisional until Finish
   Stmt other_, log_, entry_, pe_insert_;
   std::optional<PrefetchIngest> prefetch_;
   std::optional<RegistryIngest> registry_;
@@ -553,13 +519,20 @@ IngestResult IngestArchive(Db& db, const std::filesystem::path& archive,
   for (const auto& [t, m] : first_rows) ingester.SetFirstRow(t, m);
   ingester.SetArchive(archive.filename().string(), *sha);
   ingester.SetMaxRows(options.max_rows_per_table);
-  core::archive::WalkOptions walk;
+  // Decryption, inflation, hashing and record parsing on a worker thread;
+  // this thread writes.
+  FeedOptions walk;
   walk.limits = options.limits;
+  walk.max_line = kMaxLine;
+  walk.is_records = [](std::string_view member) { return core::archive::RecordTableOf(member).has_value(); };
+  walk.records = [&](const core::archive::MemberInfo& info, LineSource& lines) {
+    return ingester.VisitRecords(info, lines);
+  };
   walk.visit = [&](const core::archive::MemberInfo& info, core::archive::MemberStream& stream) {
     return ingester.Visit(info, stream);
   };
   walk.on_entry = [&](const core::archive::ManifestEntry& entry, std::uint64_t) { return ingester.OnEntry(entry); };
-  auto report = core::archive::WalkArchive(archive, identities, walk);
+  auto report = WalkArchiveFed(archive, identities, walk);
   if (!report) return rollback(report.error());
   if (!report->ok || !report->manifest) {
     result.problems = report->problems;

@@ -9,7 +9,10 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <deque>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,6 +24,7 @@
 #include "core/profile/kinds.h"
 #include "core/util/error.h"
 #include "triage/case_db.h"
+#include "triage/file_writer.h"
 #include "triage/ingest_jsonl.h"
 
 namespace trawl::triage {
@@ -67,7 +71,9 @@ class TableWriter {
   using json = nlohmann::json;
 
  public:
-  static core::Result<TableWriter> Create(Db& db, const core::profile::RecordSpec& spec) {
+  // through_view: files rows go through the view's insert trigger (the
+  // reference FileRowWriter is tested against) instead of FileRowWriter.
+  static core::Result<TableWriter> Create(Db& db, const core::profile::RecordSpec& spec, bool through_view = false) {
     TableWriter w;
     w.table_ = std::string(spec.table);
     if (w.table_ == "files" || w.table_ == "modules")
@@ -111,6 +117,27 @@ class TableWriter {
     w.extra_index_ = i;
     cols += ", extra";
     params += fmt::format(", ?{}", i);
+    if (w.table_ == "files" && !through_view) {
+      // Written straight into the storage tables (triage/file_writer.h).
+      std::vector<std::string> slots(static_cast<std::size_t>(i));
+      slots[0] = "collection_id";
+      slots[1] = "host_id";
+      for (const auto& [name, slot] : w.index_) slots[static_cast<std::size_t>(slot) - 1] = name;
+      auto slot_name = [&](int slot, const char* name) {
+        if (slot != 0) slots[static_cast<std::size_t>(slot) - 1] = name;
+      };
+      slot_name(w.slot_name_, "name");
+      slot_name(w.slot_dir_, "dir");
+      slot_name(w.slot_name_lc_, "name_lc");
+      slot_name(w.slot_dir_lc_, "dir_lc");
+      slot_name(w.slot_ext_lc_, "ext_lc");
+      slots.back() = "extra";
+      auto f = FileRowWriter::Create(db, spec, slots);
+      if (!f) return std::unexpected(f.error());
+      w.files_ = std::make_unique<FileRowWriter>(std::move(*f));
+      w.row_.resize(slots.size());
+      return w;
+    }
     auto s = db.Prepare(fmt::format("INSERT INTO {} ({}) VALUES ({})", spec.table, cols, params));
     if (!s) return std::unexpected(s.error().WithContext(std::string(spec.table)));
     w.stmt_ = std::move(*s);
@@ -118,9 +145,9 @@ class TableWriter {
   }
 
   // A flat record as ParseFlatRecord returned it (duplicate keys: the last wins).
-  core::Result<void> Insert(std::int64_t collection_id, std::int64_t host_id, const std::vector<FlatField>& record) {
-    stmt_.Bind(1, collection_id);
-    stmt_.Bind(2, host_id);
+  core::Result<void> Insert(std::int64_t collection_id, std::int64_t host_id, std::span<const FlatField> record) {
+    Set(1, collection_id);
+    Set(2, host_id);
     json extra;  // stays null unless the record has undeclared fields
     DeriveFrom from;
     for (std::size_t k = 0; k < record.size(); ++k) {
@@ -137,16 +164,16 @@ class TableWriter {
       const int i = key.column;
       const FlatValue& v = f.value;
       switch (v.type) {
-        case FlatValue::Type::kNull: stmt_.BindNull(i); break;
+        case FlatValue::Type::kNull: SetNull(i); break;
         case FlatValue::Type::kBool:
-        case FlatValue::Type::kInt: stmt_.Bind(i, v.i); break;
+        case FlatValue::Type::kInt: Set(i, v.i); break;
         case FlatValue::Type::kUInt:
           if (v.u <= static_cast<std::uint64_t>(INT64_MAX))
-            stmt_.Bind(i, static_cast<std::int64_t>(v.u));
+            Set(i, static_cast<std::int64_t>(v.u));
           else
-            stmt_.Bind(i, std::string_view(std::to_string(v.u)));
+            SetOwnedText(i, std::to_string(v.u));
           break;
-        case FlatValue::Type::kDouble: stmt_.Bind(i, v.d); break;
+        case FlatValue::Type::kDouble: Set(i, v.d); break;
         case FlatValue::Type::kString: BindText(i, v.text); break;
       }
     }
@@ -155,8 +182,8 @@ class TableWriter {
 
   // Any other record (nested values...), as nlohmann parsed it.
   core::Result<void> Insert(std::int64_t collection_id, std::int64_t host_id, const json& record) {
-    stmt_.Bind(1, collection_id);
-    stmt_.Bind(2, host_id);
+    Set(1, collection_id);
+    Set(2, host_id);
     json extra;
     DeriveFrom from;
     for (auto field = record.begin(); field != record.end(); ++field) {
@@ -169,20 +196,20 @@ class TableWriter {
       }
       const int i = it->second;
       switch (value.type()) {
-        case json::value_t::boolean: stmt_.Bind(i, static_cast<std::int64_t>(value.get<bool>() ? 1 : 0)); break;
-        case json::value_t::number_integer: stmt_.Bind(i, value.get<std::int64_t>()); break;
+        case json::value_t::boolean: Set(i, static_cast<std::int64_t>(value.get<bool>() ? 1 : 0)); break;
+        case json::value_t::number_integer: Set(i, value.get<std::int64_t>()); break;
         case json::value_t::number_unsigned: {
           const auto u = value.get<std::uint64_t>();
           if (u <= static_cast<std::uint64_t>(INT64_MAX))
-            stmt_.Bind(i, static_cast<std::int64_t>(u));
+            Set(i, static_cast<std::int64_t>(u));
           else
-            stmt_.Bind(i, std::string_view(std::to_string(u)));
+            SetOwnedText(i, std::to_string(u));
           break;
         }
-        case json::value_t::number_float: stmt_.Bind(i, value.get<double>()); break;
+        case json::value_t::number_float: Set(i, value.get<double>()); break;
         case json::value_t::string: BindText(i, std::string_view(value.get_ref<const std::string&>())); break;
-        case json::value_t::null: stmt_.BindNull(i); break;
-        default: stmt_.Bind(i, std::string_view(value.dump(-1, ' ', false, json::error_handler_t::replace))); break;
+        case json::value_t::null: SetNull(i); break;
+        default: SetOwnedText(i, value.dump(-1, ' ', false, json::error_handler_t::replace)); break;
       }
     }
     // The DOM holds each key once: look the sources up.
@@ -198,6 +225,8 @@ class TableWriter {
   }
 
   const std::string& table() const { return table_; }
+  // files: the writer of its rows (null through the view).
+  const FileRowWriter* files() const { return files_.get(); }
 
  private:
   enum class Derive { kNone, kPath, kExe, kDirEntry };
@@ -251,22 +280,58 @@ class TableWriter {
   core::Result<void> Finish(const DeriveFrom& from, const json& extra) {
     BindDerived(from);
     if (extra.is_object() && !extra.empty()) {
-      stmt_.Bind(extra_index_, std::string_view(extra.dump(-1, ' ', false, json::error_handler_t::replace)));
+      SetOwnedText(extra_index_, extra.dump(-1, ' ', false, json::error_handler_t::replace));
     }
-    auto r = stmt_.Run();
+    core::Result<void> r;
+    if (files_ != nullptr) {
+      r = files_->Insert(row_);
+      std::fill(row_.begin(), row_.end(), RowValue{});
+    } else {
+      r = stmt_.Run();
+    }
     repaired_.clear();
     return r;
+  }
+
+  // The value of 1-based slot i: bound to the INSERT, or (files) kept in row_.
+  void SetNull(int i) {
+    if (files_ != nullptr)
+      row_[static_cast<std::size_t>(i) - 1] = RowValue{};
+    else
+      stmt_.BindNull(i);
+  }
+  void Set(int i, std::int64_t v) {
+    if (files_ != nullptr)
+      row_[static_cast<std::size_t>(i) - 1] = RowValue{RowValue::Type::kInt, v, 0, {}};
+    else
+      stmt_.Bind(i, v);
+  }
+  void Set(int i, double v) {
+    if (files_ != nullptr)
+      row_[static_cast<std::size_t>(i) - 1] = RowValue{RowValue::Type::kReal, 0, v, {}};
+    else
+      stmt_.Bind(i, v);
+  }
+  // `v` must stay unchanged until the row is written.
+  void SetTextNoCopy(int i, std::string_view v) {
+    if (files_ != nullptr)
+      row_[static_cast<std::size_t>(i) - 1] = RowValue{RowValue::Type::kText, 0, 0, v};
+    else
+      stmt_.BindNoCopy(i, v);
+  }
+  void SetOwnedText(int i, std::string v) {
+    repaired_.push_back(std::move(v));
+    SetTextNoCopy(i, repaired_.back());
   }
 
   // Bound without copying unless it holds a NUL (then a repaired copy that
   // lives until the row is written).
   void BindText(int i, std::string_view v) {
     if (!HasNul(v)) {
-      stmt_.BindNoCopy(i, v);
+      SetTextNoCopy(i, v);
       return;
     }
-    repaired_.push_back(WithoutNul(v));
-    stmt_.BindNoCopy(i, repaired_.back());
+    SetOwnedText(i, WithoutNul(v));
   }
 
   void BindSlot(int slot, std::string_view value) {
@@ -307,9 +372,11 @@ class TableWriter {
   int slot_name_ = 0, slot_dir_ = 0, slot_name_lc_ = 0, slot_dir_lc_ = 0, slot_ext_lc_ = 0;
   int slot_exe_name_lc_ = 0, slot_exe_dir_lc_ = 0;
   int extra_index_ = 0;
-  std::string name_lc_, dir_lc_;      // bound without copying
-  std::vector<KeyInfo> keys_;         // by position in the last records
-  std::deque<std::string> repaired_;  // NUL-free copies bound for the current row
+  std::string name_lc_, dir_lc_;          // bound without copying
+  std::vector<KeyInfo> keys_;             // by position in the last records
+  std::deque<std::string> repaired_;      // NUL-free and formatted copies bound for the current row
+  std::unique_ptr<FileRowWriter> files_;  // files: written by it, not by stmt_
+  std::vector<RowValue> row_;             // files: the current row's values
 };
 
 }  // namespace trawl::triage

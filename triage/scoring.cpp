@@ -368,8 +368,19 @@ Result<void> NarrowToSlice(Db& ro, const HostSlice& slice) {
   for (const std::string& t : RangedTables()) {
     std::string where;
     if (auto it = slice.ranges.find(t); it != slice.ranges.end()) {
+      // Each range's share of the table, given to the planner (likelihood):
+      // without it SQLite guesses a rowid range keeps 1/64 of the rows, and
+      // from about 64 hosts on preferred a host_id index scan with a lookup
+      // per row over the range scan (ioc.3cx_xtrader_filenames: 0.016 s ->
+      // 0.20 s at 100 hosts).
+      auto max_id = ro.Prepare(fmt::format("SELECT coalesce(max(id), 0) FROM main.{}", StorageTableOf(t)));
+      if (!max_id) return std::unexpected(max_id.error());
+      TRAWL_TRY_VOID(max_id->Step());
+      const double rows = static_cast<double>(std::max<std::int64_t>(max_id->Int(0), 1));
       for (const auto& [first, last] : it->second) {
-        where += fmt::format("{}id BETWEEN {} AND {}", where.empty() ? "" : " OR ", first, last);
+        const double share = std::clamp(static_cast<double>(last - first + 1) / rows, 1e-6, 1.0);
+        where += fmt::format("{}(likelihood(id >= {}, {:.8f}) AND id <= {})", where.empty() ? "" : " OR ", first, share,
+                             last);
       }
     }
     // The host ids too: indexes that lead with host_id (files) serve the slice.
@@ -500,6 +511,12 @@ Result<std::vector<std::int64_t>> Ints(Db& db, const std::string& sql, std::opti
 }
 
 }  // namespace
+
+Result<void> NarrowToHosts(Db& ro, const std::vector<std::int64_t>& hosts) {
+  auto slice = SliceOf(ro, hosts);
+  if (!slice) return std::unexpected(slice.error());
+  return NarrowToSlice(ro, *slice);
+}
 
 Result<ScoreSummary> ScoreCase(Db& db, const std::vector<Rule>& rules, const std::vector<IocEntry>& iocs,
                                const sigma::Engine* sigma, const ScoreScope& scope) {

@@ -63,6 +63,12 @@ struct ScoreScope {
   std::vector<std::int64_t> hosts;
 };
 
+// What the host rules of an incremental run read, on `ro` (a read-only
+// connection to the case): TEMP views over every ranged table (files
+// included) and every case view, narrowed to the row ranges of `hosts`'
+// collections. Exposed for tests of their query plans.
+core::Result<void> NarrowToHosts(Db& ro, const std::vector<std::int64_t>& hosts);
+
 // Checks one rule's SQL against the case (prepare with the authorizer, read-only).
 core::Result<void> CheckRuleSql(Db& ro, const Rule& rule);
 

@@ -10,10 +10,14 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "core/util/time.h"
 #include "tests/support/test_env.h"
 #include "triage/case_db.h"
 #include "triage/ingest.h"
+#include "triage/rules.h"
+#include "triage/scoring.h"
 
 namespace trawl::triage {
 namespace {
@@ -207,6 +211,64 @@ TEST(TriageFileStore, LookupsThroughTheViewUseTheIndexes) {
   EXPECT_EQ(One(**db, "SELECT count(*) || ' ' || group_concat(DISTINCT host_id) FROM v_hashes WHERE hash = 'x2'"),
             "3 2");
   EXPECT_EQ(One(**db, "SELECT count(*) FROM files WHERE name_lc = 'f5.dll'"), "3");
+}
+
+// A host's slice in an incremental run is its collection's id range and
+// its host id. Without the range's share given to the planner, SQLite
+// guessed a rowid range keeps 1/64 of the rows and, from about 64 hosts on,
+// read the host through file_rows_content (host_id=?) with a table lookup per
+// row: the X_TRADER filename IOC rule went from 0.016 s to 0.20 s at 100 hosts.
+TEST(TriageFileStore, HostSliceReadsItsRowRangeAtAnyFleetSize) {
+  test::TempDir dir;
+  constexpr int kHosts = 120;
+  constexpr int kRows = 60;
+  {
+    auto db = Db::Open(dir / "case.db", Db::Mode::kReadWriteCreate);
+    ASSERT_TRUE(db) << db.error().ToString();
+    ASSERT_TRUE((*db)->Exec("BEGIN"));
+    auto ins = (*db)->Prepare(
+        "INSERT INTO files (collection_id, host_id, path, type, sha256, name, dir, name_lc, dir_lc, ext_lc) VALUES "
+        "(?1, ?1, ?2, 'file', ?3, ?4, ?5, lower(?4), lower(?5), 'dll')");
+    ASSERT_TRUE(ins);
+    for (int host = 1; host <= kHosts; ++host) {
+      ASSERT_TRUE(
+          (*db)->Exec(fmt::format("INSERT INTO hosts (id, hostname) VALUES ({0}, 'h{0}'); INSERT INTO "
+                                  "collections (id, host_id, archive_name, archive_sha256, ingested_at) "
+                                  "VALUES ({0}, {0}, 'a{0}', 's{0}', 'now')",
+                                  host)));
+      for (int i = 0; i < kRows; ++i) {
+        const std::string folder = "C:\\Windows\\D" + std::to_string(i % 7);
+        const std::string name = "f" + std::to_string(i) + ".dll";
+        ins->Bind(1, std::int64_t{host});
+        ins->Bind(2, std::string_view(folder + "\\" + name));
+        ins->Bind(3, std::string_view("h" + std::to_string(i)));
+        ins->Bind(4, std::string_view(name));
+        ins->Bind(5, std::string_view(folder));
+        ASSERT_TRUE(ins->Run());
+      }
+      ASSERT_TRUE((*db)->Exec(fmt::format("INSERT INTO collection_rows VALUES ({0}, 'files', {1}, {2})", host,
+                                          (host - 1) * kRows + 1, host * kRows)));
+    }
+    ASSERT_TRUE((*db)->Exec("COMMIT"));
+    ASSERT_TRUE(UpdatePlannerStatistics(**db));
+  }
+  auto rules = LoadRules({});
+  ASSERT_TRUE(rules) << rules.error().ToString();
+  const Rule* ioc = nullptr;
+  for (const Rule& r : *rules) {
+    if (r.id == "ioc.3cx_xtrader_filenames") ioc = &r;
+  }
+  ASSERT_NE(ioc, nullptr);
+  auto db = Db::Open(dir / "case.db", Db::Mode::kReadOnly);
+  ASSERT_TRUE(db) << db.error().ToString();
+  ASSERT_TRUE(NarrowToHosts(**db, {kHosts}));
+  std::string plan;
+  for (const auto& r : Rows(**db, "EXPLAIN QUERY PLAN " + ioc->query)) plan += r.back() + "\n";
+  EXPECT_NE(plan.find("SEARCH r USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"), std::string::npos) << plan;
+  EXPECT_EQ(plan.find("(host_id=?)"), std::string::npos) << plan;
+  // The slice holds exactly that host's rows.
+  EXPECT_EQ(One(**db, "SELECT count(*) || ' ' || min(host_id) || ' ' || max(host_id) FROM files"),
+            fmt::format("{} {} {}", kRows, kHosts, kHosts));
 }
 
 // A version-3 case (files as one table with its own indexes) migrates to

@@ -24,7 +24,6 @@
 // the shared parts, so ingest, migration and tests insert into `files` as
 // before. Its lookups name their index (INDEXED BY): without statistics the
 // planner would take file_paths_dir and walk a whole folder per record.
-#include <algorithm>
 #include <optional>
 #include <set>
 #include <string>
@@ -259,7 +258,6 @@ Result<FileRowWriter> FileRowWriter::Create(Db& db, const core::profile::RecordS
   w.name_lc_ = slot_of("name_lc");
   w.ext_lc_ = slot_of("ext_lc");
   w.artifact_ = slot_of("artifact");
-  w.source_path_ = slot_of("source_path");
   w.extra_ = slot_of("extra");
   if (w.path_ < 0 || w.dir_ < 0 || w.dir_lc_ < 0 || w.name_ < 0 || w.name_lc_ < 0 || w.ext_lc_ < 0 || w.extra_ < 0 ||
       slot_of("collection_id") != 0 || slot_of("host_id") != 1)
@@ -281,15 +279,11 @@ Result<FileRowWriter> FileRowWriter::Create(Db& db, const core::profile::RecordS
       continue;
     }
     ++row_i;
-    if (IsTimeColumn(n)) w.times_.push_back(k);
+    w.row_cols_.push_back(RowColumn{k, IsTimeColumn(n)      ? RowColumn::Kind::kTime
+                                       : n == "source_path" ? RowColumn::Kind::kSourcePath
+                                                            : RowColumn::Kind::kPlain});
     row_names += fmt::format(", \"{}\"", n);
     row_params += fmt::format(", ?{}", row_i);
-  }
-  // The row columns' values in the order of row_names.
-  for (const auto& c : spec.columns) {
-    const std::string n(c.name);
-    if (n == "path" || n == "artifact" || IsContentColumn(n)) continue;
-    w.row_cols_.push_back(slot_of(n));
   }
   std::string view_cols, view_params;
   for (std::size_t k = 0; k < slots.size(); ++k) {
@@ -360,8 +354,10 @@ Result<void> FileRowWriter::InsertThroughView(std::span<const RowValue> row) {
 
 Result<void> FileRowWriter::Insert(std::span<const RowValue> row) {
   // Only the types the collector writes; the trigger decides the rest.
-  bool direct = row[path_].type == RowValue::Type::kText && NullOrText(row[artifact_ < 0 ? path_ : artifact_]) &&
-                NullOrText(row[source_path_ < 0 ? path_ : source_path_]);
+  bool direct = row[path_].type == RowValue::Type::kText && (artifact_ < 0 || NullOrText(row[artifact_]));
+  for (const RowColumn& c : row_cols_) {
+    if (c.kind != RowColumn::Kind::kPlain) direct = direct && NullOrText(row[c.value]);
+  }
   bool any_content = false;
   for (const Slot& c : content_) {
     const RowValue& v = row[c.value];
@@ -370,7 +366,6 @@ Result<void> FileRowWriter::Insert(std::span<const RowValue> row) {
       if (v.type != c.want) direct = false;
     }
   }
-  for (int t : times_) direct = direct && NullOrText(row[t]);
   if (!direct) return InsertThroughView(row);
 
   for (IdMap* m : {&dirs_, &contents_, &artifacts_}) {
@@ -424,8 +419,8 @@ Result<void> FileRowWriter::Insert(std::span<const RowValue> row) {
   // Artifact name.
   std::optional<std::int64_t> artifact_id;
   if (artifact_ >= 0 && row[artifact_].type == RowValue::Type::kText) {
-    const std::string name(row[artifact_].text);
-    if (auto it = artifacts_.find(name); it != artifacts_.end()) {
+    key_.assign(row[artifact_].text);
+    if (auto it = artifacts_.find(key_); it != artifacts_.end()) {
       artifact_id = it->second;
     } else {
       Bind(artifact_find_, 1, row[artifact_]);
@@ -433,7 +428,7 @@ Result<void> FileRowWriter::Insert(std::span<const RowValue> row) {
       auto id = FindOrAdd(artifact_find_, artifact_add_);
       if (!id) return std::unexpected(id.error());
       artifact_id = *id;
-      artifacts_.emplace(name, *id);
+      artifacts_.emplace(key_, *id);
     }
   }
   // The record's own row.
@@ -450,18 +445,17 @@ Result<void> FileRowWriter::Insert(std::span<const RowValue> row) {
   else
     r.BindNull(5);
   int i = 6;
-  for (int k : row_cols_) {
-    const RowValue& v = row[k];
-    if (k == source_path_ && v.type == RowValue::Type::kText && v.text == row[path_].text) {
-      r.Bind(i++, std::int64_t{0});  // the same as path
-    } else if (v.type == RowValue::Type::kText && std::find(times_.begin(), times_.end(), k) != times_.end()) {
-      if (auto ns = IsoToUnixNs(v.text))
-        r.Bind(i++, *ns);
-      else
-        Bind(r, i++, v);
-    } else {
+  for (const RowColumn& c : row_cols_) {
+    const RowValue& v = row[c.value];
+    std::optional<std::int64_t> as_int;  // how a text of this column is kept
+    if (v.type == RowValue::Type::kText && c.kind == RowColumn::Kind::kSourcePath && v.text == row[path_].text)
+      as_int = 0;  // the same as path
+    else if (v.type == RowValue::Type::kText && c.kind == RowColumn::Kind::kTime)
+      as_int = IsoToUnixNs(v.text);
+    if (as_int)
+      r.Bind(i++, *as_int);
+    else
       Bind(r, i++, v);
-    }
   }
   Bind(r, i, row[extra_]);
   ++direct_rows_;

@@ -65,10 +65,14 @@ class FileRowWriter {
 
   Db* db_ = nullptr;
   int path_ = -1, dir_ = -1, dir_lc_ = -1, name_ = -1, name_lc_ = -1, ext_lc_ = -1;
-  int artifact_ = -1, source_path_ = -1, extra_ = -1;
+  int artifact_ = -1, extra_ = -1;
+  // A column of file_rows the record fills, in the order of row_add_.
+  struct RowColumn {
+    int value = -1;  // index into the row
+    enum class Kind { kPlain, kTime, kSourcePath } kind = Kind::kPlain;
+  };
   std::vector<Slot> content_;  // in file_contents order
-  std::vector<int> times_;     // row columns kept as nanoseconds when they round-trip
-  std::vector<int> row_cols_;  // the other row columns, in file_rows insert order
+  std::vector<RowColumn> row_cols_;
   Stmt view_insert_;
   Stmt dir_find_, dir_add_, path_find_, path_add_, content_find_, content_add_, artifact_find_, artifact_add_;
   Stmt row_add_;

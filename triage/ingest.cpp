@@ -390,13 +390,6 @@ class Ingester {
   std::string duplicate_of_;
 };
 
-Result<std::int64_t> MaxRowId(Db& db, std::string_view table) {
-  auto s = db.Prepare(fmt::format("SELECT coalesce(max(id), 0) FROM {}", StorageTableOf(table)));
-  if (!s) return std::unexpected(s.error());
-  TRAWL_TRY_VOID(s->Step());
-  return s->Int(0);
-}
-
 // The host id this archive will most likely get, known before the manifest
 // (the last member) is read: the existing host whose name the collector put
 // at the start of the file name (core::archive::ArchiveBaseName),
@@ -424,6 +417,13 @@ Result<std::int64_t> GuessHostId(Db& db, const std::string& archive_name) {
 }
 
 }  // namespace
+
+Result<std::int64_t> MaxRowId(Db& db, std::string_view table) {
+  auto s = db.Prepare(fmt::format("SELECT coalesce(max(id), 0) FROM main.{}", StorageTableOf(table)));
+  if (!s) return std::unexpected(s.error());
+  TRAWL_TRY_VOID(s->Step());
+  return s->Int(0);
+}
 
 std::vector<std::string> RangedTables() {
   std::vector<std::string> tables = {"other_records",  "prefetch",   "prefetch_runs",

@@ -61,6 +61,10 @@ struct IngestOptions {
 // in them (table collection_rows), and scoring reads a host's rows through it.
 std::vector<std::string> RangedTables();
 
+// The largest row id of a ranged table's rows (0 when empty), in the main
+// database (a read-only scoring connection shadows it with TEMP views).
+core::Result<std::int64_t> MaxRowId(Db& db, std::string_view table);
+
 // SQLite's planner statistics for the case (ANALYZE, sampled; the files
 // storage's rows per host), refreshed after every ingested archive.
 core::Result<void> UpdatePlannerStatistics(Db& db);

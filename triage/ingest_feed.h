@@ -47,6 +47,10 @@ core::Result<void> ReadLines(const std::string& member, core::archive::MemberStr
   std::string pending;
   std::vector<std::byte> buf(1 << 20);
   std::uint64_t line_no = 0;
+  auto too_long = [&] {
+    return core::Fail(core::ErrorCode::kLimit,
+                      fmt::format("{}: line {}: longer than {} bytes", member, line_no + 1, max_line));
+  };
   auto handle = [&](std::string_view line) -> core::Result<void> {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -63,16 +67,10 @@ core::Result<void> ReadLines(const std::string& member, core::archive::MemberStr
       const auto nl = chunk.find('\n', start);
       if (nl == std::string_view::npos) {
         pending.append(chunk.substr(start));
-        if (pending.size() > max_line) {
-          return core::Fail(core::ErrorCode::kLimit,
-                            fmt::format("{}: line {}: longer than {} bytes", member, line_no + 1, max_line));
-        }
+        if (pending.size() > max_line) return too_long();
         break;
       }
-      if (pending.size() + (nl - start) > max_line) {
-        return core::Fail(core::ErrorCode::kLimit,
-                          fmt::format("{}: line {}: longer than {} bytes", member, line_no + 1, max_line));
-      }
+      if (pending.size() + (nl - start) > max_line) return too_long();
       if (pending.empty()) {
         TRAWL_TRY_VOID(handle(chunk.substr(start, nl - start)));
       } else {

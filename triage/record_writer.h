@@ -8,8 +8,8 @@
 // as U+FFFD. Not thread-safe; one per table and ingest.
 #pragma once
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <span>
@@ -84,9 +84,11 @@ class TableWriter {
       w.derive_ = Derive::kDirEntry;
     std::string cols = "collection_id, host_id";
     std::string params = "?1, ?2";
+    std::vector<std::string> slots = {"collection_id", "host_id"};  // the column of each bound value
     int i = 3;
     for (const auto& c : spec.columns) {
       w.index_.emplace(std::string(c.name), i);
+      slots.emplace_back(c.name);
       cols += fmt::format(", \"{}\"", c.name);
       params += fmt::format(", ?{}", i++);
     }
@@ -96,6 +98,7 @@ class TableWriter {
         slot = it->second;
       } else {
         slot = i++;
+        slots.push_back(d);
         cols += fmt::format(", \"{}\"", d);
         params += fmt::format(", ?{}", slot);
       }
@@ -115,23 +118,11 @@ class TableWriter {
         w.slot_exe_dir_lc_ = slot;
     }
     w.extra_index_ = i;
+    slots.emplace_back("extra");
     cols += ", extra";
     params += fmt::format(", ?{}", i);
     if (w.table_ == "files" && !through_view) {
       // Written straight into the storage tables (triage/file_writer.h).
-      std::vector<std::string> slots(static_cast<std::size_t>(i));
-      slots[0] = "collection_id";
-      slots[1] = "host_id";
-      for (const auto& [name, slot] : w.index_) slots[static_cast<std::size_t>(slot) - 1] = name;
-      auto slot_name = [&](int slot, const char* name) {
-        if (slot != 0) slots[static_cast<std::size_t>(slot) - 1] = name;
-      };
-      slot_name(w.slot_name_, "name");
-      slot_name(w.slot_dir_, "dir");
-      slot_name(w.slot_name_lc_, "name_lc");
-      slot_name(w.slot_dir_lc_, "dir_lc");
-      slot_name(w.slot_ext_lc_, "ext_lc");
-      slots.back() = "extra";
       auto f = FileRowWriter::Create(db, spec, slots);
       if (!f) return std::unexpected(f.error());
       w.files_ = std::make_unique<FileRowWriter>(std::move(*f));

@@ -373,10 +373,9 @@ Result<void> NarrowToSlice(Db& ro, const HostSlice& slice) {
       // from about 64 hosts on preferred a host_id index scan with a lookup
       // per row over the range scan (ioc.3cx_xtrader_filenames: 0.016 s ->
       // 0.20 s at 100 hosts).
-      auto max_id = ro.Prepare(fmt::format("SELECT coalesce(max(id), 0) FROM main.{}", StorageTableOf(t)));
+      auto max_id = MaxRowId(ro, t);
       if (!max_id) return std::unexpected(max_id.error());
-      TRAWL_TRY_VOID(max_id->Step());
-      const double rows = static_cast<double>(std::max<std::int64_t>(max_id->Int(0), 1));
+      const double rows = static_cast<double>(std::max<std::int64_t>(*max_id, 1));
       for (const auto& [first, last] : it->second) {
         const double share = std::clamp(static_cast<double>(last - first + 1) / rows, 1e-6, 1.0);
         where += fmt::format("{}(likelihood(id >= {}, {:.8f}) AND id <= {})", where.empty() ? "" : " OR ", first, share,
